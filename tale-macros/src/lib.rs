@@ -1,0 +1,1 @@
+//! Procedural macros for `tale`. Use the `tale` crate instead.

@@ -1,0 +1,101 @@
+//! Time as the executor sees it: injectable, so tests never wait for real time.
+
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+/// The executor's source of time and its way of waiting between retries.
+///
+/// The executor reads the clock only when it needs to: for a retry's delay and time
+/// budget, or for an observer that records durations. A saga whose steps all succeed
+/// and that nobody observes never reads it.
+pub trait Clock {
+    /// Monotonic time since an arbitrary origin fixed for the clock's lifetime.
+    fn now(&self) -> Duration;
+    /// Blocks the calling thread for `duration`.
+    fn sleep(&self, duration: Duration);
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+    fn sleep(&self, duration: Duration) {
+        (**self).sleep(duration);
+    }
+}
+
+/// Real time: [`Instant`] and [`std::thread::sleep`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed()
+    }
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// A clock that only moves when slept on or [advanced](ManualClock::advance), and
+/// remembers every sleep. Clones share the same time, so a test keeps one clone and
+/// hands another to the executor.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tale::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// clock.sleep(Duration::from_secs(3));
+/// assert_eq!(clock.now(), Duration::from_secs(3));
+/// assert_eq!(clock.sleeps(), [Duration::from_secs(3)]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock {
+    state: Arc<Mutex<ManualState>>,
+}
+
+#[derive(Debug, Default)]
+struct ManualState {
+    now: Duration,
+    sleeps: Vec<Duration>,
+}
+
+impl ManualClock {
+    /// A clock at time zero that has never slept.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves time forward without recording a sleep, as if a step took that long.
+    pub fn advance(&self, by: Duration) {
+        self.lock().now += by;
+    }
+
+    /// Every duration slept so far, in order.
+    #[must_use]
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.lock().sleeps.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ManualState> {
+        // The state stays consistent even if a holder panicked: every update is one
+        // field assignment or push.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        self.lock().now
+    }
+    fn sleep(&self, duration: Duration) {
+        let mut state = self.lock();
+        state.now += duration;
+        state.sleeps.push(duration);
+    }
+}

@@ -1,0 +1,141 @@
+//! Closures as steps: talepy's lambda steps and `(execute, compensate)` pairs.
+
+use std::marker::PhantomData;
+
+use crate::step::Step;
+
+/// What a step closure may return: a `Result`, or `()` for a step that cannot fail.
+pub trait IntoStepResult<E> {
+    /// The step's output.
+    type Output;
+    /// Converts into the step's result.
+    ///
+    /// # Errors
+    ///
+    /// The closure's error, unchanged.
+    fn into_step_result(self) -> Result<Self::Output, E>;
+}
+
+impl<E> IntoStepResult<E> for () {
+    type Output = ();
+    #[inline]
+    fn into_step_result(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<T, E> IntoStepResult<E> for Result<T, E> {
+    type Output = T;
+    #[inline]
+    fn into_step_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// A step made of a closure with no compensation; see [`from_fn`].
+pub struct FnStep<F, E> {
+    execute: F,
+    error: PhantomData<fn() -> E>,
+}
+
+/// A step made of an execute closure and a compensate closure; see [`from_fns`].
+pub struct FnPair<F, G, E> {
+    execute: F,
+    compensate: G,
+    error: PhantomData<fn() -> E>,
+}
+
+/// Makes a step of a closure, with no compensation (a log line, an email that cannot be
+/// unsent). The closure may return a `Result` or `()`. Its name in events is `closure`;
+/// rename it with [`StepExt::named`](crate::StepExt::named).
+///
+/// # Examples
+///
+/// ```
+/// use tale::{Executor, from_fn};
+///
+/// let total = Executor::new().run_step(from_fn(|| Ok::<_, String>(40 + 2)));
+/// assert_eq!(total.unwrap(), 42);
+/// ```
+pub fn from_fn<F, R, E>(execute: F) -> FnStep<F, E>
+where
+    F: FnMut() -> R,
+    R: IntoStepResult<E>,
+{
+    FnStep {
+        execute,
+        error: PhantomData,
+    }
+}
+
+/// Makes a step of an execute closure and a compensate closure that is lent the output.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use tale::{Executor, from_fns};
+///
+/// let seats = Cell::new(5);
+/// let reserve = from_fns(
+///     || { seats.set(seats.get() - 2); Ok::<_, String>(2) },
+///     |n: &u32| seats.set(seats.get() + n),
+/// );
+/// assert_eq!(Executor::new().run_step(reserve).unwrap(), 2);
+/// assert_eq!(seats.get(), 3);
+/// ```
+pub fn from_fns<F, G, R, C, E>(execute: F, compensate: G) -> FnPair<F, G, E>
+where
+    F: FnMut() -> R,
+    R: IntoStepResult<E>,
+    G: FnMut(&R::Output) -> C,
+    C: IntoStepResult<E, Output = ()>,
+{
+    FnPair {
+        execute,
+        compensate,
+        error: PhantomData,
+    }
+}
+
+impl<F, R, E> Step for FnStep<F, E>
+where
+    F: FnMut() -> R,
+    R: IntoStepResult<E>,
+{
+    type Output = R::Output;
+    type Error = E;
+
+    #[inline]
+    fn execute(&mut self) -> Result<R::Output, E> {
+        (self.execute)().into_step_result()
+    }
+    fn name(&self) -> &str {
+        "closure"
+    }
+    fn has_compensation(&self) -> bool {
+        false
+    }
+}
+
+impl<F, G, R, C, E> Step for FnPair<F, G, E>
+where
+    F: FnMut() -> R,
+    R: IntoStepResult<E>,
+    G: FnMut(&R::Output) -> C,
+    C: IntoStepResult<E, Output = ()>,
+{
+    type Output = R::Output;
+    type Error = E;
+
+    #[inline]
+    fn execute(&mut self) -> Result<R::Output, E> {
+        (self.execute)().into_step_result()
+    }
+    fn compensate(&mut self, output: &R::Output) -> Result<(), E> {
+        (self.compensate)(output).into_step_result()
+    }
+    fn name(&self) -> &str {
+        "closure"
+    }
+}

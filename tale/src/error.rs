@@ -1,0 +1,270 @@
+//! What a failed saga reports: the step that failed and why, and every compensation
+//! that failed with it.
+
+use std::error::Error;
+use std::fmt;
+
+use crate::retry::GaveUp;
+
+/// A step's position in its saga (declaration order, from 0) and its name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StepId {
+    /// Position in declaration order, from 0.
+    pub index: usize,
+    /// The step's [`name`](crate::Step::name).
+    pub name: String,
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` (step {})", self.name, self.index)
+    }
+}
+
+/// A step that failed for good: every attempt's error, in order, and why retrying stopped.
+pub struct StepFailure<E> {
+    pub(crate) step: StepId,
+    pub(crate) errors: Vec<E>,
+    pub(crate) gave_up: GaveUp,
+}
+
+/// A compensation that failed for good: every attempt's error, in order.
+pub struct CompensationFailure<E> {
+    pub(crate) step: StepId,
+    pub(crate) errors: Vec<E>,
+    pub(crate) gave_up: GaveUp,
+    pub(crate) uncertain: bool,
+}
+
+macro_rules! attempts_accessors {
+    ($ty:ident, $what:literal) => {
+        impl<E> $ty<E> {
+            #[doc = concat!("The step whose ", $what, " failed.")]
+            #[must_use]
+            pub fn step(&self) -> &StepId {
+                &self.step
+            }
+            #[doc = concat!("The error of the last attempt of the ", $what, ".")]
+            #[must_use]
+            pub fn error(&self) -> &E {
+                // Invariant: built only after at least one failed attempt.
+                self.errors.last().expect("a failure holds at least one error")
+            }
+            /// Every attempt's error, oldest first; never empty.
+            #[must_use]
+            pub fn errors(&self) -> &[E] {
+                &self.errors
+            }
+            /// How many attempts were made.
+            #[must_use]
+            pub fn attempts(&self) -> usize {
+                self.errors.len()
+            }
+            /// Why retrying stopped.
+            #[must_use]
+            pub fn gave_up(&self) -> GaveUp {
+                self.gave_up
+            }
+            /// Every attempt's error, oldest first.
+            #[must_use]
+            pub fn into_errors(self) -> Vec<E> {
+                self.errors
+            }
+        }
+
+        impl<E: fmt::Debug> fmt::Debug for $ty<E> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("step", &self.step)
+                    .field("gave_up", &self.gave_up)
+                    .field("errors", &self.errors)
+                    .finish()
+            }
+        }
+
+        impl<E: Error + 'static> Error for $ty<E> {
+            fn source(&self) -> Option<&(dyn Error + 'static)> {
+                Some(self.error())
+            }
+        }
+    };
+}
+
+attempts_accessors!(StepFailure, "step");
+attempts_accessors!(CompensationFailure, "compensation");
+
+impl<E> StepFailure<E> {
+    /// The error of the last attempt, by value.
+    #[must_use]
+    pub fn into_error(mut self) -> E {
+        self.errors.pop().expect("a failure holds at least one error")
+    }
+}
+
+impl<E> CompensationFailure<E> {
+    /// True for the compensation of the failed step itself, run because its outcome
+    /// was uncertain; false for a completed step's compensation.
+    #[must_use]
+    pub fn is_uncertain(&self) -> bool {
+        self.uncertain
+    }
+}
+
+fn attempts(n: usize) -> &'static str {
+    if n == 1 { "attempt" } else { "attempts" }
+}
+
+impl<E: fmt::Display> fmt::Display for StepFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.attempts();
+        write!(f, "step {} failed after {n} {}", self.step, attempts(n))?;
+        if n > 1 || self.gave_up != GaveUp::AttemptsExhausted {
+            write!(f, " ({})", self.gave_up)?;
+        }
+        write!(f, ": {}", self.error())
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for CompensationFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.attempts();
+        write!(f, "compensation of step {} failed after {n} {}", self.step, attempts(n))?;
+        write!(f, ": {}", self.error())
+    }
+}
+
+/// The error of a saga that failed: the step failure that stopped it and, one match
+/// away, whether every completed step was compensated.
+///
+/// # Examples
+///
+/// ```
+/// use tale::{Executor, SagaError, from_fn};
+///
+/// let result = Executor::new().run_step(from_fn(|| Err::<(), _>("no seats")));
+/// match result {
+///     Err(SagaError::Compensated { failure }) => assert_eq!(*failure.error(), "no seats"),
+///     Err(other) => unreachable!("nothing to compensate: {other}"),
+///     Ok(()) => unreachable!(),
+/// }
+/// ```
+#[non_exhaustive]
+pub enum SagaError<E> {
+    /// A step failed and every completed step was compensated: the world is as before.
+    Compensated {
+        /// The step that failed.
+        failure: StepFailure<E>,
+    },
+    /// A step failed and at least one compensation failed too, or was never run because
+    /// the executor stops at the first compensation failure: someone must look.
+    CompensationFailed {
+        /// The step that failed.
+        failure: StepFailure<E>,
+        /// Every compensation that failed, in the order they ran.
+        compensations: Vec<CompensationFailure<E>>,
+        /// The completed steps whose compensation was not attempted, in the order they
+        /// would have run (only with
+        /// [`OnCompensationFailure::Stop`](crate::OnCompensationFailure::Stop)).
+        not_compensated: Vec<StepId>,
+    },
+}
+
+/// Lists what a saga left undone, after its step failure.
+struct Unfinished<'a, E>(&'a [CompensationFailure<E>], &'a [StepId]);
+
+impl<E: fmt::Display> fmt::Display for Unfinished<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0 {
+            write!(f, "; {c}")?;
+        }
+        for (i, s) in self.1.iter().enumerate() {
+            let lead = if i == 0 { "; never compensated: " } else { ", " };
+            write!(f, "{lead}{s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<E> SagaError<E> {
+    /// The step failure that stopped the saga.
+    #[must_use]
+    pub fn failure(&self) -> &StepFailure<E> {
+        match self {
+            SagaError::Compensated { failure } | SagaError::CompensationFailed { failure, .. } => {
+                failure
+            }
+        }
+    }
+
+    /// The compensations that failed, in the order they ran; empty if the saga was
+    /// fully compensated.
+    #[must_use]
+    pub fn compensation_failures(&self) -> &[CompensationFailure<E>] {
+        match self {
+            SagaError::Compensated { .. } => &[],
+            SagaError::CompensationFailed { compensations, .. } => compensations,
+        }
+    }
+
+    /// True if every completed step was compensated.
+    #[must_use]
+    pub fn is_compensated(&self) -> bool {
+        matches!(self, SagaError::Compensated { .. })
+    }
+
+    /// The failed step's last error, dropping the rest.
+    #[must_use]
+    pub fn into_step_error(self) -> E {
+        match self {
+            SagaError::Compensated { failure } | SagaError::CompensationFailed { failure, .. } => {
+                failure.into_error()
+            }
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for SagaError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SagaError::Compensated { failure } => f
+                .debug_struct("Compensated")
+                .field("failure", failure)
+                .finish(),
+            SagaError::CompensationFailed {
+                failure,
+                compensations,
+                not_compensated,
+            } => f
+                .debug_struct("CompensationFailed")
+                .field("failure", failure)
+                .field("compensations", compensations)
+                .field("not_compensated", not_compensated)
+                .finish(),
+        }
+    }
+}
+
+// Written by hand rather than with thiserror: the message lists every compensation
+// failure, and thiserror cannot infer the `E: Display` bound that needs.
+impl<E: fmt::Display> fmt::Display for SagaError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SagaError::Compensated { failure } => write!(f, "saga compensated: {failure}"),
+            SagaError::CompensationFailed {
+                failure,
+                compensations,
+                not_compensated,
+            } => write!(
+                f,
+                "saga NOT compensated: {failure}{}",
+                Unfinished(compensations, not_compensated)
+            ),
+        }
+    }
+}
+
+impl<E: Error + 'static> Error for SagaError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(self.failure())
+    }
+}

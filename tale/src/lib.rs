@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod clock;
+mod closure;
+mod compose;
+mod error;
+mod event;
+mod execution;
+mod executor;
+mod report;
+mod retry;
+mod rng;
+mod step;
+#[cfg(feature = "tracing")]
+mod tracing;
+mod tuned;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use closure::{FnPair, FnStep, IntoStepResult, from_fn, from_fns};
+pub use compose::{Link, LinkBuilder, Saga, run_transaction};
+pub use error::{CompensationFailure, SagaError, StepFailure, StepId};
+pub use event::{Event, FnObserver, Observer, Outcome, StepRef, observe_fn};
+pub use executor::{Executor, OnCompensationFailure};
+pub use report::{Report, StepReport, StepStatus};
+pub use retry::{GaveUp, Retry, Transient};
+pub use step::{Step, StepKind};
+pub use tuned::{StepExt, Tuned};
+
+#[cfg(feature = "tracing")]
+pub use crate::tracing::TracingObserver;

@@ -1,0 +1,234 @@
+//! [`Report`]: an observer that sums a run up: steps, attempts, durations, outcome.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::event::{Event, Observer, Outcome};
+
+/// What became of one step in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StepStatus {
+    /// Started and not finished (only seen in a report read mid-run).
+    Running,
+    /// Succeeded and stands.
+    Succeeded,
+    /// Failed for good (or panicked).
+    Failed,
+    /// Succeeded (or failed uncertainly) and was compensated.
+    Compensated,
+    /// Its compensation failed for good.
+    CompensationFailed,
+    /// Its compensation was skipped after an earlier compensation failed.
+    NotCompensated,
+}
+
+/// One step's line in a [`Report`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepReport {
+    /// Position in declaration order.
+    pub index: usize,
+    /// The step's name.
+    pub name: String,
+    /// Attempts of `execute`.
+    pub attempts: u32,
+    /// Attempts of the compensation (0 if it never ran).
+    pub compensation_attempts: u32,
+    /// From the first attempt's start to the last attempt's end, retry delays included.
+    pub duration: Duration,
+    /// From the compensation's first attempt to its end.
+    pub compensation_duration: Duration,
+    /// What became of the step.
+    pub status: StepStatus,
+}
+
+/// An [`Observer`] that records each run as a list of steps with their attempts and
+/// durations, measured on its own [`Clock`].
+///
+/// # Examples
+///
+/// ```
+/// use tale::{Executor, Outcome, Report, SystemClock, from_fn};
+///
+/// let mut executor = Executor::new().observer(Report::new(SystemClock));
+/// executor.run_step(from_fn(|| Ok::<_, String>(()))).unwrap();
+/// let report = executor.into_observer();
+/// assert_eq!(report.outcome(), Some(Outcome::Completed));
+/// assert_eq!(report.steps()[0].attempts, 1);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Report<C = SystemClock> {
+    clock: C,
+    saga: String,
+    started: Duration,
+    duration: Duration,
+    steps: Vec<StepReport>,
+    step_started: Duration,
+    outcome: Option<Outcome>,
+}
+
+impl<C: Clock> Report<C> {
+    /// A report that measures time on `clock`.
+    pub fn new(clock: C) -> Self {
+        Self {
+            clock,
+            saga: String::new(),
+            started: Duration::ZERO,
+            duration: Duration::ZERO,
+            steps: Vec::new(),
+            step_started: Duration::ZERO,
+            outcome: None,
+        }
+    }
+}
+
+impl<C> Report<C> {
+    /// The saga's name.
+    #[must_use]
+    pub fn saga(&self) -> &str {
+        &self.saga
+    }
+    /// Every step that started, in the order they started.
+    #[must_use]
+    pub fn steps(&self) -> &[StepReport] {
+        &self.steps
+    }
+    /// How the run ended, or `None` while it runs.
+    #[must_use]
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+    }
+    /// The run's duration.
+    #[must_use]
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    fn line(&mut self, index: usize) -> Option<&mut StepReport> {
+        self.steps.iter_mut().rev().find(|s| s.index == index)
+    }
+}
+
+impl<E, C: Clock> Observer<E> for Report<C> {
+    fn on_event(&mut self, event: &Event<'_, E>) {
+        let now = self.clock.now();
+        match *event {
+            Event::SagaStarted { saga } => {
+                saga.clone_into(&mut self.saga);
+                self.steps.clear();
+                self.outcome = None;
+                self.started = now;
+            }
+            Event::AttemptStarted { step, attempt } => {
+                if attempt == 1 {
+                    self.step_started = now;
+                    self.steps.push(StepReport {
+                        index: step.index,
+                        name: step.name.to_owned(),
+                        attempts: 0,
+                        compensation_attempts: 0,
+                        duration: Duration::ZERO,
+                        compensation_duration: Duration::ZERO,
+                        status: StepStatus::Running,
+                    });
+                }
+                let started = self.step_started;
+                if let Some(line) = self.line(step.index) {
+                    line.attempts = attempt;
+                    line.duration = now.saturating_sub(started);
+                }
+            }
+            Event::AttemptSucceeded { step, .. } => {
+                let started = self.step_started;
+                if let Some(line) = self.line(step.index) {
+                    line.status = StepStatus::Succeeded;
+                    line.duration = now.saturating_sub(started);
+                }
+            }
+            Event::AttemptFailed { step, retry_in: None, .. } | Event::AttemptPanicked { step, .. } => {
+                let started = self.step_started;
+                if let Some(line) = self.line(step.index) {
+                    line.status = StepStatus::Failed;
+                    line.duration = now.saturating_sub(started);
+                }
+            }
+            Event::AttemptFailed { .. } => {}
+            Event::CompensationStarted { step, attempt, .. } => {
+                if attempt == 1 {
+                    self.step_started = now;
+                }
+                if let Some(line) = self.line(step.index) {
+                    line.compensation_attempts = attempt;
+                }
+            }
+            Event::CompensationSucceeded { step, .. } => {
+                let started = self.step_started;
+                if let Some(line) = self.line(step.index) {
+                    line.status = StepStatus::Compensated;
+                    line.compensation_duration = now.saturating_sub(started);
+                }
+            }
+            Event::CompensationFailed { step, retry_in: None, .. } => {
+                let started = self.step_started;
+                if let Some(line) = self.line(step.index) {
+                    line.status = StepStatus::CompensationFailed;
+                    line.compensation_duration = now.saturating_sub(started);
+                }
+            }
+            Event::CompensationFailed { .. } => {}
+            Event::CompensationSkipped { step } => {
+                if let Some(line) = self.line(step.index) {
+                    line.status = StepStatus::NotCompensated;
+                }
+            }
+            Event::SagaFinished { outcome, .. } => {
+                self.outcome = Some(outcome);
+                self.duration = now.saturating_sub(self.started);
+            }
+        }
+    }
+}
+
+impl fmt::Display for StepStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StepStatus::Running => "running",
+            StepStatus::Succeeded => "succeeded",
+            StepStatus::Failed => "FAILED",
+            StepStatus::Compensated => "compensated",
+            StepStatus::CompensationFailed => "COMPENSATION FAILED",
+            StepStatus::NotCompensated => "NOT COMPENSATED",
+        })
+    }
+}
+
+impl<C> fmt::Display for Report<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outcome = self.outcome.map_or("running", Outcome::as_str);
+        writeln!(f, "saga `{}`: {outcome} in {:?}", self.saga, self.duration)?;
+        for s in &self.steps {
+            write!(
+                f,
+                "  {:>2}. {:<24} {:<20} {} attempt{} in {:?}",
+                s.index + 1,
+                s.name,
+                s.status.to_string(),
+                s.attempts,
+                if s.attempts == 1 { "" } else { "s" },
+                s.duration
+            )?;
+            if s.compensation_attempts > 0 {
+                write!(
+                    f,
+                    ", undone in {} attempt{} ({:?})",
+                    s.compensation_attempts,
+                    if s.compensation_attempts == 1 { "" } else { "s" },
+                    s.compensation_duration
+                )?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}

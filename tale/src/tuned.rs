@@ -1,0 +1,132 @@
+//! [`StepExt`]: a step's name, retry policies and outcome, set where it is used.
+
+use std::borrow::Cow;
+
+use crate::retry::Retry;
+use crate::step::{Step, StepKind};
+
+/// A step with some of its properties overridden; made by [`StepExt`]'s methods, which
+/// it also offers itself so that calls chain without nesting.
+pub struct Tuned<S: Step> {
+    step: S,
+    name: Option<Cow<'static, str>>,
+    retry: Option<Retry<S::Error>>,
+    compensation_retry: Option<Retry<S::Error>>,
+    uncertain: bool,
+}
+
+/// Methods to adjust any [`Step`] where it is used.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tale::{Executor, ManualClock, Retry, StepExt, from_fn};
+///
+/// let clock = ManualClock::new();
+/// let mut calls = 0;
+/// let flaky = from_fn(|| { calls += 1; if calls < 3 { Err("busy") } else { Ok(calls) } });
+/// let step = flaky
+///     .named("book hotel")
+///     .retry(Retry::times(5).constant(Duration::from_millis(50)));
+/// let result = Executor::new().clock(clock.clone()).run_step(step);
+/// assert_eq!(result.unwrap(), 3);
+/// assert_eq!(clock.sleeps(), [Duration::from_millis(50); 2]);
+/// ```
+pub trait StepExt: Step + Sized {
+    /// Names the step in events, reports and errors.
+    fn named(self, name: impl Into<Cow<'static, str>>) -> Tuned<Self> {
+        Tuned::new(self).named(name)
+    }
+    /// Retries `execute` under `policy`, replacing the step's own policy.
+    fn retry(self, policy: Retry<Self::Error>) -> Tuned<Self> {
+        Tuned::new(self).retry(policy)
+    }
+    /// Retries the compensation under `policy`, replacing the step's own policy.
+    fn compensation_retry(self, policy: Retry<Self::Error>) -> Tuned<Self> {
+        Tuned::new(self).compensation_retry(policy)
+    }
+    /// Marks the step's outcome as uncertain: when it fails, its compensation runs
+    /// first (through [`Step::compensate_uncertain`]), then the earlier steps'.
+    fn uncertain(self) -> Tuned<Self> {
+        Tuned::new(self).uncertain()
+    }
+}
+
+impl<S: Step> StepExt for S {}
+
+impl<S: Step> Tuned<S> {
+    fn new(step: S) -> Self {
+        Self {
+            step,
+            name: None,
+            retry: None,
+            compensation_retry: None,
+            uncertain: false,
+        }
+    }
+    /// See [`StepExt::named`].
+    #[must_use]
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// See [`StepExt::retry`].
+    #[must_use]
+    pub fn retry(mut self, policy: Retry<S::Error>) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// See [`StepExt::compensation_retry`].
+    #[must_use]
+    pub fn compensation_retry(mut self, policy: Retry<S::Error>) -> Self {
+        self.compensation_retry = Some(policy);
+        self
+    }
+    /// See [`StepExt::uncertain`].
+    #[must_use]
+    pub fn uncertain(mut self) -> Self {
+        self.uncertain = true;
+        self
+    }
+    /// The step inside.
+    pub fn into_inner(self) -> S {
+        self.step
+    }
+}
+
+impl<S: Step> Step for Tuned<S> {
+    type Output = S::Output;
+    type Error = S::Error;
+
+    #[inline]
+    fn execute(&mut self) -> Result<S::Output, S::Error> {
+        self.step.execute()
+    }
+    fn compensate(&mut self, output: &S::Output) -> Result<(), S::Error> {
+        self.step.compensate(output)
+    }
+    fn compensate_uncertain(&mut self) -> Result<(), S::Error> {
+        self.step.compensate_uncertain()
+    }
+    fn kind(&self) -> StepKind {
+        self.step.kind()
+    }
+    fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_else(|| self.step.name())
+    }
+    fn has_compensation(&self) -> bool {
+        self.step.has_compensation()
+    }
+    fn is_uncertain(&self) -> bool {
+        self.uncertain || self.step.is_uncertain()
+    }
+    fn retry_policy(&self) -> Option<Retry<S::Error>> {
+        self.retry.clone().or_else(|| self.step.retry_policy())
+    }
+    fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
+        self.compensation_retry
+            .clone()
+            .or_else(|| self.step.compensation_retry_policy())
+    }
+}

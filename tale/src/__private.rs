@@ -3,6 +3,7 @@
 //! Nothing here follows semver; it changes in any release, in step with `tale-macros`
 //! (which `tale` pins exactly).
 
+pub use crate::async_step::AsyncStep;
 pub use crate::closure::{from_fn, from_fns};
 pub use crate::execution::{Execution, Unwind};
 pub use crate::executor::Executor;

@@ -99,3 +99,79 @@ impl Clock for ManualClock {
         state.sleeps.push(duration);
     }
 }
+
+/// Waiting without blocking, for async sagas.
+///
+/// [`ManualClock`] completes at once (after moving its time forward). [`SystemClock`]
+/// works on any executor by parking a helper thread for the duration, which is fine for
+/// the occasional retry delay; with the `tokio` feature, [`TokioClock`](crate::TokioClock)
+/// uses tokio's timer instead.
+pub trait AsyncSleep: Clock {
+    /// Completes after `duration`.
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()>;
+}
+
+impl<C: AsyncSleep + ?Sized> AsyncSleep for &C {
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> {
+        (**self).sleep_async(duration)
+    }
+}
+
+impl AsyncSleep for ManualClock {
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> {
+        self.sleep(duration);
+        std::future::ready(())
+    }
+}
+
+impl AsyncSleep for SystemClock {
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> {
+        ThreadSleep {
+            duration,
+            shared: None,
+        }
+    }
+}
+
+/// A timer future that needs no runtime: a helper thread sleeps, then wakes the task.
+struct ThreadSleep {
+    duration: Duration,
+    shared: Option<Arc<Mutex<(bool, std::task::Waker)>>>,
+}
+
+impl std::future::Future for ThreadSleep {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        use std::task::Poll;
+        if self.duration.is_zero() {
+            return Poll::Ready(());
+        }
+        match &self.shared {
+            Some(shared) => {
+                let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                if state.0 {
+                    return Poll::Ready(());
+                }
+                state.1.clone_from(cx.waker());
+                Poll::Pending
+            }
+            None => {
+                let shared = Arc::new(Mutex::new((false, cx.waker().clone())));
+                let theirs = Arc::clone(&shared);
+                let duration = self.duration;
+                std::thread::spawn(move || {
+                    std::thread::sleep(duration);
+                    let mut state = theirs.lock().unwrap_or_else(PoisonError::into_inner);
+                    state.0 = true;
+                    state.1.wake_by_ref();
+                });
+                self.shared = Some(shared);
+                Poll::Pending
+            }
+        }
+    }
+}

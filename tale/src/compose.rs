@@ -117,7 +117,11 @@ impl<'a, S: 'a, E: 'a> Link<'a, S, E> {
         }
     }
 
-    fn from_body(name: Cow<'static, str>, body: Box<dyn Body<S, E> + 'a>, compensated: bool) -> Self {
+    fn from_body(
+        name: Cow<'static, str>,
+        body: Box<dyn Body<S, E> + 'a>,
+        compensated: bool,
+    ) -> Self {
         Self {
             body,
             name,
@@ -314,7 +318,11 @@ impl<'a, S, E> Saga<'a, S, E> {
     /// # Panics
     ///
     /// Resumes a step's panic after compensating the completed steps.
-    pub fn run<O, C>(&mut self, executor: &mut Executor<O, C>, state: &mut S) -> Result<(), SagaError<E>>
+    pub fn run<O, C>(
+        &mut self,
+        executor: &mut Executor<O, C>,
+        state: &mut S,
+    ) -> Result<(), SagaError<E>>
     where
         O: Observer<E>,
         C: Clock,
@@ -362,7 +370,10 @@ impl<'a, S, E> Saga<'a, S, E> {
 /// run_transaction(links, &mut state).unwrap();
 /// assert_eq!(state, 3);
 /// ```
-pub fn run_transaction<'a, S, E, L>(links: impl IntoIterator<Item = L>, state: &mut S) -> Result<(), SagaError<E>>
+pub fn run_transaction<'a, S, E, L>(
+    links: impl IntoIterator<Item = L>,
+    state: &mut S,
+) -> Result<(), SagaError<E>>
 where
     L: Into<Link<'a, S, E>>,
 {

@@ -48,7 +48,9 @@ macro_rules! attempts_accessors {
             #[must_use]
             pub fn error(&self) -> &E {
                 // Invariant: built only after at least one failed attempt.
-                self.errors.last().expect("a failure holds at least one error")
+                self.errors
+                    .last()
+                    .expect("a failure holds at least one error")
             }
             /// Every attempt's error, oldest first; never empty.
             #[must_use]
@@ -97,7 +99,9 @@ impl<E> StepFailure<E> {
     /// The error of the last attempt, by value.
     #[must_use]
     pub fn into_error(mut self) -> E {
-        self.errors.pop().expect("a failure holds at least one error")
+        self.errors
+            .pop()
+            .expect("a failure holds at least one error")
     }
 }
 
@@ -128,7 +132,12 @@ impl<E: fmt::Display> fmt::Display for StepFailure<E> {
 impl<E: fmt::Display> fmt::Display for CompensationFailure<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.attempts();
-        write!(f, "compensation of step {} failed after {n} {}", self.step, attempts(n))?;
+        write!(
+            f,
+            "compensation of step {} failed after {n} {}",
+            self.step,
+            attempts(n)
+        )?;
         write!(f, ": {}", self.error())
     }
 }
@@ -178,7 +187,11 @@ impl<E: fmt::Display> fmt::Display for Unfinished<'_, E> {
             write!(f, "; {c}")?;
         }
         for (i, s) in self.1.iter().enumerate() {
-            let lead = if i == 0 { "; never compensated: " } else { ", " };
+            let lead = if i == 0 {
+                "; never compensated: "
+            } else {
+                ", "
+            };
             write!(f, "{lead}{s}")?;
         }
         Ok(())

@@ -156,11 +156,23 @@ impl<E: fmt::Display> fmt::Display for Event<'_, E> {
                 attempt,
                 uncertain,
             } => {
-                let which = if *uncertain { " (uncertain outcome)" } else { "" };
-                write!(f, "compensation of `{}`{which} attempt {attempt} started", step.name)
+                let which = if *uncertain {
+                    " (uncertain outcome)"
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "compensation of `{}`{which} attempt {attempt} started",
+                    step.name
+                )
             }
             Event::CompensationSucceeded { step, attempt } => {
-                write!(f, "compensation of `{}` attempt {attempt} succeeded", step.name)
+                write!(
+                    f,
+                    "compensation of `{}` attempt {attempt} succeeded",
+                    step.name
+                )
             }
             Event::CompensationFailed {
                 step,

@@ -5,10 +5,14 @@
 //! one step at a time, emits the events and gathers the failures.
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::async_step::AsyncStep;
+use crate::clock::{AsyncSleep, Clock};
 use crate::error::{CompensationFailure, SagaError, StepFailure, StepId};
 use crate::event::{Event, Observer, Outcome, StepRef};
 use crate::executor::{Executor, OnCompensationFailure};
@@ -24,6 +28,30 @@ pub enum Unwind<E> {
     Failed(StepFailure<E>),
     /// A step panicked; the payload resumes once the compensations have run.
     Panicked(Box<dyn Any + Send>),
+}
+
+/// The attempts of one step or compensation so far.
+struct Tries<E> {
+    attempt: u32,
+    policy: Option<Attempts<E>>,
+    errors: Vec<E>,
+}
+
+impl<E> Tries<E> {
+    fn new() -> Self {
+        Self {
+            attempt: 1,
+            policy: None,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// What follows an attempt.
+enum Flow<T, E> {
+    Done(T),
+    Retry(Duration),
+    Fail(Unwind<E>),
 }
 
 /// One run of a saga on an [`Executor`].
@@ -44,21 +72,6 @@ fn default_policy<E>(kind: StepKind) -> Retry<E> {
             .exponential(Duration::from_millis(100))
             .max_delay(Duration::from_secs(30)),
         _ => Retry::times(0),
-    }
-}
-
-fn step_ref<S: Step>(index: usize, step: &S) -> StepRef<'_> {
-    StepRef {
-        index,
-        name: step.name(),
-        kind: step.kind(),
-    }
-}
-
-fn step_id<S: Step>(index: usize, step: &S) -> StepId {
-    StepId {
-        index,
-        name: step.name().to_owned(),
     }
 }
 
@@ -88,10 +101,20 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
             .get_or_insert_with(|| seed.map_or_else(Rng::from_entropy, Rng::new))
     }
 
-    /// Decides after a failed attempt, reading the clock and drawing jitter only now.
-    fn decide(&mut self, attempts: &mut Attempts<E>, error: &E) -> Decision {
+    /// Decides after a failed attempt, reading the clock, building the policy and
+    /// drawing jitter only now: a step that succeeds pays for none of it.
+    fn decide(
+        &mut self,
+        tries: &mut Tries<E>,
+        policy: impl FnOnce() -> Retry<E>,
+        error: &E,
+    ) -> Decision {
         let now = self.executor.clock.now();
-        attempts.after_failure(error, now, self.rng())
+        let rng = self.rng();
+        tries
+            .policy
+            .get_or_insert_with(|| Attempts::new(policy()))
+            .after_failure(error, now, rng)
     }
 
     /// Runs `step` (position `index`) until it succeeds or its retry policy gives up.
@@ -103,158 +126,306 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         index: usize,
         step: &mut S,
     ) -> Result<S::Output, Unwind<E>> {
-        let mut attempt = 1;
-        let mut attempts: Option<Attempts<E>> = None;
-        let mut errors = Vec::new();
+        let mut tries = Tries::new();
         loop {
-            self.emit(&Event::AttemptStarted {
-                step: step_ref(index, step),
-                attempt,
-            });
-            let error = match catch_unwind(AssertUnwindSafe(|| step.execute())) {
-                Ok(Ok(output)) => {
-                    self.emit(&Event::AttemptSucceeded {
-                        step: step_ref(index, step),
-                        attempt,
-                    });
-                    return Ok(output);
-                }
-                Ok(Err(error)) => error,
-                Err(payload) => {
-                    self.emit(&Event::AttemptPanicked {
-                        step: step_ref(index, step),
-                        attempt,
-                    });
-                    self.compensate_uncertain(index, step);
-                    return Err(Unwind::Panicked(payload));
-                }
-            };
-            let attempts = attempts.get_or_insert_with(|| {
-                Attempts::new(step.retry_policy().unwrap_or_else(|| default_policy(step.kind())))
-            });
-            let decision = self.decide(attempts, &error);
-            let retry_in = match decision {
-                Decision::RetryAfter(d) => Some(d),
-                Decision::GiveUp(_) => None,
-            };
-            self.emit(&Event::AttemptFailed {
-                step: step_ref(index, step),
-                attempt,
-                error: &error,
-                retry_in,
-            });
-            errors.push(error);
-            match decision {
-                Decision::RetryAfter(delay) => {
-                    self.executor.clock.sleep(delay);
-                    attempt += 1;
-                }
-                Decision::GiveUp(gave_up) => {
-                    self.compensate_uncertain(index, step);
-                    return Err(Unwind::Failed(StepFailure {
-                        step: step_id(index, step),
-                        errors,
-                        gave_up,
-                    }));
+            self.attempt_started(index, Step::name(step), Step::kind(step), tries.attempt);
+            let result = catch_unwind(AssertUnwindSafe(|| step.execute()));
+            let meta = (Step::name(step), Step::kind(step));
+            match self.settle(index, meta, || Step::retry_policy(step), &mut tries, result) {
+                Flow::Done(output) => return Ok(output),
+                Flow::Retry(delay) => self.executor.clock.sleep(delay),
+                Flow::Fail(unwind) => {
+                    if Step::is_uncertain(step) && Step::has_compensation(step) {
+                        self.undo(index, step, true, S::compensate_uncertain);
+                    }
+                    return Err(unwind);
                 }
             }
-        }
-    }
-
-    fn compensate_uncertain<S: Step<Error = E>>(&mut self, index: usize, step: &mut S) {
-        if step.is_uncertain() && step.has_compensation() {
-            self.run_compensation(index, step, true, S::compensate_uncertain);
         }
     }
 
     /// Compensates the completed step `step` (position `index`) given its output, under
     /// its compensation retry policy. Failures are recorded for [`finish`](Self::finish).
-    pub fn compensate<S: Step<Error = E>>(&mut self, index: usize, step: &mut S, output: S::Output) {
-        if !step.has_compensation() {
-            return;
+    pub fn compensate<S: Step<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+        output: S::Output,
+    ) {
+        if Step::has_compensation(step) {
+            self.undo(index, step, false, |s| s.compensate(&output));
         }
-        self.run_compensation(index, step, false, |s| s.compensate(&output));
     }
 
-    fn run_compensation<S, F>(&mut self, index: usize, step: &mut S, uncertain: bool, mut undo: F)
+    fn undo<S, F>(&mut self, index: usize, step: &mut S, uncertain: bool, mut undo: F)
     where
         S: Step<Error = E>,
         F: FnMut(&mut S) -> Result<(), E>,
     {
-        if self.stopped {
-            self.emit(&Event::CompensationSkipped {
-                step: step_ref(index, step),
-            });
-            self.not_compensated.push(step_id(index, step));
+        if self.skipped(index, Step::name(step), Step::kind(step)) {
             return;
         }
-        let mut attempt = 1;
-        let mut attempts: Option<Attempts<E>> = None;
-        let mut errors = Vec::new();
-        let gave_up = loop {
-            self.emit(&Event::CompensationStarted {
-                step: step_ref(index, step),
-                attempt,
+        let mut tries = Tries::new();
+        loop {
+            self.compensation_started(
+                index,
+                Step::name(step),
+                Step::kind(step),
+                tries.attempt,
                 uncertain,
-            });
-            let error = match catch_unwind(AssertUnwindSafe(|| undo(step))) {
-                Ok(Ok(())) => {
-                    self.emit(&Event::CompensationSucceeded {
-                        step: step_ref(index, step),
-                        attempt,
-                    });
-                    return;
-                }
-                Ok(Err(error)) => error,
-                Err(payload) => {
-                    // A panic is a bug, not a failure to retry: the remaining
-                    // compensations still run, and the panic resumes at the end.
-                    self.emit(&Event::CompensationFailed {
-                        step: step_ref(index, step),
-                        attempt,
-                        error: None,
-                        retry_in: None,
-                    });
-                    self.compensation_panic.get_or_insert(payload);
-                    self.stop_if_asked();
-                    return;
-                }
-            };
-            let attempts = attempts.get_or_insert_with(|| {
-                Attempts::new(step.compensation_retry_policy().unwrap_or_else(|| Retry::times(0)))
-            });
-            let decision = self.decide(attempts, &error);
-            let retry_in = match decision {
-                Decision::RetryAfter(d) => Some(d),
-                Decision::GiveUp(_) => None,
-            };
-            self.emit(&Event::CompensationFailed {
-                step: step_ref(index, step),
-                attempt,
-                error: Some(&error),
-                retry_in,
-            });
-            errors.push(error);
-            match decision {
-                Decision::RetryAfter(delay) => {
-                    self.executor.clock.sleep(delay);
-                    attempt += 1;
-                }
-                Decision::GiveUp(gave_up) => break gave_up,
+            );
+            let result = catch_unwind(AssertUnwindSafe(|| undo(step)));
+            let meta = (Step::name(step), Step::kind(step));
+            let policy = || Step::compensation_retry_policy(step);
+            match self.settle_compensation(index, meta, policy, &mut tries, result, uncertain) {
+                Some(delay) => self.executor.clock.sleep(delay),
+                None => return,
             }
-        };
-        self.compensations.push(CompensationFailure {
-            step: step_id(index, step),
-            errors,
-            gave_up,
+        }
+    }
+
+    fn attempt_started(&mut self, index: usize, name: &str, kind: StepKind, attempt: u32) {
+        let step = StepRef { index, name, kind };
+        self.emit(&Event::AttemptStarted { step, attempt });
+    }
+
+    fn compensation_started(
+        &mut self,
+        index: usize,
+        name: &str,
+        kind: StepKind,
+        attempt: u32,
+        uncertain: bool,
+    ) {
+        let step = StepRef { index, name, kind };
+        self.emit(&Event::CompensationStarted {
+            step,
+            attempt,
             uncertain,
         });
-        self.stop_if_asked();
+    }
+
+    /// Records a compensation that will not run because an earlier one failed and the
+    /// executor stops at the first failure. Returns true if so.
+    fn skipped(&mut self, index: usize, name: &str, kind: StepKind) -> bool {
+        if self.stopped {
+            self.emit(&Event::CompensationSkipped {
+                step: StepRef { index, name, kind },
+            });
+            self.not_compensated.push(StepId {
+                index,
+                name: name.to_owned(),
+            });
+        }
+        self.stopped
+    }
+
+    /// Handles the end of an attempt of a step: emits its events and decides what next.
+    fn settle<T>(
+        &mut self,
+        index: usize,
+        (name, kind): (&str, StepKind),
+        policy: impl FnOnce() -> Option<Retry<E>>,
+        tries: &mut Tries<E>,
+        result: Result<Result<T, E>, Box<dyn Any + Send>>,
+    ) -> Flow<T, E> {
+        let step = StepRef { index, name, kind };
+        let attempt = tries.attempt;
+        let error = match result {
+            Ok(Ok(output)) => {
+                self.emit(&Event::AttemptSucceeded { step, attempt });
+                return Flow::Done(output);
+            }
+            Ok(Err(error)) => error,
+            Err(payload) => {
+                self.emit(&Event::AttemptPanicked { step, attempt });
+                return Flow::Fail(Unwind::Panicked(payload));
+            }
+        };
+        let decision = self.decide(
+            tries,
+            || policy().unwrap_or_else(|| default_policy(kind)),
+            &error,
+        );
+        let retry_in = decision.delay();
+        self.emit(&Event::AttemptFailed {
+            step,
+            attempt,
+            error: &error,
+            retry_in,
+        });
+        tries.errors.push(error);
+        match decision {
+            Decision::RetryAfter(delay) => {
+                tries.attempt += 1;
+                Flow::Retry(delay)
+            }
+            Decision::GiveUp(gave_up) => Flow::Fail(Unwind::Failed(StepFailure {
+                step: StepId {
+                    index,
+                    name: name.to_owned(),
+                },
+                errors: std::mem::take(&mut tries.errors),
+                gave_up,
+            })),
+        }
+    }
+
+    /// Handles the end of an attempt of a compensation: emits its events, records a
+    /// failure for good, and returns the delay before the next attempt, if any.
+    fn settle_compensation(
+        &mut self,
+        index: usize,
+        (name, kind): (&str, StepKind),
+        policy: impl FnOnce() -> Option<Retry<E>>,
+        tries: &mut Tries<E>,
+        result: Result<Result<(), E>, Box<dyn Any + Send>>,
+        uncertain: bool,
+    ) -> Option<Duration> {
+        let step = StepRef { index, name, kind };
+        let attempt = tries.attempt;
+        let error = match result {
+            Ok(Ok(())) => {
+                self.emit(&Event::CompensationSucceeded { step, attempt });
+                return None;
+            }
+            Ok(Err(error)) => error,
+            Err(payload) => {
+                // A panic is a bug, not a failure to retry: the remaining
+                // compensations still run, and the panic resumes at the end.
+                self.emit(&Event::CompensationFailed {
+                    step,
+                    attempt,
+                    error: None,
+                    retry_in: None,
+                });
+                self.compensation_panic.get_or_insert(payload);
+                self.stop_if_asked();
+                return None;
+            }
+        };
+        let decision = self.decide(
+            tries,
+            || policy().unwrap_or_else(|| Retry::times(0)),
+            &error,
+        );
+        let retry_in = decision.delay();
+        self.emit(&Event::CompensationFailed {
+            step,
+            attempt,
+            error: Some(&error),
+            retry_in,
+        });
+        tries.errors.push(error);
+        match decision {
+            Decision::RetryAfter(delay) => {
+                tries.attempt += 1;
+                Some(delay)
+            }
+            Decision::GiveUp(gave_up) => {
+                self.compensations.push(CompensationFailure {
+                    step: StepId {
+                        index,
+                        name: name.to_owned(),
+                    },
+                    errors: std::mem::take(&mut tries.errors),
+                    gave_up,
+                    uncertain,
+                });
+                self.stop_if_asked();
+                None
+            }
+        }
     }
 
     fn stop_if_asked(&mut self) {
         if self.executor.on_compensation_failure == OnCompensationFailure::Stop {
             self.stopped = true;
+        }
+    }
+
+    /// Runs the async `step` (position `index`) until it succeeds or its retry policy
+    /// gives up, sleeping between attempts without blocking. As [`step`](Self::step).
+    pub async fn step_async<S: AsyncStep<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+    ) -> Result<S::Output, Unwind<E>>
+    where
+        C: AsyncSleep,
+    {
+        let mut tries = Tries::new();
+        loop {
+            self.attempt_started(
+                index,
+                AsyncStep::name(step),
+                AsyncStep::kind(step),
+                tries.attempt,
+            );
+            let result = CatchUnwind(pin!(AsyncStep::execute(step))).await;
+            let meta = (AsyncStep::name(step), AsyncStep::kind(step));
+            match self.settle(
+                index,
+                meta,
+                || AsyncStep::retry_policy(step),
+                &mut tries,
+                result,
+            ) {
+                Flow::Done(output) => return Ok(output),
+                Flow::Retry(delay) => self.executor.clock.sleep_async(delay).await,
+                Flow::Fail(unwind) => {
+                    if AsyncStep::is_uncertain(step) && AsyncStep::has_compensation(step) {
+                        self.undo_async(index, step, None).await;
+                    }
+                    return Err(unwind);
+                }
+            }
+        }
+    }
+
+    /// Compensates the completed async `step`, as [`compensate`](Self::compensate).
+    pub async fn compensate_async<S: AsyncStep<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+        output: S::Output,
+    ) where
+        C: AsyncSleep,
+    {
+        if AsyncStep::has_compensation(step) {
+            self.undo_async(index, step, Some(&output)).await;
+        }
+    }
+
+    /// Compensates with `output`, or as an uncertain failed step if `None`.
+    async fn undo_async<S>(&mut self, index: usize, step: &mut S, output: Option<&S::Output>)
+    where
+        S: AsyncStep<Error = E>,
+        C: AsyncSleep,
+    {
+        if self.skipped(index, AsyncStep::name(step), AsyncStep::kind(step)) {
+            return;
+        }
+        let uncertain = output.is_none();
+        let mut tries = Tries::new();
+        loop {
+            self.compensation_started(
+                index,
+                AsyncStep::name(step),
+                AsyncStep::kind(step),
+                tries.attempt,
+                uncertain,
+            );
+            let result = match output {
+                Some(output) => CatchUnwind(pin!(step.compensate(output))).await,
+                None => CatchUnwind(pin!(step.compensate_uncertain())).await,
+            };
+            let meta = (AsyncStep::name(step), AsyncStep::kind(step));
+            let policy = || AsyncStep::compensation_retry_policy(step);
+            match self.settle_compensation(index, meta, policy, &mut tries, result, uncertain) {
+                Some(delay) => self.executor.clock.sleep_async(delay).await,
+                None => return,
+            }
         }
     }
 
@@ -274,7 +445,10 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
             }
             Err(Unwind::Failed(failure)) => {
                 if self.compensations.is_empty() && self.not_compensated.is_empty() {
-                    (Outcome::Compensated, Err(SagaError::Compensated { failure }))
+                    (
+                        Outcome::Compensated,
+                        Err(SagaError::Compensated { failure }),
+                    )
                 } else {
                     let error = SagaError::CompensationFailed {
                         failure,
@@ -295,5 +469,20 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     fn finished(&mut self, outcome: Outcome) {
         let saga = self.saga;
         self.emit(&Event::SagaFinished { saga, outcome });
+    }
+}
+
+/// Polls a pinned future, turning a panic inside it into an `Err` with the payload.
+struct CatchUnwind<'a, F>(Pin<&'a mut F>);
+
+impl<F: Future> Future for CatchUnwind<'_, F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
     }
 }

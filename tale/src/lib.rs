@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod async_step;
 mod clock;
 mod closure;
 mod compose;
@@ -19,7 +20,8 @@ mod tuned;
 #[doc(hidden)]
 pub mod __private;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use async_step::AsyncStep;
+pub use clock::{AsyncSleep, Clock, ManualClock, SystemClock};
 pub use closure::{FnPair, FnStep, IntoStepResult, from_fn, from_fns};
 pub use compose::{Link, LinkBuilder, Saga, run_transaction};
 pub use error::{CompensationFailure, SagaError, StepFailure, StepId};

@@ -146,7 +146,12 @@ impl<E, C: Clock> Observer<E> for Report<C> {
                     line.duration = now.saturating_sub(started);
                 }
             }
-            Event::AttemptFailed { step, retry_in: None, .. } | Event::AttemptPanicked { step, .. } => {
+            Event::AttemptFailed {
+                step,
+                retry_in: None,
+                ..
+            }
+            | Event::AttemptPanicked { step, .. } => {
                 let started = self.step_started;
                 if let Some(line) = self.line(step.index) {
                     line.status = StepStatus::Failed;
@@ -169,7 +174,11 @@ impl<E, C: Clock> Observer<E> for Report<C> {
                     line.compensation_duration = now.saturating_sub(started);
                 }
             }
-            Event::CompensationFailed { step, retry_in: None, .. } => {
+            Event::CompensationFailed {
+                step,
+                retry_in: None,
+                ..
+            } => {
                 let started = self.step_started;
                 if let Some(line) = self.line(step.index) {
                     line.status = StepStatus::CompensationFailed;
@@ -223,7 +232,11 @@ impl<C> fmt::Display for Report<C> {
                     f,
                     ", undone in {} attempt{} ({:?})",
                     s.compensation_attempts,
-                    if s.compensation_attempts == 1 { "" } else { "s" },
+                    if s.compensation_attempts == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
                     s.compensation_duration
                 )?;
             }

@@ -267,6 +267,15 @@ pub(crate) enum Decision {
     GiveUp(GaveUp),
 }
 
+impl Decision {
+    pub(crate) fn delay(&self) -> Option<Duration> {
+        match self {
+            Decision::RetryAfter(d) => Some(*d),
+            Decision::GiveUp(_) => None,
+        }
+    }
+}
+
 /// One run of a policy: the counters and the backoff sequence, fresh for each run.
 pub(crate) struct Attempts<E> {
     policy: Retry<E>,
@@ -327,7 +336,11 @@ impl<E> Attempts<E> {
             Jitter::Proportional(f) => scale(base, 1.0 - f + 2.0 * f * rng.unit()),
             Jitter::Full => scale(base, rng.unit()),
         };
-        Some(self.policy.max_delay.map_or(jittered, |cap| jittered.min(cap)))
+        Some(
+            self.policy
+                .max_delay
+                .map_or(jittered, |cap| jittered.min(cap)),
+        )
     }
 }
 
@@ -416,8 +429,14 @@ mod tests {
         let mut run = Attempts::new(policy);
         let mut rng = Rng::new(1);
         let t0 = Duration::from_secs(5);
-        assert!(matches!(run.after_failure(&(), t0, &mut rng), Decision::RetryAfter(_)));
-        assert!(matches!(run.after_failure(&(), t0 + 10 * MS, &mut rng), Decision::RetryAfter(_)));
+        assert!(matches!(
+            run.after_failure(&(), t0, &mut rng),
+            Decision::RetryAfter(_)
+        ));
+        assert!(matches!(
+            run.after_failure(&(), t0 + 10 * MS, &mut rng),
+            Decision::RetryAfter(_)
+        ));
         assert_eq!(
             run.after_failure(&(), t0 + 20 * MS, &mut rng),
             Decision::GiveUp(GaveUp::TimeBudgetExhausted)

@@ -39,7 +39,10 @@ impl TracingObserver {
     }
 
     fn current(&self) -> Span {
-        self.step.clone().or_else(|| self.saga.clone()).unwrap_or_else(Span::none)
+        self.step
+            .clone()
+            .or_else(|| self.saga.clone())
+            .unwrap_or_else(Span::none)
     }
 }
 
@@ -58,10 +61,13 @@ impl<E: Display> Observer<E> for TracingObserver {
                 } else {
                     self.current()
                 };
-                span.in_scope(|| tracing::debug!(attempt, kind = step.kind.as_str(), "attempt started"));
+                span.in_scope(|| {
+                    tracing::debug!(attempt, kind = step.kind.as_str(), "attempt started")
+                });
             }
             Event::AttemptSucceeded { attempt, .. } => {
-                self.current().in_scope(|| tracing::debug!(attempt, "step succeeded"));
+                self.current()
+                    .in_scope(|| tracing::debug!(attempt, "step succeeded"));
             }
             Event::AttemptFailed {
                 attempt,
@@ -73,7 +79,8 @@ impl<E: Display> Observer<E> for TracingObserver {
                 None => tracing::warn!(attempt, %error, "step failed"),
             }),
             Event::AttemptPanicked { attempt, .. } => {
-                self.current().in_scope(|| tracing::error!(attempt, "step panicked"));
+                self.current()
+                    .in_scope(|| tracing::error!(attempt, "step panicked"));
             }
             Event::CompensationStarted {
                 step,
@@ -88,7 +95,8 @@ impl<E: Display> Observer<E> for TracingObserver {
                 span.in_scope(|| tracing::debug!(attempt, uncertain, "compensation started"));
             }
             Event::CompensationSucceeded { attempt, .. } => {
-                self.current().in_scope(|| tracing::info!(attempt, "compensated"));
+                self.current()
+                    .in_scope(|| tracing::info!(attempt, "compensated"));
             }
             Event::CompensationFailed {
                 attempt,
@@ -96,9 +104,13 @@ impl<E: Display> Observer<E> for TracingObserver {
                 retry_in,
                 ..
             } => {
-                let error = error.map(ToString::to_string).unwrap_or_else(|| "panicked".into());
+                let error = error
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "panicked".into());
                 self.current().in_scope(|| match retry_in {
-                    Some(delay) => tracing::warn!(attempt, %error, ?delay, "compensation failed; retrying"),
+                    Some(delay) => {
+                        tracing::warn!(attempt, %error, ?delay, "compensation failed; retrying")
+                    }
                     None => tracing::error!(attempt, %error, "compensation failed for good"),
                 });
             }

@@ -1,1 +1,162 @@
-//! Shared pieces of the runnable examples in `examples/`.
+//! Shared pieces of the runnable examples in `examples/`: pretend services that keep
+//! their effects in memory, so that an example can show what its saga did to the world.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+
+/// What can go wrong when booking a holiday.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookingError {
+    /// The customer cannot pay.
+    InsufficientFunds {
+        /// What the booking costs, in euros.
+        needed: u32,
+        /// What the account holds.
+        available: u32,
+    },
+    /// A service did not answer in time; worth another try.
+    Timeout(&'static str),
+    /// A service said no for good.
+    Refused(String),
+}
+
+impl fmt::Display for BookingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BookingError::InsufficientFunds { needed, available } => {
+                write!(
+                    f,
+                    "insufficient funds: {needed} EUR needed, {available} EUR available"
+                )
+            }
+            BookingError::Timeout(service) => write!(f, "{service} timed out"),
+            BookingError::Refused(why) => write!(f, "refused: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for BookingError {}
+
+impl tale::Transient for BookingError {
+    fn is_transient(&self) -> bool {
+        matches!(self, BookingError::Timeout(_))
+    }
+}
+
+/// A customer's order.
+#[derive(Debug, Clone)]
+pub struct Order {
+    /// Who travels.
+    pub customer: String,
+    /// Where to.
+    pub destination: String,
+    /// Nights at the hotel.
+    pub nights: u32,
+    /// The total price in euros.
+    pub price: u32,
+}
+
+/// A bank account that can be charged and refunded.
+#[derive(Debug)]
+pub struct Bank {
+    balance: Cell<u32>,
+    next_id: Cell<u32>,
+}
+
+impl Bank {
+    /// An account holding `balance` euros.
+    #[must_use]
+    pub fn new(balance: u32) -> Self {
+        Self {
+            balance: Cell::new(balance),
+            next_id: Cell::new(1),
+        }
+    }
+
+    /// The balance in euros.
+    #[must_use]
+    pub fn balance(&self) -> u32 {
+        self.balance.get()
+    }
+
+    /// Charges `amount`, returning a payment id.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::InsufficientFunds`] if the balance is too low.
+    pub fn charge(&self, amount: u32) -> Result<String, BookingError> {
+        let available = self.balance.get();
+        if available < amount {
+            return Err(BookingError::InsufficientFunds {
+                needed: amount,
+                available,
+            });
+        }
+        self.balance.set(available - amount);
+        let id = self.next_id.replace(self.next_id.get() + 1);
+        Ok(format!("pay-{id}"))
+    }
+
+    /// Refunds `amount` for `payment`.
+    pub fn refund(&self, _payment: &str, amount: u32) {
+        self.balance.set(self.balance.get() + amount);
+    }
+}
+
+/// A service that hands out numbered reservations, failing a set number of times first.
+#[derive(Debug)]
+pub struct Reservations {
+    name: &'static str,
+    prefix: &'static str,
+    held: RefCell<Vec<String>>,
+    failures_left: Cell<u32>,
+}
+
+impl Reservations {
+    /// A service called `name` whose reservations look like `{prefix}{n}`.
+    #[must_use]
+    pub fn new(name: &'static str, prefix: &'static str) -> Self {
+        Self {
+            name,
+            prefix,
+            held: RefCell::new(Vec::new()),
+            failures_left: Cell::new(0),
+        }
+    }
+
+    /// Makes the next `n` requests time out.
+    #[must_use]
+    pub fn timing_out(self, n: u32) -> Self {
+        self.failures_left.set(n);
+        self
+    }
+
+    /// Reserves something for `who`.
+    ///
+    /// # Errors
+    ///
+    /// [`BookingError::Timeout`] while the service is set to time out.
+    pub fn reserve(&self, who: &str) -> Result<String, BookingError> {
+        if self.failures_left.get() > 0 {
+            self.failures_left.set(self.failures_left.get() - 1);
+            return Err(BookingError::Timeout(self.name));
+        }
+        let mut held = self.held.borrow_mut();
+        let id = format!("{}{}", self.prefix, held.len() + 1);
+        held.push(format!("{id} for {who}"));
+        Ok(id)
+    }
+
+    /// Cancels reservation `id`.
+    pub fn cancel(&self, id: &str) {
+        self.held
+            .borrow_mut()
+            .retain(|r| !r.starts_with(&format!("{id} ")));
+    }
+
+    /// The reservations held now.
+    #[must_use]
+    pub fn held(&self) -> Vec<String> {
+        self.held.borrow().clone()
+    }
+}

@@ -57,6 +57,14 @@ pub struct FnPair<F, G, E> {
 /// let total = Executor::new().run_step(from_fn(|| Ok::<_, String>(40 + 2)));
 /// assert_eq!(total.unwrap(), 42);
 /// ```
+///
+/// A step closure takes no arguments: it captures its inputs. (talepy rejects a
+/// two-argument function at run time; here it does not compile.)
+///
+/// ```compile_fail
+/// let step = tale::from_fn(|a: i32, b: i32| Ok::<_, String>(a + b));
+/// tale::Executor::new().run_step(step);
+/// ```
 pub fn from_fn<F, R, E>(execute: F) -> FnStep<F, E>
 where
     F: FnMut() -> R,

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use crate::clock::Clock;
+use crate::closure::IntoStepResult;
 use crate::error::SagaError;
 use crate::event::Observer;
 use crate::execution::Execution;
@@ -31,18 +32,20 @@ struct Typed<X, C, O> {
     output: Option<O>,
 }
 
-impl<S, E, X, C, O> Body<S, E> for Typed<X, C, O>
+impl<S, E, X, R, C, U> Body<S, E> for Typed<X, C, R::Output>
 where
-    X: FnMut(&mut S) -> Result<O, E>,
-    C: FnMut(&mut S, Option<&O>) -> Result<(), E>,
+    X: FnMut(&mut S) -> R,
+    R: IntoStepResult<E>,
+    C: FnMut(&mut S, Option<&R::Output>) -> U,
+    U: IntoStepResult<E, Output = ()>,
 {
     fn execute(&mut self, state: &mut S) -> Result<(), E> {
-        self.output = Some((self.execute)(state)?);
+        self.output = Some((self.execute)(state).into_step_result()?);
         Ok(())
     }
     fn compensate(&mut self, state: &mut S) -> Result<(), E> {
         match &mut self.compensate {
-            Some(undo) => undo(state, self.output.as_ref()),
+            Some(undo) => undo(state, self.output.as_ref()).into_step_result(),
             None => Ok(()),
         }
     }
@@ -87,28 +90,30 @@ pub struct Link<'a, S, E> {
     compensation_retry: Option<Retry<E>>,
 }
 
-/// The compensation slot of a link that has none yet.
+/// The compensation slot of a link that has none.
 type NoUndo<S, O, E> = fn(&mut S, Option<&O>) -> Result<(), E>;
 
 /// Ties a [`LinkBuilder`] to the types of its execute closure.
-type Signature<'a, S, O, E> = (fn(&mut S) -> Result<O, E>, &'a ());
+type Signature<'a, S, R, E> = (fn(&mut S) -> R, fn() -> E, &'a ());
 
 /// A link on its way to having a compensation; finish it with
 /// [`compensate`](LinkBuilder::compensate) or use it as it is.
-pub struct LinkBuilder<'a, S, E, X, O> {
+pub struct LinkBuilder<'a, S, E, X, R> {
     name: Cow<'static, str>,
     execute: X,
-    link: std::marker::PhantomData<Signature<'a, S, O, E>>,
+    link: std::marker::PhantomData<Signature<'a, S, R, E>>,
 }
 
 impl<'a, S: 'a, E: 'a> Link<'a, S, E> {
-    /// A link that runs `execute` on the state. Give it a compensation with
-    /// [`LinkBuilder::compensate`], or use it as it is (no compensation).
+    /// A link that runs `execute` on the state; `execute` returns a `Result` whose
+    /// value is the link's output, or `()` if it cannot fail. Give it a compensation
+    /// with [`LinkBuilder::compensate`], or use it as it is (no compensation).
     #[allow(clippy::new_ret_no_self)] // a builder that becomes a `Link`
-    pub fn new<X, O>(name: impl Into<Cow<'static, str>>, execute: X) -> LinkBuilder<'a, S, E, X, O>
+    pub fn new<X, R>(name: impl Into<Cow<'static, str>>, execute: X) -> LinkBuilder<'a, S, E, X, R>
     where
-        X: FnMut(&mut S) -> Result<O, E> + 'a,
-        O: 'a,
+        X: FnMut(&mut S) -> R + 'a,
+        R: IntoStepResult<E>,
+        R::Output: 'a,
     {
         LinkBuilder {
             name: name.into(),
@@ -164,15 +169,19 @@ impl<'a, S: 'a, E: 'a> Link<'a, S, E> {
     }
 }
 
-impl<'a, S: 'a, E: 'a, X, O: 'a> LinkBuilder<'a, S, E, X, O>
+impl<'a, S: 'a, E: 'a, X, R> LinkBuilder<'a, S, E, X, R>
 where
-    X: FnMut(&mut S) -> Result<O, E> + 'a,
+    X: FnMut(&mut S) -> R + 'a,
+    R: IntoStepResult<E>,
+    R::Output: 'a,
 {
     /// Adds the compensation: it gets the state and the output that `execute` produced
-    /// (`None` only when compensating an [uncertain](Link::uncertain) link that failed).
-    pub fn compensate<C>(self, compensate: C) -> Link<'a, S, E>
+    /// (`None` only when compensating an [uncertain](Link::uncertain) link that failed),
+    /// and returns a `Result` or `()`.
+    pub fn compensate<C, U>(self, compensate: C) -> Link<'a, S, E>
     where
-        C: FnMut(&mut S, Option<&O>) -> Result<(), E> + 'a,
+        C: FnMut(&mut S, Option<&R::Output>) -> U + 'a,
+        U: IntoStepResult<E, Output = ()>,
     {
         let body = Typed {
             execute: self.execute,
@@ -195,12 +204,14 @@ where
     }
 }
 
-impl<'a, S: 'a, E: 'a, X, O: 'a> From<LinkBuilder<'a, S, E, X, O>> for Link<'a, S, E>
+impl<'a, S: 'a, E: 'a, X, R> From<LinkBuilder<'a, S, E, X, R>> for Link<'a, S, E>
 where
-    X: FnMut(&mut S) -> Result<O, E> + 'a,
+    X: FnMut(&mut S) -> R + 'a,
+    R: IntoStepResult<E>,
+    R::Output: 'a,
 {
-    fn from(builder: LinkBuilder<'a, S, E, X, O>) -> Self {
-        let body: Typed<X, NoUndo<S, O, E>, O> = Typed {
+    fn from(builder: LinkBuilder<'a, S, E, X, R>) -> Self {
+        let body: Typed<X, NoUndo<S, R::Output, E>, R::Output> = Typed {
             execute: builder.execute,
             compensate: None,
             output: None,

@@ -1,0 +1,85 @@
+//! The `tracing` feature: every transition becomes a `tracing` event inside a saga span
+//! and a step span.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tale::{Executor, Link, Saga, TracingObserver};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn events_become_tracing_events_in_saga_and_step_spans() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .without_time()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut saga: Saga<'_, (), String> = Saga::new("trip")
+            .step(Link::new("debit", |_: &mut ()| Ok(())).compensate(|_, _| Ok(())))
+            .step(Link::new("hotel", |_: &mut ()| {
+                Err::<(), _>("no rooms".to_owned())
+            }));
+        saga.run(
+            &mut Executor::new().observer(TracingObserver::new()),
+            &mut (),
+        )
+        .unwrap_err();
+    });
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let expected = [
+        (" INFO saga{name=\"trip\"}: ", "saga started"),
+        (
+            "DEBUG saga{name=\"trip\"}:step{index=0 name=\"debit\" phase=\"execute\"}: ",
+            "attempt started",
+        ),
+        (
+            "DEBUG saga{name=\"trip\"}:step{index=0 name=\"debit\" phase=\"execute\"}: ",
+            "step succeeded",
+        ),
+        (
+            "DEBUG saga{name=\"trip\"}:step{index=1 name=\"hotel\" phase=\"execute\"}: ",
+            "attempt started",
+        ),
+        (
+            " WARN saga{name=\"trip\"}:step{index=1 name=\"hotel\" phase=\"execute\"}: ",
+            "step failed",
+        ),
+        (
+            "DEBUG saga{name=\"trip\"}:step{index=0 name=\"debit\" phase=\"compensate\"}: ",
+            "compensation started",
+        ),
+        (
+            " INFO saga{name=\"trip\"}:step{index=0 name=\"debit\" phase=\"compensate\"}: ",
+            "compensated",
+        ),
+        (
+            " WARN saga{name=\"trip\"}: ",
+            "saga failed and was compensated",
+        ),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{text}");
+    for (line, (prefix, message)) in lines.iter().zip(expected) {
+        assert!(
+            line.contains(prefix) && line.contains(message),
+            "`{line}` lacks `{prefix}` / `{message}`\n{text}"
+        );
+    }
+    assert!(lines[4].contains("error=no rooms"), "{}", lines[4]);
+}

@@ -3,10 +3,19 @@
 //! Nothing here follows semver; it changes in any release, in step with `tale-macros`
 //! (which `tale` pins exactly).
 
+pub use crate::async_execution::AsyncExecution;
 pub use crate::async_step::AsyncStep;
+pub use crate::clock::{AsyncSleep, Clock};
+pub use crate::closure::{FnPair, FnStep};
 pub use crate::closure::{from_fn, from_fns};
+pub use crate::error::SagaError;
+pub use crate::event::Observer;
 pub use crate::execution::{Execution, Unwind};
 pub use crate::executor::Executor;
+pub use crate::join::{Join2, join2};
 pub use crate::retry::Retry;
 pub use crate::step::{Step, StepKind};
+pub use crate::timeout::{Limits, Timeout};
 pub use crate::tuned::StepExt;
+pub use crate::tuned::Tuned;
+pub use ::core::pin::pin;

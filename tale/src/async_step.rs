@@ -4,6 +4,7 @@ use std::future::Future;
 
 use crate::retry::Retry;
 use crate::step::{Step, StepKind};
+use crate::timeout::Timeout;
 
 /// A typed invocation whose `execute` and `compensate` are asynchronous: what
 /// `#[step]` makes of an `async fn`. Every synchronous [`Step`] is also an `AsyncStep`,
@@ -58,6 +59,12 @@ pub trait AsyncStep {
     fn retry_policy(&self) -> Option<Retry<Self::Error>> {
         None
     }
+    /// How long one attempt may take. An attempt that takes longer is dropped and fails
+    /// with the timeout's error; its outcome is uncertain, so the step's uncertain
+    /// compensation runs if the step fails for good. `None`, the default, means no limit.
+    fn timeout(&self) -> Option<Timeout<Self::Error>> {
+        None
+    }
     /// See [`Step::compensation_retry_policy`].
     fn compensation_retry_policy(&self) -> Option<Retry<Self::Error>> {
         None
@@ -68,14 +75,16 @@ impl<S: Step> AsyncStep for S {
     type Output = S::Output;
     type Error = S::Error;
 
-    fn execute(&mut self) -> impl Future<Output = Result<S::Output, S::Error>> {
-        std::future::ready(Step::execute(self))
+    // `async fn`, not `ready(...)`: the sync call must happen when the future is first
+    // polled, so that a cancelled saga never starts it.
+    async fn execute(&mut self) -> Result<S::Output, S::Error> {
+        Step::execute(self)
     }
-    fn compensate(&mut self, output: &S::Output) -> impl Future<Output = Result<(), S::Error>> {
-        std::future::ready(Step::compensate(self, output))
+    async fn compensate(&mut self, output: &S::Output) -> Result<(), S::Error> {
+        Step::compensate(self, output)
     }
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
-        std::future::ready(Step::compensate_uncertain(self))
+    async fn compensate_uncertain(&mut self) -> Result<(), S::Error> {
+        Step::compensate_uncertain(self)
     }
     fn kind(&self) -> StepKind {
         Step::kind(self)

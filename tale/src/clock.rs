@@ -107,25 +107,26 @@ impl Clock for ManualClock {
 /// the occasional retry delay; with the `tokio` feature, [`TokioClock`](crate::TokioClock)
 /// uses tokio's timer instead.
 pub trait AsyncSleep: Clock {
-    /// Completes after `duration`.
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()>;
+    /// Completes after `duration`. The future must not borrow the clock: the executor
+    /// awaits it without holding on to the run's state.
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static;
 }
 
 impl<C: AsyncSleep + ?Sized> AsyncSleep for &C {
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> {
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static {
         (**self).sleep_async(duration)
     }
 }
 
 impl AsyncSleep for ManualClock {
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> {
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static {
         self.sleep(duration);
         std::future::ready(())
     }
 }
 
 impl AsyncSleep for SystemClock {
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> {
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static {
         ThreadSleep {
             duration,
             shared: None,
@@ -173,5 +174,49 @@ impl std::future::Future for ThreadSleep {
                 Poll::Pending
             }
         }
+    }
+}
+
+/// Tokio's clock and timer (feature `tokio`): async sleeps use `tokio::time::sleep`, so
+/// tests can run sagas on a paused runtime (`#[tokio::test(start_paused = true)]`) and
+/// a minute of retries takes no time at all. Sync sleeps block the thread.
+#[cfg(feature = "tokio")]
+#[derive(Clone, Copy, Debug)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+#[cfg(feature = "tokio")]
+impl TokioClock {
+    /// A clock whose origin is now, on tokio's (possibly paused) time.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Clock for TokioClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl AsyncSleep for TokioClock {
+    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static {
+        tokio::time::sleep(duration)
     }
 }

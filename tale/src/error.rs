@@ -26,6 +26,7 @@ pub struct StepFailure<E> {
     pub(crate) step: StepId,
     pub(crate) errors: Vec<E>,
     pub(crate) gave_up: GaveUp,
+    pub(crate) siblings: Vec<StepFailure<E>>,
 }
 
 /// A compensation that failed for good: every attempt's error, in order.
@@ -96,6 +97,13 @@ attempts_accessors!(StepFailure, "step");
 attempts_accessors!(CompensationFailure, "compensation");
 
 impl<E> StepFailure<E> {
+    /// The other branches of the same parallel group that failed too, in step order
+    /// (this failure is the first of the group's failures). Empty outside parallel groups.
+    #[must_use]
+    pub fn siblings(&self) -> &[StepFailure<E>] {
+        &self.siblings
+    }
+
     /// The error of the last attempt, by value.
     #[must_use]
     pub fn into_error(mut self) -> E {
@@ -125,7 +133,11 @@ impl<E: fmt::Display> fmt::Display for StepFailure<E> {
         if n > 1 || self.gave_up != GaveUp::AttemptsExhausted {
             write!(f, " ({})", self.gave_up)?;
         }
-        write!(f, ": {}", self.error())
+        write!(f, ": {}", self.error())?;
+        for sibling in &self.siblings {
+            write!(f, "; in parallel, {sibling}")?;
+        }
+        Ok(())
     }
 }
 
@@ -162,13 +174,13 @@ pub enum SagaError<E> {
     /// A step failed and every completed step was compensated: the world is as before.
     Compensated {
         /// The step that failed.
-        failure: StepFailure<E>,
+        failure: Box<StepFailure<E>>,
     },
     /// A step failed and at least one compensation failed too, or was never run because
     /// the executor stops at the first compensation failure: someone must look.
     CompensationFailed {
         /// The step that failed.
-        failure: StepFailure<E>,
+        failure: Box<StepFailure<E>>,
         /// Every compensation that failed, in the order they ran.
         compensations: Vec<CompensationFailure<E>>,
         /// The completed steps whose compensation was not attempted, in the order they

@@ -16,7 +16,7 @@ use crate::clock::{AsyncSleep, Clock};
 use crate::error::{CompensationFailure, SagaError, StepFailure, StepId};
 use crate::event::{Event, Observer, Outcome, StepRef};
 use crate::executor::{Executor, OnCompensationFailure};
-use crate::retry::{Attempts, Decision, Retry};
+use crate::retry::{Attempts, Decision, GaveUp, Retry};
 use crate::rng::Rng;
 use crate::step::{Step, StepKind};
 
@@ -24,21 +24,22 @@ use crate::step::{Step, StepKind};
 ///
 /// Carried outward through the compensation ladder to [`Execution::finish`].
 pub enum Unwind<E> {
-    /// A step failed for good.
-    Failed(StepFailure<E>),
+    /// A step failed for good. Boxed, so that the ladder's results stay as small as
+    /// the outputs they carry on the success path.
+    Failed(Box<StepFailure<E>>),
     /// A step panicked; the payload resumes once the compensations have run.
     Panicked(Box<dyn Any + Send>),
 }
 
 /// The attempts of one step or compensation so far.
-struct Tries<E> {
-    attempt: u32,
+pub(crate) struct Tries<E> {
+    pub(crate) attempt: u32,
     policy: Option<Attempts<E>>,
     errors: Vec<E>,
 }
 
 impl<E> Tries<E> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             attempt: 1,
             policy: None,
@@ -48,7 +49,7 @@ impl<E> Tries<E> {
 }
 
 /// What follows an attempt.
-enum Flow<T, E> {
+pub(crate) enum Flow<T, E> {
     Done(T),
     Retry(Duration),
     Fail(Unwind<E>),
@@ -56,7 +57,7 @@ enum Flow<T, E> {
 
 /// One run of a saga on an [`Executor`].
 pub struct Execution<'x, E, O, C> {
-    executor: &'x mut Executor<O, C>,
+    pub(crate) executor: &'x mut Executor<O, C>,
     saga: &'x str,
     rng: Option<Rng>,
     compensations: Vec<CompensationFailure<E>>,
@@ -91,7 +92,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     }
 
     #[inline]
-    fn emit(&mut self, event: &Event<'_, E>) {
+    pub(crate) fn emit(&mut self, event: &Event<'_, E>) {
         self.executor.observer.on_event(event);
     }
 
@@ -184,12 +185,18 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         }
     }
 
-    fn attempt_started(&mut self, index: usize, name: &str, kind: StepKind, attempt: u32) {
+    pub(crate) fn attempt_started(
+        &mut self,
+        index: usize,
+        name: &str,
+        kind: StepKind,
+        attempt: u32,
+    ) {
         let step = StepRef { index, name, kind };
         self.emit(&Event::AttemptStarted { step, attempt });
     }
 
-    fn compensation_started(
+    pub(crate) fn compensation_started(
         &mut self,
         index: usize,
         name: &str,
@@ -207,7 +214,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
 
     /// Records a compensation that will not run because an earlier one failed and the
     /// executor stops at the first failure. Returns true if so.
-    fn skipped(&mut self, index: usize, name: &str, kind: StepKind) -> bool {
+    pub(crate) fn skipped(&mut self, index: usize, name: &str, kind: StepKind) -> bool {
         if self.stopped {
             self.emit(&Event::CompensationSkipped {
                 step: StepRef { index, name, kind },
@@ -221,7 +228,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     }
 
     /// Handles the end of an attempt of a step: emits its events and decides what next.
-    fn settle<T>(
+    pub(crate) fn settle<T>(
         &mut self,
         index: usize,
         (name, kind): (&str, StepKind),
@@ -260,20 +267,51 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                 tries.attempt += 1;
                 Flow::Retry(delay)
             }
-            Decision::GiveUp(gave_up) => Flow::Fail(Unwind::Failed(StepFailure {
+            Decision::GiveUp(gave_up) => Flow::Fail(Unwind::Failed(Box::new(StepFailure {
                 step: StepId {
                     index,
                     name: name.to_owned(),
                 },
                 errors: std::mem::take(&mut tries.errors),
                 gave_up,
-            })),
+                siblings: Vec::new(),
+            }))),
         }
+    }
+
+    /// Fails a step at once with `error`, whatever its policy says: the saga was
+    /// cancelled or ran out of time.
+    pub(crate) fn give_up(
+        &mut self,
+        index: usize,
+        (name, kind): (&str, StepKind),
+        tries: &mut Tries<E>,
+        error: E,
+        gave_up: GaveUp,
+    ) -> Unwind<E> {
+        let step = StepRef { index, name, kind };
+        let attempt = tries.attempt;
+        self.emit(&Event::AttemptFailed {
+            step,
+            attempt,
+            error: &error,
+            retry_in: None,
+        });
+        tries.errors.push(error);
+        Unwind::Failed(Box::new(StepFailure {
+            step: StepId {
+                index,
+                name: name.to_owned(),
+            },
+            errors: std::mem::take(&mut tries.errors),
+            gave_up,
+            siblings: Vec::new(),
+        }))
     }
 
     /// Handles the end of an attempt of a compensation: emits its events, records a
     /// failure for good, and returns the delay before the next attempt, if any.
-    fn settle_compensation(
+    pub(crate) fn settle_compensation(
         &mut self,
         index: usize,
         (name, kind): (&str, StepKind),

@@ -248,6 +248,10 @@ pub enum GaveUp {
     Permanent,
     /// The next delay would have ended past the policy's `max_elapsed`.
     TimeBudgetExhausted,
+    /// The saga's deadline passed during the attempt.
+    DeadlineExceeded,
+    /// The saga was cancelled during the attempt.
+    Cancelled,
 }
 
 impl fmt::Display for GaveUp {
@@ -256,6 +260,8 @@ impl fmt::Display for GaveUp {
             GaveUp::AttemptsExhausted => "no attempts left",
             GaveUp::Permanent => "permanent error",
             GaveUp::TimeBudgetExhausted => "retry time budget spent",
+            GaveUp::DeadlineExceeded => "saga deadline exceeded",
+            GaveUp::Cancelled => "saga cancelled",
         })
     }
 }

@@ -1,0 +1,297 @@
+//! One run of an async saga: [`Execution`]'s logic behind a `RefCell`, borrowed only
+//! between awaits, so that the branches of a parallel group can run concurrently on
+//! one run.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::async_step::AsyncStep;
+use crate::clock::AsyncSleep;
+use crate::error::SagaError;
+use crate::event::Observer;
+use crate::execution::{Execution, Flow, Tries, Unwind};
+use crate::executor::Executor;
+use crate::retry::GaveUp;
+use crate::timeout::{CancelOn, Cancelled, Limits, TimedOut, Timeout};
+
+/// One run of an async saga on an [`Executor`]. Its methods take `&self`, so the
+/// branches of a parallel group share it.
+pub struct AsyncExecution<'x, E, O, C> {
+    run: RefCell<Execution<'x, E, O, C>>,
+    deadline: Option<(Duration, Timeout<E>)>,
+    cancel: Option<CancelOn<'x, E>>,
+}
+
+/// What stopped an attempt before it finished.
+enum Interrupt {
+    TimedOut(Duration),
+    Deadline,
+    Cancelled,
+}
+
+impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
+    /// Starts a run of the saga named `saga`.
+    pub fn start(executor: &'x mut Executor<O, C>, saga: &'x str) -> Self {
+        Self {
+            run: RefCell::new(Execution::start(executor, saga)),
+            deadline: None,
+            cancel: None,
+        }
+    }
+
+    /// Applies a deadline (counted from now) and a cancel handle.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits<'x, E>) -> Self {
+        if let Some(deadline) = limits.deadline {
+            let now = self.run.get_mut().executor.clock.now();
+            self.deadline = Some((now.saturating_add(deadline.after), deadline));
+        }
+        self.cancel = limits.cancel;
+        self
+    }
+
+    /// The earliest time limit on the next attempt of `step`, if any.
+    fn limit<S: AsyncStep<Error = E>>(&self, step: &S) -> Option<(Duration, Interrupt)> {
+        let now = self.run.borrow().executor.clock.now();
+        let timeout = step
+            .timeout()
+            .map(|t| (t.after, Interrupt::TimedOut(t.after)));
+        let deadline = self
+            .deadline
+            .as_ref()
+            .map(|(at, _)| (at.saturating_sub(now), Interrupt::Deadline));
+        match (timeout, deadline) {
+            (Some(t), Some(d)) => Some(if d.0 < t.0 { d } else { t }),
+            (t, d) => t.or(d),
+        }
+    }
+
+    /// Runs `future`, unless the time limit or the cancel handle stops it first.
+    async fn guarded<F: Future>(
+        &self,
+        future: F,
+        limit: Option<(Duration, Interrupt)>,
+    ) -> Result<Result<F::Output, Box<dyn Any + Send>>, Interrupt> {
+        let future = pin!(CatchUnwind(pin!(future)));
+        if limit.is_none() && self.cancel.is_none() {
+            return Ok(future.await);
+        }
+        let (timer, reason) = match limit {
+            Some((after, reason)) => {
+                let sleep = self.run.borrow().executor.clock.sleep_async(after);
+                (Some(sleep), Some(reason))
+            }
+            None => (None, None),
+        };
+        let cancelled = self.cancel.as_ref().map(|(handle, _)| handle.cancelled());
+        Race {
+            cancelled: cancelled.map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = ()> + '_>>),
+            timer: timer.map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = ()> + '_>>),
+            reason,
+            future,
+        }
+        .await
+    }
+
+    /// Runs `step` (position `index`) until it succeeds or its retry policy gives up,
+    /// sleeping between attempts without blocking. A timed-out attempt is an error of
+    /// the step; a deadline or cancellation fails the step at once. As
+    /// [`Execution::step`] otherwise.
+    pub async fn step<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+    ) -> Result<S::Output, Unwind<E>> {
+        let mut tries = Tries::new();
+        let mut timed_out = false;
+        loop {
+            let limit = self.limit(step);
+            self.run
+                .borrow_mut()
+                .attempt_started(index, step.name(), step.kind(), tries.attempt);
+            let result = match self.guarded(step.execute(), limit).await {
+                Ok(result) => result,
+                Err(Interrupt::TimedOut(after)) => {
+                    timed_out = true;
+                    // Invariant: only steps whose `timeout()` is `Some` time out.
+                    let timeout = step.timeout().expect("a timed-out step has a timeout");
+                    Ok(Err((timeout.error)(TimedOut { after })))
+                }
+                Err(stop) => {
+                    let (error, gave_up) = match stop {
+                        Interrupt::Cancelled => {
+                            // Invariant: only runs with a cancel handle are cancelled.
+                            let (_, error) = self.cancel.expect("a cancelled run has a handle");
+                            (error(Cancelled), GaveUp::Cancelled)
+                        }
+                        _ => {
+                            // Invariant: only runs with a deadline hit it.
+                            let (_, deadline) = self.deadline.as_ref().expect("a deadline was set");
+                            (
+                                (deadline.error)(TimedOut {
+                                    after: deadline.after,
+                                }),
+                                GaveUp::DeadlineExceeded,
+                            )
+                        }
+                    };
+                    let meta = (step.name(), step.kind());
+                    let unwind = self
+                        .run
+                        .borrow_mut()
+                        .give_up(index, meta, &mut tries, error, gave_up);
+                    self.undo_uncertain(index, step, true).await;
+                    return Err(unwind);
+                }
+            };
+            let flow = {
+                let meta = (step.name(), step.kind());
+                let policy = || step.retry_policy();
+                self.run
+                    .borrow_mut()
+                    .settle(index, meta, policy, &mut tries, result)
+            };
+            match flow {
+                Flow::Done(output) => return Ok(output),
+                Flow::Retry(delay) => {
+                    let sleep = self.run.borrow().executor.clock.sleep_async(delay);
+                    sleep.await;
+                }
+                Flow::Fail(unwind) => {
+                    self.undo_uncertain(index, step, timed_out).await;
+                    return Err(unwind);
+                }
+            }
+        }
+    }
+
+    /// Compensates a step that failed, if its outcome is uncertain (or it timed out).
+    async fn undo_uncertain<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        timed_out: bool,
+    ) {
+        if (timed_out || step.is_uncertain()) && step.has_compensation() {
+            self.undo(index, step, None).await;
+        }
+    }
+
+    /// Compensates the completed `step` given its output, as [`Execution::compensate`].
+    pub async fn compensate<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        output: S::Output,
+    ) {
+        if step.has_compensation() {
+            self.undo(index, step, Some(&output)).await;
+        }
+    }
+
+    /// Compensates with `output`, or as an uncertain failed step if `None`.
+    async fn undo<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        output: Option<&S::Output>,
+    ) {
+        if self
+            .run
+            .borrow_mut()
+            .skipped(index, step.name(), step.kind())
+        {
+            return;
+        }
+        let uncertain = output.is_none();
+        let mut tries = Tries::new();
+        loop {
+            self.run.borrow_mut().compensation_started(
+                index,
+                step.name(),
+                step.kind(),
+                tries.attempt,
+                uncertain,
+            );
+            let result = match output {
+                Some(output) => CatchUnwind(pin!(step.compensate(output))).await,
+                None => CatchUnwind(pin!(step.compensate_uncertain())).await,
+            };
+            let next = {
+                let meta = (step.name(), step.kind());
+                let policy = || step.compensation_retry_policy();
+                self.run
+                    .borrow_mut()
+                    .settle_compensation(index, meta, policy, &mut tries, result, uncertain)
+            };
+            match next {
+                Some(delay) => {
+                    let sleep = self.run.borrow().executor.clock.sleep_async(delay);
+                    sleep.await;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// Ends the run, as [`Execution::finish`].
+    ///
+    /// # Panics
+    ///
+    /// Resumes a step's panic once the compensations have run.
+    pub fn finish<T>(self, result: Result<T, Unwind<E>>) -> Result<T, SagaError<E>> {
+        self.run.into_inner().finish(result)
+    }
+}
+
+/// Polls a pinned future, turning a panic inside it into an `Err` with the payload.
+pub(crate) struct CatchUnwind<'a, F>(pub(crate) Pin<&'a mut F>);
+
+impl<F: Future> Future for CatchUnwind<'_, F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+/// A step's attempt racing its time limit and the cancel signal. Only built when a
+/// limit or a handle exists, so the boxes cost nothing on the plain path.
+struct Race<'a, F> {
+    cancelled: Option<Pin<Box<dyn Future<Output = ()> + 'a>>>,
+    timer: Option<Pin<Box<dyn Future<Output = ()> + 'a>>>,
+    reason: Option<Interrupt>,
+    future: Pin<&'a mut F>,
+}
+
+impl<F: Future> Future for Race<'_, F> {
+    type Output = Result<F::Output, Interrupt>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(cancelled) = &mut this.cancelled
+            && cancelled.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(Interrupt::Cancelled));
+        }
+        if let Poll::Ready(output) = this.future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        if let Some(timer) = &mut this.timer
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            // Invariant: `reason` is set together with `timer`.
+            return Poll::Ready(Err(this.reason.take().expect("a timer has a reason")));
+        }
+        Poll::Pending
+    }
+}

@@ -1,0 +1,103 @@
+//! Waiting for several futures at once, without a runtime: the joins behind parallel
+//! groups and concurrent transactions.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A future polled until done, then holding its output.
+enum MaybeDone<F: Future> {
+    Running(F),
+    Done(Option<F::Output>),
+}
+
+impl<F: Future + Unpin> MaybeDone<F> {
+    /// Polls if still running; true once the output is in.
+    fn poll_done(&mut self, cx: &mut Context<'_>) -> bool {
+        if let MaybeDone::Running(future) = self {
+            match Pin::new(future).poll(cx) {
+                Poll::Ready(output) => *self = MaybeDone::Done(Some(output)),
+                Poll::Pending => return false,
+            }
+        }
+        true
+    }
+
+    fn take(&mut self) -> F::Output {
+        match self {
+            // Invariant: taken once, after `poll_done` returned true.
+            MaybeDone::Done(output) => output.take().expect("output taken once"),
+            MaybeDone::Running(_) => unreachable!("taken before done"),
+        }
+    }
+}
+
+/// Runs two futures concurrently and returns both outputs: the building block of
+/// `join!` in async sagas (nested for more branches). The futures are pinned by the
+/// caller (`pin!`), so nothing is boxed.
+pub fn join2<A, B>(a: A, b: B) -> Join2<A, B>
+where
+    A: Future + Unpin,
+    B: Future + Unpin,
+{
+    Join2 {
+        a: MaybeDone::Running(a),
+        b: MaybeDone::Running(b),
+    }
+}
+
+/// The future of [`join2`].
+pub struct Join2<A: Future, B: Future> {
+    a: MaybeDone<A>,
+    b: MaybeDone<B>,
+}
+
+// Nothing is pinned structurally: the futures are `Unpin` and the outputs are never
+// pinned, so moving a `Join2` is harmless.
+impl<A: Future, B: Future> Unpin for Join2<A, B> {}
+
+impl<A: Future + Unpin, B: Future + Unpin> Future for Join2<A, B> {
+    type Output = (A::Output, B::Output);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let a = this.a.poll_done(cx);
+        let b = this.b.poll_done(cx);
+        if a && b {
+            Poll::Ready((this.a.take(), this.b.take()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Runs every future concurrently and returns their outputs in order.
+pub(crate) fn join_all<F: Future + Unpin>(futures: impl IntoIterator<Item = F>) -> JoinAll<F> {
+    JoinAll {
+        futures: futures.into_iter().map(MaybeDone::Running).collect(),
+    }
+}
+
+/// The future of [`join_all`].
+pub(crate) struct JoinAll<F: Future> {
+    futures: Vec<MaybeDone<F>>,
+}
+
+// As for `Join2`.
+impl<F: Future> Unpin for JoinAll<F> {}
+
+impl<F: Future + Unpin> Future for JoinAll<F> {
+    type Output = Vec<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut all = true;
+        for future in &mut self.futures {
+            all &= future.poll_done(cx);
+        }
+        if all {
+            Poll::Ready(self.futures.iter_mut().map(MaybeDone::take).collect())
+        } else {
+            Poll::Pending
+        }
+    }
+}

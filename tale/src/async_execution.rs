@@ -25,6 +25,7 @@ pub struct AsyncExecution<'x, E, O, C> {
     run: RefCell<Execution<'x, E, O, C>>,
     deadline: Option<(Duration, Timeout<E>)>,
     cancel: Option<CancelOn<'x, E>>,
+    compensation_concurrency: usize,
 }
 
 /// What stopped an attempt before it finished.
@@ -41,7 +42,13 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             run: RefCell::new(Execution::start(executor, saga)),
             deadline: None,
             cancel: None,
+            compensation_concurrency: usize::MAX,
         }
+    }
+
+    /// How many compensations of parallel branches may run at once.
+    pub fn compensation_concurrency(&self) -> usize {
+        self.compensation_concurrency
     }
 
     /// Applies a deadline (counted from now) and a cancel handle.
@@ -52,6 +59,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             self.deadline = Some((now.saturating_add(deadline.after), deadline));
         }
         self.cancel = limits.cancel;
+        self.compensation_concurrency = limits.compensation_concurrency;
         self
     }
 

@@ -19,7 +19,7 @@ use crate::step::{Step, StepKind};
 
 /// The type-erased body of a link: runs and compensates against the state, keeping its
 /// own output between the two.
-trait Body<S, E> {
+pub(crate) trait Body<S, E> {
     fn execute(&mut self, state: &mut S) -> Result<(), E>;
     fn compensate(&mut self, state: &mut S) -> Result<(), E>;
     fn compensate_uncertain(&mut self, state: &mut S) -> Result<(), E>;
@@ -81,14 +81,94 @@ where
 /// # let _ = reserve;
 /// ```
 pub struct Link<'a, S, E> {
-    body: Box<dyn Body<S, E> + 'a>,
-    name: Cow<'static, str>,
-    kind: StepKind,
-    compensated: bool,
-    uncertain: bool,
-    retry: Option<Retry<E>>,
-    compensation_retry: Option<Retry<E>>,
+    pub(crate) body: Box<dyn Body<S, E> + 'a>,
+    pub(crate) meta: Meta<E>,
 }
+
+/// What a link is besides its closures: name, kind and policies.
+pub(crate) struct Meta<E> {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: StepKind,
+    pub(crate) compensated: bool,
+    pub(crate) uncertain: bool,
+    pub(crate) retry: Option<Retry<E>>,
+    pub(crate) compensation_retry: Option<Retry<E>>,
+}
+
+impl<E> Meta<E> {
+    pub(crate) fn new(name: Cow<'static, str>, compensated: bool) -> Self {
+        Self {
+            name,
+            kind: StepKind::Compensatable,
+            compensated,
+            uncertain: false,
+            retry: None,
+            compensation_retry: None,
+        }
+    }
+}
+
+/// The setters of a link type with a `meta: Meta<E>` field.
+macro_rules! meta_setters {
+    () => {
+        /// Retries `execute` under `policy`.
+        #[must_use]
+        pub fn retry(mut self, policy: Retry<E>) -> Self {
+            self.meta.retry = Some(policy);
+            self
+        }
+
+        /// Retries the compensation under `policy`.
+        #[must_use]
+        pub fn compensation_retry(mut self, policy: Retry<E>) -> Self {
+            self.meta.compensation_retry = Some(policy);
+            self
+        }
+
+        /// Marks the outcome as uncertain: when `execute` fails, the compensation runs
+        /// with no output (`None`), before the earlier links' compensations.
+        #[must_use]
+        pub fn uncertain(mut self) -> Self {
+            self.meta.uncertain = true;
+            self
+        }
+
+        /// Sets the step's kind (a [`Retriable`](StepKind::Retriable) link without a
+        /// policy is retried until it succeeds).
+        #[must_use]
+        pub fn kind(mut self, kind: StepKind) -> Self {
+            self.meta.kind = kind;
+            self
+        }
+    };
+}
+
+/// The metadata methods of a step type whose link is `self.link` (shared by the sync
+/// and async bound links).
+macro_rules! meta_methods {
+    () => {
+        fn kind(&self) -> StepKind {
+            self.link.meta.kind
+        }
+        fn name(&self) -> &str {
+            &self.link.meta.name
+        }
+        fn has_compensation(&self) -> bool {
+            self.link.meta.compensated
+        }
+        fn is_uncertain(&self) -> bool {
+            self.link.meta.uncertain
+        }
+        fn retry_policy(&self) -> Option<Retry<E>> {
+            self.link.meta.retry.clone()
+        }
+        fn compensation_retry_policy(&self) -> Option<Retry<E>> {
+            self.link.meta.compensation_retry.clone()
+        }
+    };
+}
+
+pub(crate) use {meta_methods, meta_setters};
 
 /// The compensation slot of a link that has none.
 type NoUndo<S, O, E> = fn(&mut S, Option<&O>) -> Result<(), E>;
@@ -129,44 +209,11 @@ impl<'a, S: 'a, E: 'a> Link<'a, S, E> {
     ) -> Self {
         Self {
             body,
-            name,
-            kind: StepKind::Compensatable,
-            compensated,
-            uncertain: false,
-            retry: None,
-            compensation_retry: None,
+            meta: Meta::new(name, compensated),
         }
     }
 
-    /// Retries `execute` under `policy`.
-    #[must_use]
-    pub fn retry(mut self, policy: Retry<E>) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-
-    /// Retries the compensation under `policy`.
-    #[must_use]
-    pub fn compensation_retry(mut self, policy: Retry<E>) -> Self {
-        self.compensation_retry = Some(policy);
-        self
-    }
-
-    /// Marks the outcome as uncertain: when `execute` fails, the compensation runs with
-    /// no output (`None`), before the earlier links' compensations.
-    #[must_use]
-    pub fn uncertain(mut self) -> Self {
-        self.uncertain = true;
-        self
-    }
-
-    /// Sets the step's kind (a [`Retriable`](StepKind::Retriable) link without a policy
-    /// is retried until it succeeds).
-    #[must_use]
-    pub fn kind(mut self, kind: StepKind) -> Self {
-        self.kind = kind;
-        self
-    }
+    meta_setters!();
 }
 
 impl<'a, S: 'a, E: 'a, X, R> LinkBuilder<'a, S, E, X, R>
@@ -239,24 +286,7 @@ impl<S, E> Step for Bound<'_, '_, '_, S, E> {
     fn compensate_uncertain(&mut self) -> Result<(), E> {
         self.link.body.compensate_uncertain(self.state)
     }
-    fn kind(&self) -> StepKind {
-        self.link.kind
-    }
-    fn name(&self) -> &str {
-        &self.link.name
-    }
-    fn has_compensation(&self) -> bool {
-        self.link.compensated
-    }
-    fn is_uncertain(&self) -> bool {
-        self.link.uncertain
-    }
-    fn retry_policy(&self) -> Option<Retry<E>> {
-        self.link.retry.clone()
-    }
-    fn compensation_retry_policy(&self) -> Option<Retry<E>> {
-        self.link.compensation_retry.clone()
-    }
+    meta_methods!();
 }
 
 /// A saga whose steps are known only at run time: [`Link`]s over one state type, run in

@@ -12,7 +12,7 @@ use crate::error::SagaError;
 use crate::event::Observer;
 use crate::execution::Unwind;
 use crate::executor::Executor;
-use crate::join::join_all;
+use crate::join::{join_all, join_bounded};
 use crate::retry::Retry;
 use crate::timeout::{Limits, Timeout};
 
@@ -262,7 +262,8 @@ where
     if failures.is_empty() && panic.is_none() {
         return run.finish(Ok(outputs.into_iter().flatten().collect()));
     }
-    join_all(
+    let concurrency = run.compensation_concurrency();
+    join_bounded(
         bound
             .iter_mut()
             .zip(outputs)
@@ -270,6 +271,7 @@ where
             .filter_map(|(index, (step, output))| {
                 Some(Box::pin(run.compensate(index, step, output?)))
             }),
+        concurrency,
     )
     .await;
     let unwind = match panic {

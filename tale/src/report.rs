@@ -64,7 +64,9 @@ pub struct Report<C = SystemClock> {
     started: Duration,
     duration: Duration,
     steps: Vec<StepReport>,
-    step_started: Duration,
+    /// When each line's current phase (execution, then compensation) started, by line;
+    /// per line, so that concurrent branches are timed apart.
+    phase_started: Vec<Duration>,
     outcome: Option<Outcome>,
 }
 
@@ -77,7 +79,7 @@ impl<C: Clock> Report<C> {
             started: Duration::ZERO,
             duration: Duration::ZERO,
             steps: Vec::new(),
-            step_started: Duration::ZERO,
+            phase_started: Vec::new(),
             outcome: None,
         }
     }
@@ -105,8 +107,16 @@ impl<C> Report<C> {
         self.duration
     }
 
-    fn line(&mut self, index: usize) -> Option<&mut StepReport> {
-        self.steps.iter_mut().rev().find(|s| s.index == index)
+    /// The line of step `index` and when its current phase started.
+    fn line(&mut self, index: usize) -> Option<(&mut StepReport, Duration)> {
+        let at = self.steps.iter().rposition(|s| s.index == index)?;
+        Some((&mut self.steps[at], self.phase_started[at]))
+    }
+
+    fn restart_phase(&mut self, index: usize, now: Duration) {
+        if let Some(at) = self.steps.iter().rposition(|s| s.index == index) {
+            self.phase_started[at] = now;
+        }
     }
 }
 
@@ -117,12 +127,13 @@ impl<E, C: Clock> Observer<E> for Report<C> {
             Event::SagaStarted { saga } => {
                 saga.clone_into(&mut self.saga);
                 self.steps.clear();
+                self.phase_started.clear();
                 self.outcome = None;
                 self.started = now;
             }
             Event::AttemptStarted { step, attempt } => {
                 if attempt == 1 {
-                    self.step_started = now;
+                    self.phase_started.push(now);
                     self.steps.push(StepReport {
                         index: step.index,
                         name: step.name.to_owned(),
@@ -133,15 +144,13 @@ impl<E, C: Clock> Observer<E> for Report<C> {
                         status: StepStatus::Running,
                     });
                 }
-                let started = self.step_started;
-                if let Some(line) = self.line(step.index) {
+                if let Some((line, started)) = self.line(step.index) {
                     line.attempts = attempt;
                     line.duration = now.saturating_sub(started);
                 }
             }
             Event::AttemptSucceeded { step, .. } => {
-                let started = self.step_started;
-                if let Some(line) = self.line(step.index) {
+                if let Some((line, started)) = self.line(step.index) {
                     line.status = StepStatus::Succeeded;
                     line.duration = now.saturating_sub(started);
                 }
@@ -152,8 +161,7 @@ impl<E, C: Clock> Observer<E> for Report<C> {
                 ..
             }
             | Event::AttemptPanicked { step, .. } => {
-                let started = self.step_started;
-                if let Some(line) = self.line(step.index) {
+                if let Some((line, started)) = self.line(step.index) {
                     line.status = StepStatus::Failed;
                     line.duration = now.saturating_sub(started);
                 }
@@ -161,15 +169,14 @@ impl<E, C: Clock> Observer<E> for Report<C> {
             Event::AttemptFailed { .. } => {}
             Event::CompensationStarted { step, attempt, .. } => {
                 if attempt == 1 {
-                    self.step_started = now;
+                    self.restart_phase(step.index, now);
                 }
-                if let Some(line) = self.line(step.index) {
+                if let Some((line, _)) = self.line(step.index) {
                     line.compensation_attempts = attempt;
                 }
             }
             Event::CompensationSucceeded { step, .. } => {
-                let started = self.step_started;
-                if let Some(line) = self.line(step.index) {
+                if let Some((line, started)) = self.line(step.index) {
                     line.status = StepStatus::Compensated;
                     line.compensation_duration = now.saturating_sub(started);
                 }
@@ -179,15 +186,14 @@ impl<E, C: Clock> Observer<E> for Report<C> {
                 retry_in: None,
                 ..
             } => {
-                let started = self.step_started;
-                if let Some(line) = self.line(step.index) {
+                if let Some((line, started)) = self.line(step.index) {
                     line.status = StepStatus::CompensationFailed;
                     line.compensation_duration = now.saturating_sub(started);
                 }
             }
             Event::CompensationFailed { .. } => {}
             Event::CompensationSkipped { step } => {
-                if let Some(line) = self.line(step.index) {
+                if let Some((line, _)) = self.line(step.index) {
                     line.status = StepStatus::NotCompensated;
                 }
             }

@@ -174,6 +174,7 @@ impl Future for WaitCancel<'_> {
 pub struct Limits<'h, E> {
     pub(crate) deadline: Option<Timeout<E>>,
     pub(crate) cancel: Option<CancelOn<'h, E>>,
+    pub(crate) compensation_concurrency: usize,
 }
 
 /// A cancel handle and the conversion of [`Cancelled`] into the saga's error.
@@ -184,6 +185,7 @@ impl<E> Default for Limits<'_, E> {
         Self {
             deadline: None,
             cancel: None,
+            compensation_concurrency: usize::MAX,
         }
     }
 }
@@ -193,6 +195,7 @@ impl<E> fmt::Debug for Limits<'_, E> {
         f.debug_struct("Limits")
             .field("deadline", &self.deadline)
             .field("cancellable", &self.cancel.is_some())
+            .field("compensation_concurrency", &self.compensation_concurrency)
             .finish()
     }
 }
@@ -211,6 +214,14 @@ impl<'h, E> Limits<'h, E> {
     #[must_use]
     pub fn deadline(mut self, deadline: Timeout<E>) -> Self {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// Runs at most `n` compensations of parallel branches at a time (at least 1),
+    /// for services that cannot take a burst of undo requests. Unbounded by default.
+    #[must_use]
+    pub fn max_concurrent_compensations(mut self, n: usize) -> Self {
+        self.compensation_concurrency = n.max(1);
         self
     }
 

@@ -21,7 +21,9 @@ use crate::event::{Event, Observer, Outcome};
 #[derive(Debug, Default)]
 pub struct TracingObserver {
     saga: Option<Span>,
-    step: Option<Span>,
+    /// The open span of each step, by index: the branches of a parallel group run at
+    /// once, each in its own span.
+    steps: Vec<Option<Span>>,
 }
 
 impl TracingObserver {
@@ -31,16 +33,23 @@ impl TracingObserver {
         Self::default()
     }
 
-    fn in_step(&mut self, index: usize, name: &str, phase: &'static str) -> Span {
+    /// Opens a new span for step `index` (a new phase of it).
+    fn open(&mut self, index: usize, name: &str, phase: &'static str) -> Span {
         let parent = self.saga.clone().unwrap_or_else(Span::none);
         let span = span!(parent: &parent, Level::INFO, "step", index, name, phase);
-        self.step = Some(span.clone());
+        if self.steps.len() <= index {
+            self.steps.resize(index + 1, None);
+        }
+        self.steps[index] = Some(span.clone());
         span
     }
 
-    fn current(&self) -> Span {
-        self.step
-            .clone()
+    /// The open span of step `index`, or the saga's.
+    fn of(&self, index: usize) -> Span {
+        self.steps
+            .get(index)
+            .cloned()
+            .flatten()
             .or_else(|| self.saga.clone())
             .unwrap_or_else(Span::none)
     }
@@ -53,33 +62,33 @@ impl<E: Display> Observer<E> for TracingObserver {
                 let span = span!(Level::INFO, "saga", name = saga);
                 span.in_scope(|| tracing::info!("saga started"));
                 self.saga = Some(span);
-                self.step = None;
+                self.steps.clear();
             }
             Event::AttemptStarted { step, attempt } => {
                 let span = if *attempt == 1 {
-                    self.in_step(step.index, step.name, "execute")
+                    self.open(step.index, step.name, "execute")
                 } else {
-                    self.current()
+                    self.of(step.index)
                 };
                 span.in_scope(|| {
                     tracing::debug!(attempt, kind = step.kind.as_str(), "attempt started")
                 });
             }
-            Event::AttemptSucceeded { attempt, .. } => {
-                self.current()
+            Event::AttemptSucceeded { step, attempt } => {
+                self.of(step.index)
                     .in_scope(|| tracing::debug!(attempt, "step succeeded"));
             }
             Event::AttemptFailed {
+                step,
                 attempt,
                 error,
                 retry_in,
-                ..
-            } => self.current().in_scope(|| match retry_in {
+            } => self.of(step.index).in_scope(|| match retry_in {
                 Some(delay) => tracing::warn!(attempt, %error, ?delay, "attempt failed; retrying"),
                 None => tracing::warn!(attempt, %error, "step failed"),
             }),
-            Event::AttemptPanicked { attempt, .. } => {
-                self.current()
+            Event::AttemptPanicked { step, attempt } => {
+                self.of(step.index)
                     .in_scope(|| tracing::error!(attempt, "step panicked"));
             }
             Event::CompensationStarted {
@@ -88,26 +97,24 @@ impl<E: Display> Observer<E> for TracingObserver {
                 uncertain,
             } => {
                 let span = if *attempt == 1 {
-                    self.in_step(step.index, step.name, "compensate")
+                    self.open(step.index, step.name, "compensate")
                 } else {
-                    self.current()
+                    self.of(step.index)
                 };
                 span.in_scope(|| tracing::debug!(attempt, uncertain, "compensation started"));
             }
-            Event::CompensationSucceeded { attempt, .. } => {
-                self.current()
+            Event::CompensationSucceeded { step, attempt } => {
+                self.of(step.index)
                     .in_scope(|| tracing::info!(attempt, "compensated"));
             }
             Event::CompensationFailed {
+                step,
                 attempt,
                 error,
                 retry_in,
-                ..
             } => {
-                let error = error
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "panicked".into());
-                self.current().in_scope(|| match retry_in {
+                let error = error.map_or_else(|| "panicked".to_owned(), ToString::to_string);
+                self.of(step.index).in_scope(|| match retry_in {
                     Some(delay) => {
                         tracing::warn!(attempt, %error, ?delay, "compensation failed; retrying")
                     }
@@ -115,11 +122,11 @@ impl<E: Display> Observer<E> for TracingObserver {
                 });
             }
             Event::CompensationSkipped { step } => {
-                self.current()
-                    .in_scope(|| tracing::error!(step = step.name, "compensation skipped"));
+                self.of(step.index)
+                    .in_scope(|| tracing::error!("compensation skipped"));
             }
             Event::SagaFinished { outcome, .. } => {
-                self.step = None;
+                self.steps.clear();
                 let span = self.saga.take().unwrap_or_else(Span::none);
                 span.in_scope(|| match outcome {
                     Outcome::Completed => tracing::info!("saga completed"),

@@ -301,3 +301,61 @@ async fn dropping_the_future_runs_no_compensation() {
     assert!(timed.is_err(), "the future was dropped while `slow` ran");
     assert_eq!(log.lines(), ["run execute: 0"], "no compensation ran");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_report_times_concurrent_branches_apart() {
+    let branches = [1, 3].map(|secs| {
+        Branch::new(format!("{secs}s"), async move |_: &i32| {
+            sleep(Duration::from_secs(secs)).await;
+            Ok::<_, Error>(0)
+        })
+    });
+    let clock = TokioClock::new();
+    let mut executor = Executor::new()
+        .clock(clock)
+        .observer(tale::Report::new(clock));
+    run_concurrent_transaction(&mut executor, branches, &0)
+        .await
+        .unwrap();
+    let report = executor.into_observer();
+    let durations: Vec<_> = report
+        .steps()
+        .iter()
+        .map(|s| (s.name.as_str(), s.duration))
+        .collect();
+    assert_eq!(
+        durations,
+        [
+            ("1s", Duration::from_secs(1)),
+            ("3s", Duration::from_secs(3))
+        ]
+    );
+    assert_eq!(report.duration(), Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn compensations_can_be_bounded_in_concurrency() {
+    async fn undo_time(limit: Option<usize>) -> Duration {
+        let log = Log::new();
+        let mut branches: Vec<B<'_>> = (0..6)
+            .map(|_| {
+                Branch::new("ok", async |_: &i32| Ok(0)).compensate(async |_, _| {
+                    sleep(Duration::from_secs(1)).await;
+                    Ok(())
+                })
+            })
+            .collect();
+        branches.push(failing(&log, "boom"));
+        let limits = limit.map_or_else(Limits::new, |n| {
+            Limits::new().max_concurrent_compensations(n)
+        });
+        let start = Instant::now();
+        run_concurrent_transaction_with(&mut executor(), branches, &0, limits)
+            .await
+            .unwrap_err();
+        start.elapsed()
+    }
+    assert_eq!(undo_time(None).await, Duration::from_secs(1));
+    assert_eq!(undo_time(Some(2)).await, Duration::from_secs(3));
+    assert_eq!(undo_time(Some(1)).await, Duration::from_secs(6));
+}

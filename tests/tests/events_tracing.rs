@@ -83,3 +83,67 @@ fn events_become_tracing_events_in_saga_and_step_spans() {
     }
     assert!(lines[4].contains("error=no rooms"), "{}", lines[4]);
 }
+
+#[test]
+fn concurrent_branches_log_in_their_own_spans() {
+    use tale::{Branch, ManualClock, run_concurrent_transaction};
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .without_time()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        // Branch 0 waits once before finishing, so branch 1 starts and ends in between.
+        let branches: Vec<Branch<'_, (), (), String>> = vec![
+            Branch::new("slow", async |_: &()| {
+                YieldOnce(false).await;
+                Ok(())
+            }),
+            Branch::new("fast", async |_: &()| Ok(())),
+        ];
+        let mut executor = Executor::new()
+            .clock(ManualClock::new())
+            .observer(TracingObserver::new());
+        block_on(run_concurrent_transaction(&mut executor, branches, &())).unwrap();
+    });
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let succeeded: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("step succeeded"))
+        .collect();
+    assert_eq!(succeeded.len(), 2, "{text}");
+    assert!(succeeded[0].contains("name=\"fast\""), "{text}");
+    assert!(succeeded[1].contains("name=\"slow\""), "{text}");
+}
+
+/// A future that is pending once, then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}

@@ -13,6 +13,17 @@ pub use crate::event::Observer;
 pub use crate::execution::{Execution, Unwind};
 pub use crate::executor::Executor;
 pub use crate::join::{Join2, join2};
+pub use crate::macro_support::compensation::{
+    CheckSync, CheckUncertain, TaleFits, TaleMismatch, compensate_async, compensate_uncertain_async,
+};
+pub use crate::macro_support::kind::{
+    AfterPivot, BeforePivot, Compensatable, KindOfMarked, KindOfUnmarked, Kinded, Pivot, Probe,
+    Retriable, Uncompensated,
+};
+pub use crate::macro_support::step_fn::{AsyncStepFn, AsyncTuned, StepFn};
+pub use crate::macro_support::{
+    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt,
+};
 pub use crate::retry::Retry;
 pub use crate::step::{Step, StepKind};
 pub use crate::timeout::{Limits, Timeout};

@@ -13,6 +13,7 @@ mod event;
 mod execution;
 mod executor;
 mod join;
+mod macro_support;
 mod report;
 mod retry;
 mod rng;
@@ -44,3 +45,5 @@ pub use tuned::{StepExt, Tuned};
 
 #[cfg(feature = "tracing")]
 pub use crate::tracing::TracingObserver;
+
+pub use tale_macros::{saga, step};

@@ -1,0 +1,272 @@
+//! Expand: the validated [`Saga`] into the nested compensation ladder.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use super::ast::{Binding, Saga, SagaStep, Source};
+use crate::paths::private;
+
+/// ```text
+/// saga! { let a = step_a(&x); let b = step_b(&a); Trip { a, b } }
+/// ```
+/// becomes
+/// ```text
+/// {
+///     let mut exec = Executor::new();
+///     let mut run = Execution::start(ExecutorMut::executor_mut(&mut exec), "saga");
+///     let p0 = BeforePivot;
+///     let r = {
+///         let mut s0 = step_a(&x);
+///         let p1 = (&Probe::new(&s0)).tale_kind().then(p0);   // pivot checks
+///         match run.step(0, &mut s0) {
+///             Ok(o) => {
+///                 let a = o;
+///                 let rest = { let mut s1 = step_b(&a); ...; match run.step(1, &mut s1) {
+///                     Ok(o) => { let b = o; Ok((b, ())) }
+///                     Err(u) => Err(u),
+///                 } };                                       // s1 dropped: `a` is free
+///                 match rest {
+///                     Ok(rest) => Ok((a, rest)),
+///                     Err(u) => { run.compensate(0, &mut s0, a); Err(u) }
+///                 }
+///             }
+///             Err(u) => Err(u),
+///         }
+///     };
+///     run.finish(match r { Ok((t0, (t1, ()))) => { let a = t0; let b = t1; Ok(Trip { a, b }) }
+///                          Err(u) => Err(u) })
+/// }
+/// ```
+/// The async form awaits `step_async` and `compensate_async` inside `async { ... }`.
+pub(crate) fn expand(saga: &Saga) -> TokenStream {
+    let body = body(saga);
+    match &saga.item {
+        Some((attrs, vis, sig)) => item_fn(saga, attrs, vis, sig, &body),
+        None if saga.is_async => {
+            let move_token = &saga.move_token;
+            quote!(async #move_token { #body })
+        }
+        None => quote!({ #body }),
+    }
+}
+
+fn hidden(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// The statements of the saga's run, ending with `run.finish(...)`.
+fn body(saga: &Saga) -> TokenStream {
+    let private = private();
+    let exec = hidden("__exec");
+    let run = hidden("__run");
+    let result = hidden("__r");
+    let unwind = hidden("__u");
+    let executor = match (&saga.executor, &saga.item) {
+        (Some(executor), _) => quote!(#executor),
+        (None, Some(_)) => {
+            let executor = hidden("executor");
+            quote!(#executor)
+        }
+        (None, None) => quote!(#private::Executor::new()),
+    };
+    let name = &saga.name;
+    let phase = hidden("__p0");
+    let ladder = ladder(saga, 0);
+    let temps: Vec<Ident> = (0..saga.steps.len())
+        .map(|i| format_ident!("__t{}", i, span = Span::mixed_site()))
+        .collect();
+    let nested = temps
+        .iter()
+        .rev()
+        .fold(quote!(()), |inner, t| quote!((#t, #inner)));
+    let rebinds = saga.steps.iter().zip(&temps).map(|(step, temp)| match &step.binding {
+        Binding::Named { mutability, ident, .. } => {
+            quote!(#[allow(unused_variables, unused_mut, clippy::let_unit_value)] let #mutability #ident = #temp;)
+        }
+        Binding::Discard => quote!(),
+    });
+    let tail = saga
+        .tail
+        .as_ref()
+        .map_or_else(|| quote!(()), |tail| quote!(#tail));
+    quote! {
+        let mut #exec = #executor;
+        let mut #run = #private::Execution::start(#private::ExecutorMut::executor_mut(&mut #exec), #name);
+        let #phase = #private::BeforePivot;
+        let #result = #ladder;
+        #run.finish(match #result {
+            ::core::result::Result::Ok(#nested) => {
+                #(#rebinds)*
+                ::core::result::Result::Ok(#tail)
+            }
+            ::core::result::Result::Err(#unwind) => ::core::result::Result::Err(#unwind),
+        })
+    }
+}
+
+/// The step value's local: hygienic, but located at the user's step for errors.
+fn step_local(index: usize, step: &SagaStep) -> Ident {
+    format_ident!(
+        "__s{}",
+        index,
+        span = Span::mixed_site().located_at(step.span)
+    )
+}
+
+/// The level of step `index`: build the step (or the whole `join!` group), check its
+/// kind, run it; on success bind the output and run the rest; if the rest fails,
+/// compensate this step with its output.
+fn ladder(saga: &Saga, index: usize) -> TokenStream {
+    let private = private();
+    let step = &saga.steps[index];
+    let local = step_local(index, step);
+    let run = hidden("__run");
+    let output = hidden("__o");
+    let rest = hidden("__rest");
+    let unwind = hidden("__u");
+    let ok = quote!(::core::result::Result::Ok);
+    let err = quote!(::core::result::Result::Err);
+    let builds = if step.in_group {
+        quote!()
+    } else {
+        let builds = (index..index + step.group_len).map(|i| {
+            let local = step_local(i, &saga.steps[i]);
+            let value = value(saga, &saga.steps[i]);
+            quote!(let mut #local = #value;)
+        });
+        quote!(#(#builds)*)
+    };
+    let phase = format_ident!("__p{}", index, span = Span::mixed_site());
+    let next_phase = format_ident!("__p{}", index + 1, span = Span::mixed_site());
+    let check = quote_spanned! {step.span=>
+        let #next_phase = {
+            #[allow(unused_imports)]
+            use #private::{KindOfMarked as _, KindOfUnmarked as _};
+            (&#private::Probe::new(&#local)).tale_kind()
+        }.then(#phase);
+    };
+    let attempt = if saga.is_async {
+        quote_spanned!(step.span=> #run.step_async(#index, &mut #local).await)
+    } else {
+        quote_spanned!(step.span=> #run.step(#index, &mut #local))
+    };
+    let (bind, carried) = match &step.binding {
+        Binding::Named {
+            mutability,
+            ident,
+            ty,
+        } => {
+            let ty = ty.as_ref().map(|ty| quote!(: #ty));
+            (
+                quote!(#[allow(clippy::let_unit_value)] let #mutability #ident #ty = #output;),
+                quote!(#ident),
+            )
+        }
+        Binding::Discard => {
+            let hidden = format_ident!("__o{}", index, span = Span::mixed_site());
+            (
+                quote!(#[allow(clippy::let_unit_value)] let #hidden = #output;),
+                quote!(#hidden),
+            )
+        }
+    };
+    let on_success = if index + 1 == saga.steps.len() {
+        quote!(#ok((#carried, ())))
+    } else {
+        let next = ladder(saga, index + 1);
+        let compensate = if saga.is_async {
+            quote!(#run.compensate_async(#index, &mut #local, #carried).await;)
+        } else {
+            quote!(#run.compensate(#index, &mut #local, #carried);)
+        };
+        quote! {
+            let #rest = #next;
+            match #rest {
+                #ok(#rest) => #ok((#carried, #rest)),
+                #err(#unwind) => { #compensate #err(#unwind) }
+            }
+        }
+    };
+    quote! {{
+        #builds
+        #check
+        match #attempt {
+            #ok(#output) => { #bind #on_success }
+            #err(#unwind) => #err(#unwind),
+        }
+    }}
+}
+
+/// The step value: the expression, a closure step, with the modifiers applied.
+fn value(saga: &Saga, step: &SagaStep) -> TokenStream {
+    let private = private();
+    let base = match &step.source {
+        Source::Expr(expr) => quote!(#expr),
+        Source::Closure(execute) => quote_spanned!(step.span=> #private::from_fn(#execute)),
+        Source::Pair(execute, compensate) => {
+            quote_spanned!(step.span=> #private::from_fns(#execute, #compensate))
+        }
+    };
+    let mut modifiers = step
+        .modifiers
+        .iter()
+        .map(|(method, arg)| (method, arg.as_ref().map(|a| quote!(#a))));
+    if saga.is_async {
+        let calls = modifiers.map(|(method, arg)| quote!(.#method(#arg)));
+        if step.modifiers.is_empty() {
+            base
+        } else {
+            quote_spanned!(step.span=> #private::AsyncTuned::new(#base) #(#calls)*)
+        }
+    } else if let Some((first, arg)) = modifiers.next() {
+        let arg = arg.map(|a| quote!(, #a));
+        let calls = modifiers.map(|(method, arg)| quote!(.#method(#arg)));
+        quote_spanned!(step.span=> #private::StepExt::#first(#base #arg) #(#calls)*)
+    } else {
+        base
+    }
+}
+
+/// `fn name(inputs) -> R` becomes `fn name<O, C>(executor: &mut Executor<O, C>, inputs) -> R`.
+fn item_fn(
+    saga: &Saga,
+    attrs: &[syn::Attribute],
+    vis: &syn::Visibility,
+    sig: &syn::Signature,
+    body: &TokenStream,
+) -> TokenStream {
+    let private = private();
+    let mut sig = sig.clone();
+    let observer = Ident::new("__TaleO", Span::call_site());
+    let clock = Ident::new("__TaleC", Span::call_site());
+    sig.generics.params.push(syn::parse_quote!(#observer));
+    sig.generics.params.push(syn::parse_quote!(#clock));
+    let executor = hidden("executor");
+    sig.inputs.insert(
+        0,
+        syn::parse_quote!(#executor: &mut #private::Executor<#observer, #clock>),
+    );
+    let ret = match &sig.output {
+        syn::ReturnType::Type(_, ty) => ty.clone(),
+        syn::ReturnType::Default => syn::parse_quote!(()),
+    };
+    let clock_bound = if saga.is_async {
+        quote!(#private::AsyncSleep)
+    } else {
+        quote!(#private::Clock)
+    };
+    let where_clause = sig.generics.make_where_clause();
+    where_clause.predicates.push(syn::parse_quote!(
+        #observer: #private::Observer<<#ret as #private::SagaReturn>::Error>
+    ));
+    where_clause
+        .predicates
+        .push(syn::parse_quote!(#clock: #clock_bound));
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    }
+}

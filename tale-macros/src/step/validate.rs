@@ -1,0 +1,271 @@
+//! Validate: the options and the function's signature, checked together, into the
+//! model that `expand` turns into tokens.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::spanned::Spanned as _;
+use syn::visit_mut::VisitMut;
+use syn::{
+    Expr, FnArg, GenericParam, Ident, ItemFn, Lifetime, LifetimeParam, LitStr, Pat, Path,
+    ReceiverKind, ReturnType, Type,
+};
+
+use super::args::StepArgs;
+use super::lifetimes::Namer;
+use crate::diag::Diag;
+
+/// The step's kind, as `saga!` sees it at the type level.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Compensatable,
+    Uncompensated,
+    Pivot,
+    Retriable,
+}
+
+/// How the body receives an argument on each attempt.
+#[derive(Clone, Copy)]
+pub(crate) enum Pass {
+    /// `&T`: copied.
+    Ref,
+    /// `&mut T`: reborrowed.
+    MutRef,
+    /// `T`: cloned.
+    Value,
+}
+
+/// One argument of the step function: the receiver or a typed argument.
+pub(crate) struct Arg {
+    /// The name in the step function's signature (`self` for the receiver).
+    pub(crate) name: TokenStream,
+    /// The type, with elided lifetimes named (unused for the receiver).
+    pub(crate) ty: Option<Type>,
+    pub(crate) pass: Pass,
+    /// Where errors about this argument point.
+    pub(crate) span: Span,
+}
+
+/// A validated `#[step]` function.
+pub(crate) struct StepFn {
+    /// The function as written, minus the `#[step]` attribute.
+    pub(crate) item: ItemFn,
+    pub(crate) is_async: bool,
+    /// Inside an `impl` block: the body becomes a hidden sibling method.
+    pub(crate) in_impl: bool,
+    pub(crate) kind: Kind,
+    pub(crate) compensate: Option<Path>,
+    pub(crate) uncertain: bool,
+    pub(crate) retry: Option<Expr>,
+    pub(crate) compensation_retry: Option<Expr>,
+    pub(crate) name: LitStr,
+    pub(crate) args: Vec<Arg>,
+    /// The receiver with its lifetime named (`&'__tale_l0 self`), if any.
+    pub(crate) receiver: Option<FnArg>,
+    /// The return type, elided lifetimes named.
+    pub(crate) output: Type,
+    /// Every lifetime the step value captures.
+    pub(crate) lifetimes: Vec<Lifetime>,
+    /// The step function's generics: the user's plus the named lifetimes.
+    pub(crate) generics: syn::Generics,
+}
+
+/// Checks the options against each other and against the function.
+pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
+    let mut diag = Diag::new();
+    let kind = kind(&args, &mut diag);
+    if let (Some(uncertain), None) = (&args.uncertain, &args.compensate) {
+        let msg = "`uncertain` needs a compensation to run when the step fails: add `compensate = path::to::undo`";
+        diag.error(uncertain.key, msg);
+    }
+    if let Some(compensate) = &args.compensate {
+        if compensate.value.is_ident(&item.sig.ident) {
+            diag.error(
+                compensate.value.span(),
+                "a step cannot be its own compensation: name the function that undoes it",
+            );
+        }
+    }
+    if let Some(name) = &args.name {
+        if name.value.value().is_empty() {
+            diag.error(name.value.span(), "a step name cannot be empty");
+        }
+    }
+    signature(&item, &mut diag);
+    let is_async = item.sig.asyncness.is_some();
+    let (args_model, receiver, output, lifetimes, generics) = arguments(&item, &mut diag);
+    diag.finish()?;
+    let name = args.name.map_or_else(
+        || LitStr::new(&item.sig.ident.to_string(), item.sig.ident.span()),
+        |n| n.value,
+    );
+    Ok(StepFn {
+        in_impl: receiver.is_some() || mentions_self(&item),
+        is_async,
+        kind,
+        uncertain: args.uncertain.is_some(),
+        compensate: args.compensate.map(|c| c.value),
+        retry: args.retry.map(|r| r.value),
+        compensation_retry: args.compensation_retry.map(|r| r.value),
+        name,
+        args: args_model,
+        receiver,
+        output,
+        lifetimes,
+        generics,
+        item,
+    })
+}
+
+fn kind(args: &StepArgs, diag: &mut Diag) -> Kind {
+    match (&args.pivot, &args.retriable) {
+        (Some(_), Some(retriable)) => {
+            diag.error(
+                retriable.key,
+                "a step is either `pivot` or `retriable`, not both",
+            );
+            Kind::Pivot
+        }
+        (Some(pivot), None) => {
+            if let Some(compensate) = &args.compensate {
+                let _ = pivot;
+                diag.error(compensate.key, "a `pivot` step has no compensation: once it succeeds the saga runs to completion; remove `compensate = ...` or `pivot`");
+            }
+            Kind::Pivot
+        }
+        (None, Some(_)) => {
+            if let Some(compensate) = &args.compensate {
+                diag.error(compensate.key, "a `retriable` step is retried until it succeeds and never compensated; remove `compensate = ...` or `retriable`");
+            }
+            Kind::Retriable
+        }
+        (None, None) if args.compensate.is_some() => Kind::Compensatable,
+        (None, None) => Kind::Uncompensated,
+    }
+}
+
+fn signature(item: &ItemFn, diag: &mut Diag) {
+    let sig = &item.sig;
+    if let Some(constness) = &sig.constness {
+        diag.error(
+            constness.span,
+            "`#[step]` cannot be used on a `const fn`: a step is run by the executor, at run time",
+        );
+    }
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
+        diag.error(
+            unsafety.span,
+            "`#[step]` cannot be used on an `unsafe fn`: wrap the unsafe call in a safe function",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        diag.error(
+            abi.extern_token.span,
+            "`#[step]` cannot be used on an `extern` function",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        diag.error(
+            variadic.dots.spans[0],
+            "`#[step]` cannot be used on a variadic function",
+        );
+    }
+    if let ReturnType::Default = sig.output {
+        diag.error(
+            sig.ident.span(),
+            "a `#[step]` function returns `Result<Output, Error>`: add the return type",
+        );
+    }
+}
+
+type Arguments = (Vec<Arg>, Option<FnArg>, Type, Vec<Lifetime>, syn::Generics);
+
+/// The arguments with elided lifetimes named, and the generics that declare them.
+fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
+    let mut namer = Namer::inputs();
+    let mut args = Vec::new();
+    let mut receiver = None;
+    let mut self_lifetime = None;
+    for (index, input) in item.sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(r) => {
+                let mut named = r.clone();
+                named.mutability = None;
+                let pass = match &mut named.kind {
+                    ReceiverKind::Reference(_, lifetime, mutability) => {
+                        let l = lifetime.get_or_insert_with(|| namer.fresh()).clone();
+                        self_lifetime = Some(l);
+                        if mutability.is_some() {
+                            Pass::MutRef
+                        } else {
+                            Pass::Ref
+                        }
+                    }
+                    _ => {
+                        diag.error(r.self_token.span, "a `#[step]` method takes `&self` or `&mut self`: the body runs once per attempt, and a by-value `self` would be used up by the first");
+                        Pass::Value
+                    }
+                };
+                args.push(Arg {
+                    name: r.self_token.to_token_stream(),
+                    ty: None,
+                    pass,
+                    span: r.self_token.span,
+                });
+                receiver = Some(FnArg::Receiver(named));
+            }
+            FnArg::Typed(typed) => {
+                let mut ty = (*typed.ty).clone();
+                namer.visit_type_mut(&mut ty);
+                let pass = match &ty {
+                    Type::Reference(r) if r.mutability.is_some() => Pass::MutRef,
+                    Type::Reference(_) => Pass::Ref,
+                    _ => Pass::Value,
+                };
+                let name = match &*typed.pat {
+                    Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+                        p.ident.to_token_stream()
+                    }
+                    _ => Ident::new(&format!("__tale_arg{index}"), Span::mixed_site())
+                        .to_token_stream(),
+                };
+                args.push(Arg {
+                    name,
+                    ty: Some(ty),
+                    pass,
+                    span: typed.ty.span(),
+                });
+            }
+        }
+    }
+    let inputs_created = namer.created.clone();
+    let mut generics = item.sig.generics.clone();
+    for lifetime in inputs_created.iter().rev() {
+        generics.params.insert(
+            0,
+            GenericParam::Lifetime(LifetimeParam::new(lifetime.clone())),
+        );
+    }
+    let elided_means = self_lifetime.or_else(|| match inputs_created.as_slice() {
+        [only] if item.sig.generics.lifetimes().next().is_none() => Some(only.clone()),
+        _ => None,
+    });
+    let mut output = match &item.sig.output {
+        ReturnType::Type(_, ty) => (**ty).clone(),
+        ReturnType::Default => syn::parse_quote!(()),
+    };
+    Namer::output(elided_means).visit_type_mut(&mut output);
+    let lifetimes = generics.lifetimes().map(|l| l.lifetime.clone()).collect();
+    (args, receiver, output, lifetimes, generics)
+}
+
+/// Whether the function mentions `Self`, so that it must be in an `impl` block.
+fn mentions_self(item: &ItemFn) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "Self",
+            TokenTree::Group(group) => walk(group.stream()),
+            _ => false,
+        })
+    }
+    walk(item.sig.to_token_stream()) || walk(item.block.to_token_stream())
+}

@@ -1,0 +1,398 @@
+//! The step values that `#[step]` functions return, and [`AsyncTuned`], the async
+//! counterpart of [`Tuned`](crate::Tuned) that `saga!` uses for `.retry(...)` on steps
+//! of an async saga.
+//!
+//! A `#[step]` function keeps its body in an inner function and returns
+//! `StepFn::new((arg0, arg1), name, kind, marker, |args| body(args.0, args.1))`: the
+//! arguments live in a tuple, and closures that capture nothing (so are zero-sized)
+//! call the body and the compensation with them. Nothing is boxed.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use crate::async_step::AsyncStep;
+use crate::retry::Retry;
+use crate::step::{Step, StepKind};
+
+use super::kind::Kinded;
+
+/// No compensation.
+pub struct NoUndo;
+/// A compensation closure, lent the arguments and the output (`None` for a failed
+/// uncertain step).
+pub struct Undo<G>(G);
+/// No retry policy of the step's own.
+pub struct NoPolicy;
+/// A retry policy, built only when an attempt has failed.
+pub struct Policy<F>(F);
+
+/// What the step's metadata methods answer.
+#[derive(Clone, Copy)]
+struct Meta {
+    name: &'static str,
+    kind: StepKind,
+    uncertain: bool,
+}
+
+/// A retry policy slot.
+pub trait PolicyOf<E> {
+    /// The policy, if any.
+    fn policy(&self) -> Option<Retry<E>>;
+}
+impl<E> PolicyOf<E> for NoPolicy {
+    #[inline]
+    fn policy(&self) -> Option<Retry<E>> {
+        None
+    }
+}
+impl<E, F: Fn() -> Retry<E>> PolicyOf<E> for Policy<F> {
+    #[inline]
+    fn policy(&self) -> Option<Retry<E>> {
+        Some((self.0)())
+    }
+}
+
+macro_rules! step_fn {
+    ($ty:ident, $doc:literal, $exec:ident, $undo_bound:ident) => {
+        #[doc = $doc]
+        pub struct $ty<A, X, U, P, Q, K, O> {
+            args: A,
+            execute: X,
+            undo: U,
+            retry: P,
+            compensation_retry: Q,
+            meta: Meta,
+            kind: PhantomData<fn() -> (K, O)>,
+        }
+
+        impl<A, X, K, O> $ty<A, X, NoUndo, NoPolicy, NoPolicy, K, O> {
+            /// A step of `args` that runs `execute`, with no compensation.
+            #[inline]
+            pub fn new<E>(
+                args: A,
+                name: &'static str,
+                kind: StepKind,
+                _marker: K,
+                execute: X,
+            ) -> Self
+            where
+                X: $exec(&mut A) -> Result<O, E>,
+            {
+                let meta = Meta {
+                    name,
+                    kind,
+                    uncertain: false,
+                };
+                $ty {
+                    args,
+                    execute,
+                    undo: NoUndo,
+                    retry: NoPolicy,
+                    compensation_retry: NoPolicy,
+                    meta,
+                    kind: PhantomData,
+                }
+            }
+        }
+
+        impl<A, X, P, Q, K, O> $ty<A, X, NoUndo, P, Q, K, O> {
+            /// Adds the compensation.
+            #[inline]
+            pub fn compensate<E, G>(
+                self,
+                uncertain: bool,
+                undo: G,
+            ) -> $ty<A, X, Undo<G>, P, Q, K, O>
+            where
+                X: $exec(&mut A) -> Result<O, E>,
+                G: $undo_bound(&mut A, Option<&O>) -> Result<(), E>,
+            {
+                let meta = Meta {
+                    uncertain,
+                    ..self.meta
+                };
+                $ty {
+                    args: self.args,
+                    execute: self.execute,
+                    undo: Undo(undo),
+                    retry: self.retry,
+                    compensation_retry: self.compensation_retry,
+                    meta,
+                    kind: PhantomData,
+                }
+            }
+        }
+
+        impl<A, X, U, Q, K, O> $ty<A, X, U, NoPolicy, Q, K, O> {
+            /// Adds the default retry policy.
+            #[inline]
+            pub fn retry<E, F>(self, policy: F) -> $ty<A, X, U, Policy<F>, Q, K, O>
+            where
+                X: $exec(&mut A) -> Result<O, E>,
+                F: Fn() -> Retry<E>,
+            {
+                $ty {
+                    args: self.args,
+                    execute: self.execute,
+                    undo: self.undo,
+                    retry: Policy(policy),
+                    compensation_retry: self.compensation_retry,
+                    meta: self.meta,
+                    kind: PhantomData,
+                }
+            }
+        }
+
+        impl<A, X, U, P, K, O> $ty<A, X, U, P, NoPolicy, K, O> {
+            /// Adds the default retry policy of the compensation.
+            #[inline]
+            pub fn compensation_retry<E, F>(self, policy: F) -> $ty<A, X, U, P, Policy<F>, K, O>
+            where
+                X: $exec(&mut A) -> Result<O, E>,
+                F: Fn() -> Retry<E>,
+            {
+                $ty {
+                    args: self.args,
+                    execute: self.execute,
+                    undo: self.undo,
+                    retry: self.retry,
+                    compensation_retry: Policy(policy),
+                    meta: self.meta,
+                    kind: PhantomData,
+                }
+            }
+        }
+
+        impl<A, X, U, P, Q, K: Default, O> Kinded for $ty<A, X, U, P, Q, K, O> {
+            type Kind = K;
+        }
+    };
+}
+
+step_fn!(
+    StepFn,
+    "The step value of a sync `#[step]` function.",
+    FnMut,
+    FnMut
+);
+step_fn!(
+    AsyncStepFn,
+    "The step value of an `async fn` marked `#[step]`.",
+    AsyncFnMut,
+    AsyncFnMut
+);
+
+/// The compensation slot of a [`StepFn`].
+pub trait UndoSync<A, O, E> {
+    /// Whether there is a compensation.
+    const EXISTS: bool;
+    /// Runs it.
+    ///
+    /// # Errors
+    ///
+    /// The compensation's error.
+    fn undo(&mut self, args: &mut A, output: Option<&O>) -> Result<(), E>;
+}
+impl<A, O, E> UndoSync<A, O, E> for NoUndo {
+    const EXISTS: bool = false;
+    #[inline]
+    fn undo(&mut self, _: &mut A, _: Option<&O>) -> Result<(), E> {
+        Ok(())
+    }
+}
+impl<A, O, E, G: FnMut(&mut A, Option<&O>) -> Result<(), E>> UndoSync<A, O, E> for Undo<G> {
+    const EXISTS: bool = true;
+    #[inline]
+    fn undo(&mut self, args: &mut A, output: Option<&O>) -> Result<(), E> {
+        (self.0)(args, output)
+    }
+}
+
+/// The compensation slot of an [`AsyncStepFn`].
+pub trait UndoAsync<A, O, E> {
+    /// Whether there is a compensation.
+    const EXISTS: bool;
+    /// Runs it.
+    fn undo(&mut self, args: &mut A, output: Option<&O>) -> impl Future<Output = Result<(), E>>;
+}
+impl<A, O, E> UndoAsync<A, O, E> for NoUndo {
+    const EXISTS: bool = false;
+    #[inline]
+    fn undo(&mut self, _: &mut A, _: Option<&O>) -> impl Future<Output = Result<(), E>> {
+        std::future::ready(Ok(()))
+    }
+}
+impl<A, O, E, G: AsyncFnMut(&mut A, Option<&O>) -> Result<(), E>> UndoAsync<A, O, E> for Undo<G> {
+    const EXISTS: bool = true;
+    #[inline]
+    fn undo(&mut self, args: &mut A, output: Option<&O>) -> impl Future<Output = Result<(), E>> {
+        (self.0)(args, output)
+    }
+}
+
+impl<A, X, U, P, Q, K, O, E> Step for StepFn<A, X, U, P, Q, K, O>
+where
+    X: FnMut(&mut A) -> Result<O, E>,
+    U: UndoSync<A, O, E>,
+    P: PolicyOf<E>,
+    Q: PolicyOf<E>,
+{
+    type Output = O;
+    type Error = E;
+
+    #[inline]
+    fn execute(&mut self) -> Result<O, E> {
+        (self.execute)(&mut self.args)
+    }
+    #[inline]
+    fn compensate(&mut self, output: &O) -> Result<(), E> {
+        self.undo.undo(&mut self.args, Some(output))
+    }
+    fn compensate_uncertain(&mut self) -> Result<(), E> {
+        self.undo.undo(&mut self.args, None)
+    }
+    fn kind(&self) -> StepKind {
+        self.meta.kind
+    }
+    fn name(&self) -> &str {
+        self.meta.name
+    }
+    fn has_compensation(&self) -> bool {
+        U::EXISTS
+    }
+    fn is_uncertain(&self) -> bool {
+        self.meta.uncertain
+    }
+    fn retry_policy(&self) -> Option<Retry<E>> {
+        self.retry.policy()
+    }
+    fn compensation_retry_policy(&self) -> Option<Retry<E>> {
+        self.compensation_retry.policy()
+    }
+}
+
+impl<A, X, U, P, Q, K, O, E> AsyncStep for AsyncStepFn<A, X, U, P, Q, K, O>
+where
+    X: AsyncFnMut(&mut A) -> Result<O, E>,
+    U: UndoAsync<A, O, E>,
+    P: PolicyOf<E>,
+    Q: PolicyOf<E>,
+{
+    type Output = O;
+    type Error = E;
+
+    #[inline]
+    fn execute(&mut self) -> impl Future<Output = Result<O, E>> {
+        (self.execute)(&mut self.args)
+    }
+    #[inline]
+    fn compensate(&mut self, output: &O) -> impl Future<Output = Result<(), E>> {
+        self.undo.undo(&mut self.args, Some(output))
+    }
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> {
+        self.undo.undo(&mut self.args, None)
+    }
+    fn kind(&self) -> StepKind {
+        self.meta.kind
+    }
+    fn name(&self) -> &str {
+        self.meta.name
+    }
+    fn has_compensation(&self) -> bool {
+        U::EXISTS
+    }
+    fn is_uncertain(&self) -> bool {
+        self.meta.uncertain
+    }
+    fn retry_policy(&self) -> Option<Retry<E>> {
+        self.retry.policy()
+    }
+    fn compensation_retry_policy(&self) -> Option<Retry<E>> {
+        self.compensation_retry.policy()
+    }
+}
+
+/// A step of an async saga with some of its properties overridden: what `saga!` makes
+/// of `.retry(...)`, `.compensation_retry(...)`, `.named(...)` and `.uncertain()` there.
+/// (The runtime's [`Tuned`](crate::Tuned) wraps sync steps only.)
+pub struct AsyncTuned<S: AsyncStep> {
+    step: S,
+    name: Option<Cow<'static, str>>,
+    retry: Option<Retry<S::Error>>,
+    compensation_retry: Option<Retry<S::Error>>,
+    uncertain: bool,
+}
+
+impl<S: AsyncStep> AsyncTuned<S> {
+    /// Wraps `step`, changing nothing yet.
+    pub fn new(step: S) -> Self {
+        Self {
+            step,
+            name: None,
+            retry: None,
+            compensation_retry: None,
+            uncertain: false,
+        }
+    }
+    /// See [`StepExt::named`](crate::StepExt::named).
+    #[must_use]
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// See [`StepExt::retry`](crate::StepExt::retry).
+    #[must_use]
+    pub fn retry(mut self, policy: Retry<S::Error>) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// See [`StepExt::compensation_retry`](crate::StepExt::compensation_retry).
+    #[must_use]
+    pub fn compensation_retry(mut self, policy: Retry<S::Error>) -> Self {
+        self.compensation_retry = Some(policy);
+        self
+    }
+    /// See [`StepExt::uncertain`](crate::StepExt::uncertain).
+    #[must_use]
+    pub fn uncertain(mut self) -> Self {
+        self.uncertain = true;
+        self
+    }
+}
+
+impl<S: AsyncStep> AsyncStep for AsyncTuned<S> {
+    type Output = S::Output;
+    type Error = S::Error;
+
+    #[inline]
+    fn execute(&mut self) -> impl Future<Output = Result<S::Output, S::Error>> {
+        self.step.execute()
+    }
+    fn compensate(&mut self, output: &S::Output) -> impl Future<Output = Result<(), S::Error>> {
+        self.step.compensate(output)
+    }
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
+        self.step.compensate_uncertain()
+    }
+    fn kind(&self) -> StepKind {
+        self.step.kind()
+    }
+    fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_else(|| self.step.name())
+    }
+    fn has_compensation(&self) -> bool {
+        self.step.has_compensation()
+    }
+    fn is_uncertain(&self) -> bool {
+        self.uncertain || self.step.is_uncertain()
+    }
+    fn retry_policy(&self) -> Option<Retry<S::Error>> {
+        self.retry.clone().or_else(|| self.step.retry_policy())
+    }
+    fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
+        self.compensation_retry
+            .clone()
+            .or_else(|| self.step.compensation_retry_policy())
+    }
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::async_step::AsyncStep;
 use crate::clock::AsyncSleep;
 use crate::error::SagaError;
-use crate::event::Observer;
+use crate::event::{Fault, FaultPoint, Observer, StepRef};
 use crate::execution::{Execution, Flow, Tries, Unwind};
 use crate::executor::Executor;
 use crate::retry::GaveUp;
@@ -61,6 +61,21 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         self.cancel = limits.cancel;
         self.compensation_concurrency = limits.compensation_concurrency;
         self
+    }
+
+    fn intercept(&self, point: &FaultPoint<'_>) -> Option<Fault<E>> {
+        self.run.borrow_mut().executor.observer.intercept(point)
+    }
+
+    /// The wait an injected [`Fault::Delay`] asks for (boxed: only tests pay for it).
+    fn delay(&self, fault: Option<&Fault<E>>) -> Option<Pin<Box<dyn Future<Output = ()>>>> {
+        match fault {
+            Some(Fault::Delay(delay)) => {
+                let sleep = self.run.borrow().executor.clock.sleep_async(*delay);
+                Some(Box::pin(sleep))
+            }
+            _ => None,
+        }
     }
 
     /// The earliest time limit on the next attempt of `step`, if any.
@@ -122,7 +137,32 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             self.run
                 .borrow_mut()
                 .attempt_started(index, step.name(), step.kind(), tries.attempt);
-            let result = match self.guarded(step.execute(), limit).await {
+            let point = FaultPoint::Execute {
+                step: StepRef {
+                    index,
+                    name: step.name(),
+                    kind: step.kind(),
+                },
+                attempt: tries.attempt,
+            };
+            let fault = self.intercept(&point);
+            let delay = self.delay(fault.as_ref());
+            let attempt = async {
+                match fault {
+                    Some(Fault::Fail(error)) => Err(error),
+                    Some(Fault::Repeat) => match step.execute().await {
+                        Ok(_) => step.execute().await,
+                        failed => failed,
+                    },
+                    _ => {
+                        if let Some(delay) = delay {
+                            delay.await;
+                        }
+                        step.execute().await
+                    }
+                }
+            };
+            let result = match self.guarded(attempt, limit).await {
                 Ok(result) => result,
                 Err(Interrupt::TimedOut(after)) => {
                     timed_out = true;
@@ -226,10 +266,29 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                 tries.attempt,
                 uncertain,
             );
-            let result = match output {
-                Some(output) => CatchUnwind(pin!(step.compensate(output))).await,
-                None => CatchUnwind(pin!(step.compensate_uncertain())).await,
+            let point = FaultPoint::Compensate {
+                step: StepRef {
+                    index,
+                    name: step.name(),
+                    kind: step.kind(),
+                },
+                attempt: tries.attempt,
             };
+            let fault = self.intercept(&point);
+            let delay = self.delay(fault.as_ref());
+            let attempt = async {
+                if let Some(Fault::Fail(error)) = fault {
+                    return Err(error);
+                }
+                if let Some(delay) = delay {
+                    delay.await;
+                }
+                match output {
+                    Some(output) => step.compensate(output).await,
+                    None => step.compensate_uncertain().await,
+                }
+            };
+            let result = CatchUnwind(pin!(attempt)).await;
             let next = {
                 let meta = (step.name(), step.kind());
                 let policy = || step.compensation_retry_policy();

@@ -17,7 +17,7 @@ use crate::event::Observer;
 use crate::executor::Executor;
 use crate::retry::Retry;
 use crate::step::StepKind;
-use crate::timeout::Limits;
+use crate::timeout::{Limits, Timeout};
 
 type BoxFuture<'s, T> = Pin<Box<dyn Future<Output = T> + 's>>;
 
@@ -122,6 +122,7 @@ type NoUndo<S, O, E> = fn(&mut S, Option<&O>) -> std::future::Ready<Result<(), E
 pub struct AsyncLink<'a, S, E> {
     body: Box<dyn AsyncBody<S, E> + 'a>,
     meta: Meta<E>,
+    timeout: Option<Timeout<E>>,
 }
 
 /// Ties an [`AsyncLinkBuilder`] to the types of its execute closure.
@@ -154,6 +155,15 @@ impl<'a, S: 'a, E: 'a> AsyncLink<'a, S, E> {
     }
 
     meta_setters!();
+
+    /// Limits each attempt to `timeout`: a slower attempt is dropped and fails with the
+    /// timeout's error, and if the link fails for good its compensation runs with no
+    /// output, as for an uncertain link.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Timeout<E>) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
 }
 
 impl<'a, S: 'a, E: 'a, X, O: 'a> AsyncLinkBuilder<'a, S, E, X, O>
@@ -173,6 +183,7 @@ where
                 output: None,
             }),
             meta: Meta::new(self.name, true),
+            timeout: None,
         }
     }
 
@@ -180,6 +191,12 @@ where
     #[must_use]
     pub fn retry(self, policy: Retry<E>) -> AsyncLink<'a, S, E> {
         AsyncLink::from(self).retry(policy)
+    }
+
+    /// See [`AsyncLink::timeout`].
+    #[must_use]
+    pub fn timeout(self, timeout: Timeout<E>) -> AsyncLink<'a, S, E> {
+        AsyncLink::from(self).timeout(timeout)
     }
 }
 
@@ -196,6 +213,7 @@ where
         AsyncLink {
             body: Box::new(body),
             meta: Meta::new(builder.name, false),
+            timeout: None,
         }
     }
 }
@@ -205,6 +223,7 @@ impl<'a, S: 'a, E: 'a> From<Link<'a, S, E>> for AsyncLink<'a, S, E> {
         AsyncLink {
             body: Box::new(Blocking(link.body)),
             meta: link.meta,
+            timeout: None,
         }
     }
 }
@@ -238,6 +257,9 @@ impl<S, E> AsyncStep for Bound<'_, '_, '_, S, E> {
     }
     fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> {
         self.link.body.compensate(self.state, true)
+    }
+    fn timeout(&self) -> Option<Timeout<E>> {
+        self.link.timeout
     }
     meta_methods!();
 }

@@ -223,6 +223,50 @@ fn write_retry(f: &mut fmt::Formatter<'_>, retry_in: Option<Duration>) -> fmt::R
 pub trait Observer<E> {
     /// Called for each transition, in order.
     fn on_event(&mut self, event: &Event<'_, E>);
+
+    /// Called before each attempt of a step or a compensation; a fault returned here
+    /// replaces or alters the attempt. This is how the `testing` feature's `Faults`
+    /// makes steps fail without touching their code. The default injects nothing and
+    /// costs nothing.
+    #[inline]
+    fn intercept(&mut self, point: &FaultPoint<'_>) -> Option<Fault<E>> {
+        let _ = point;
+        None
+    }
+}
+
+/// Where a fault can be injected: before an attempt of a step or of a compensation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultPoint<'a> {
+    /// Before an attempt of a step.
+    Execute {
+        /// The step.
+        step: StepRef<'a>,
+        /// The attempt's number, from 1.
+        attempt: u32,
+    },
+    /// Before an attempt of a compensation.
+    Compensate {
+        /// The step being compensated.
+        step: StepRef<'a>,
+        /// The attempt's number, from 1.
+        attempt: u32,
+    },
+}
+
+/// What an [`Observer::intercept`] does to an attempt.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Fault<E> {
+    /// The attempt fails with this error without running.
+    Fail(E),
+    /// The attempt runs twice: the first output is dropped and the second kept, to show
+    /// that the step is idempotent (only for step attempts).
+    Repeat,
+    /// The attempt waits this long on the executor's clock before running; in an async
+    /// saga the wait counts against the step's timeout and the saga's deadline.
+    Delay(Duration),
 }
 
 impl<E> Observer<E> for () {
@@ -234,12 +278,18 @@ impl<E, O: Observer<E> + ?Sized> Observer<E> for &mut O {
     fn on_event(&mut self, event: &Event<'_, E>) {
         (**self).on_event(event);
     }
+    fn intercept(&mut self, point: &FaultPoint<'_>) -> Option<Fault<E>> {
+        (**self).intercept(point)
+    }
 }
 
 impl<E, A: Observer<E>, B: Observer<E>> Observer<E> for (A, B) {
     fn on_event(&mut self, event: &Event<'_, E>) {
         self.0.on_event(event);
         self.1.on_event(event);
+    }
+    fn intercept(&mut self, point: &FaultPoint<'_>) -> Option<Fault<E>> {
+        self.0.intercept(point).or_else(|| self.1.intercept(point))
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::async_step::AsyncStep;
 use crate::clock::{AsyncSleep, Clock};
 use crate::error::{CompensationFailure, SagaError, StepFailure, StepId};
-use crate::event::{Event, Observer, Outcome, StepRef};
+use crate::event::{Event, Fault, FaultPoint, Observer, Outcome, StepRef};
 use crate::executor::{Executor, OnCompensationFailure};
 use crate::retry::{Attempts, Decision, GaveUp, Retry};
 use crate::rng::Rng;
@@ -47,6 +47,9 @@ impl<E> Tries<E> {
         }
     }
 }
+
+/// An attempt's result, or its panic's payload.
+pub(crate) type Caught<T, E> = Result<Result<T, E>, Box<dyn Any + Send>>;
 
 /// What follows an attempt.
 pub(crate) enum Flow<T, E> {
@@ -130,7 +133,20 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         let mut tries = Tries::new();
         loop {
             self.attempt_started(index, Step::name(step), Step::kind(step), tries.attempt);
-            let result = catch_unwind(AssertUnwindSafe(|| step.execute()));
+            let point = FaultPoint::Execute {
+                step: StepRef {
+                    index,
+                    name: Step::name(step),
+                    kind: Step::kind(step),
+                },
+                attempt: tries.attempt,
+            };
+            let result = match self.executor.observer.intercept(&point) {
+                None => catch_unwind(AssertUnwindSafe(|| step.execute())),
+                Some(fault) => {
+                    self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| step.execute())))
+                }
+            };
             let meta = (Step::name(step), Step::kind(step));
             match self.settle(index, meta, || Step::retry_policy(step), &mut tries, result) {
                 Flow::Done(output) => return Ok(output),
@@ -175,13 +191,45 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                 tries.attempt,
                 uncertain,
             );
-            let result = catch_unwind(AssertUnwindSafe(|| undo(step)));
+            let point = FaultPoint::Compensate {
+                step: StepRef {
+                    index,
+                    name: Step::name(step),
+                    kind: Step::kind(step),
+                },
+                attempt: tries.attempt,
+            };
+            let result = match self.executor.observer.intercept(&point) {
+                None => catch_unwind(AssertUnwindSafe(|| undo(step))),
+                // A compensation is not repeated: `Repeat` only applies to steps.
+                Some(Fault::Repeat) => catch_unwind(AssertUnwindSafe(|| undo(step))),
+                Some(fault) => self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| undo(step)))),
+            };
             let meta = (Step::name(step), Step::kind(step));
             let policy = || Step::compensation_retry_policy(step);
             match self.settle_compensation(index, meta, policy, &mut tries, result, uncertain) {
                 Some(delay) => self.executor.clock.sleep(delay),
                 None => return,
             }
+        }
+    }
+
+    /// Runs an attempt altered by an injected fault.
+    fn faulty<T>(
+        &mut self,
+        fault: Fault<E>,
+        mut attempt: impl FnMut() -> Caught<T, E>,
+    ) -> Caught<T, E> {
+        match fault {
+            Fault::Fail(error) => Ok(Err(error)),
+            Fault::Delay(delay) => {
+                self.executor.clock.sleep(delay);
+                attempt()
+            }
+            Fault::Repeat => match attempt() {
+                Ok(Ok(_)) => attempt(),
+                other => other,
+            },
         }
     }
 

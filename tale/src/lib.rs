@@ -13,11 +13,12 @@ mod event;
 mod execution;
 mod executor;
 mod join;
-mod macro_support;
 mod report;
 mod retry;
 mod rng;
 mod step;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod timeout;
 #[cfg(feature = "tracing")]
 mod tracing;
@@ -35,7 +36,7 @@ pub use compose::{Link, LinkBuilder, Saga, run_transaction};
 pub use compose_async::{AsyncLink, AsyncLinkBuilder, AsyncSaga};
 pub use concurrent::{Branch, run_concurrent_transaction, run_concurrent_transaction_with};
 pub use error::{CompensationFailure, SagaError, StepFailure, StepId};
-pub use event::{Event, FnObserver, Observer, Outcome, StepRef, observe_fn};
+pub use event::{Event, Fault, FaultPoint, FnObserver, Observer, Outcome, StepRef, observe_fn};
 pub use executor::{Executor, OnCompensationFailure};
 pub use report::{Report, StepReport, StepStatus};
 pub use retry::{GaveUp, Retry, Transient};
@@ -45,5 +46,3 @@ pub use tuned::{StepExt, Tuned};
 
 #[cfg(feature = "tracing")]
 pub use crate::tracing::TracingObserver;
-
-pub use tale_macros::{saga, step};

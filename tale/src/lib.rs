@@ -13,13 +13,14 @@ mod event;
 mod execution;
 mod executor;
 mod join;
+mod macro_support;
 mod report;
 mod retry;
 mod rng;
 mod step;
+mod timeout;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod timeout;
 #[cfg(feature = "tracing")]
 mod tracing;
 mod tuned;
@@ -28,9 +29,9 @@ mod tuned;
 pub mod __private;
 
 pub use async_step::AsyncStep;
+pub use clock::{AsyncSleep, Clock, ManualClock, SystemClock};
 #[cfg(feature = "tokio")]
 pub use clock::TokioClock;
-pub use clock::{AsyncSleep, Clock, ManualClock, SystemClock};
 pub use closure::{FnPair, FnStep, IntoStepResult, from_fn, from_fns};
 pub use compose::{Link, LinkBuilder, Saga, run_transaction};
 pub use compose_async::{AsyncLink, AsyncLinkBuilder, AsyncSaga};
@@ -46,3 +47,5 @@ pub use tuned::{StepExt, Tuned};
 
 #[cfg(feature = "tracing")]
 pub use crate::tracing::TracingObserver;
+
+pub use tale_macros::{saga, step};

@@ -18,9 +18,9 @@ mod report;
 mod retry;
 mod rng;
 mod step;
-mod timeout;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod timeout;
 #[cfg(feature = "tracing")]
 mod tracing;
 mod tuned;
@@ -29,9 +29,9 @@ mod tuned;
 pub mod __private;
 
 pub use async_step::AsyncStep;
-pub use clock::{AsyncSleep, Clock, ManualClock, SystemClock};
 #[cfg(feature = "tokio")]
 pub use clock::TokioClock;
+pub use clock::{AsyncSleep, Clock, ManualClock, SystemClock};
 pub use closure::{FnPair, FnStep, IntoStepResult, from_fn, from_fns};
 pub use compose::{Link, LinkBuilder, Saga, run_transaction};
 pub use compose_async::{AsyncLink, AsyncLinkBuilder, AsyncSaga};

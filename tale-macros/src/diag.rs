@@ -65,7 +65,7 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a
     candidates
         .iter()
         .map(|c| (distance(word, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .filter(|(d, c)| *d <= 3.min(c.len().saturating_sub(1)))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::ast::{Binding, Saga, SagaStep, Source};
-use crate::paths::private;
+use crate::paths::{private, private_at};
 
 /// ```text
 /// saga! { let a = step_a(&x); let b = step_b(&a); Trip { a, b } }
@@ -58,7 +58,10 @@ fn hidden(name: &str) -> Ident {
 /// The statements of the saga's run, ending with `run.finish(...)`.
 fn body(saga: &Saga) -> TokenStream {
     let private = private();
-    let exec = hidden("__exec");
+    let exec = saga.executor.as_ref().map_or_else(
+        || hidden("__exec"),
+        |e| Ident::new("__tale_exec", syn::spanned::Spanned::span(e)),
+    );
     let run = hidden("__run");
     let result = hidden("__r");
     let unwind = hidden("__u");
@@ -70,8 +73,16 @@ fn body(saga: &Saga) -> TokenStream {
         }
         (None, None) => quote!(#private::Executor::new()),
     };
+    let executor_mut = match &saga.executor {
+        Some(e) => {
+            let span = syn::spanned::Spanned::span(e);
+            let private = private_at(span);
+            quote_spanned!(span=> #private::ExecutorMut::executor_mut(&mut #exec))
+        }
+        None => quote!(#private::ExecutorMut::executor_mut(&mut #exec)),
+    };
     let name = &saga.name;
-    let phase = hidden("__p0");
+    let phase = phase_of(0, Span::call_site());
     let ladder = ladder(saga, 0);
     let temps: Vec<Ident> = (0..saga.steps.len())
         .map(|i| format_ident!("__t{}", i, span = Span::mixed_site()))
@@ -92,7 +103,7 @@ fn body(saga: &Saga) -> TokenStream {
         .map_or_else(|| quote!(()), |tail| quote!(#tail));
     quote! {
         let mut #exec = #executor;
-        let mut #run = #private::Execution::start(#private::ExecutorMut::executor_mut(&mut #exec), #name);
+        let mut #run = #private::Execution::start(#executor_mut, #name);
         let #phase = #private::BeforePivot;
         let #result = #ladder;
         #run.finish(match #result {
@@ -105,13 +116,19 @@ fn body(saga: &Saga) -> TokenStream {
     }
 }
 
-/// The step value's local: hygienic, but located at the user's step for errors.
+/// The step value's local, located at the user's step for errors.
+///
+/// It is `__tale_`-prefixed and resolved at the call site rather than mixed-site:
+/// rustc reports a failed bound on `&mut local` at the span of the whole expression,
+/// and tokens of two hygiene contexts widen that span to the whole `saga!`.
 fn step_local(index: usize, step: &SagaStep) -> Ident {
-    format_ident!(
-        "__s{}",
-        index,
-        span = Span::mixed_site().located_at(step.span)
-    )
+    format_ident!("__tale_s{}", index, span = step.span)
+}
+
+/// The phase before step `index` (for the pivot checks), located at `span` for the
+/// same reason as [`step_local`].
+fn phase_of(index: usize, span: Span) -> Ident {
+    format_ident!("__tale_p{}", index, span = span)
 }
 
 /// The level of step `index`: build the step (or the whole `join!` group), check its
@@ -137,8 +154,8 @@ fn ladder(saga: &Saga, index: usize) -> TokenStream {
         });
         quote!(#(#builds)*)
     };
-    let phase = format_ident!("__p{}", index, span = Span::mixed_site());
-    let next_phase = format_ident!("__p{}", index + 1, span = Span::mixed_site());
+    let phase = phase_of(index, step.span);
+    let next_phase = phase_of(index + 1, step.span);
     let check = quote_spanned! {step.span=>
         let #next_phase = {
             #[allow(unused_imports)]
@@ -146,10 +163,11 @@ fn ladder(saga: &Saga, index: usize) -> TokenStream {
             (&#private::Probe::new(&#local)).tale_kind()
         }.then(#phase);
     };
+    let index_lit = proc_macro2::Literal::usize_unsuffixed(index);
     let attempt = if saga.is_async {
-        quote_spanned!(step.span=> #run.step_async(#index, &mut #local).await)
+        quote_spanned!(step.span=> #run.step_async(#index_lit, &mut #local).await)
     } else {
-        quote_spanned!(step.span=> #run.step(#index, &mut #local))
+        quote_spanned!(step.span=> #run.step(#index_lit, &mut #local))
     };
     let (bind, carried) = match &step.binding {
         Binding::Named {
@@ -257,9 +275,14 @@ fn item_fn(
         quote!(#private::Clock)
     };
     let where_clause = sig.generics.make_where_clause();
-    where_clause.predicates.push(syn::parse_quote!(
-        #observer: #private::Observer<<#ret as #private::SagaReturn>::Error>
-    ));
+    let ret_span = syn::spanned::Spanned::span(&ret);
+    let error = {
+        let private = private_at(ret_span);
+        quote_spanned!(ret_span=> <#ret as #private::SagaReturn>::Error)
+    };
+    where_clause
+        .predicates
+        .push(syn::parse_quote!(#observer: #private::Observer<#error>));
     where_clause
         .predicates
         .push(syn::parse_quote!(#clock: #clock_bound));

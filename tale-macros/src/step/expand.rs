@@ -6,7 +6,7 @@ use syn::spanned::Spanned as _;
 use syn::{GenericParam, Ident};
 
 use super::validate::{Kind, Pass, StepFn};
-use crate::paths::private;
+use crate::paths::{private, private_at};
 
 /// ```text
 /// #[step(compensate = refund)]
@@ -78,15 +78,19 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         Kind::Pivot => (quote!(Pivot), quote!(Pivot)),
         Kind::Retriable => (quote!(Retriable), quote!(Retriable)),
     };
+    let into_result = {
+        let private = private_at(step.output.span());
+        quote_spanned!(step.output.span()=> #private::StepReturn::into_result)
+    };
     let constructor = if step.is_async {
         quote! {
             #private::AsyncStepFn::new(#args_tuple, #name, #private::StepKind::#runtime_kind, #private::#marker,
-                async |#a| #private::StepReturn::into_result(#callee(#(#arg_exprs),*).await))
+                async |#a| #into_result(#callee(#(#arg_exprs),*).await))
         }
     } else {
         quote! {
             #private::StepFn::new(#args_tuple, #name, #private::StepKind::#runtime_kind, #private::#marker,
-                |#a| #private::StepReturn::into_result(#callee(#(#arg_exprs),*)))
+                |#a| #into_result(#callee(#(#arg_exprs),*)))
         }
     };
     let compensate = compensate(step, &a, &arg_exprs);
@@ -161,9 +165,12 @@ fn params(step: &StepFn) -> Vec<TokenStream> {
 
 /// `impl Step<Output = .., Error = ..> + Kinded<Kind = ..> + Captures<(..)>`.
 fn returns(step: &StepFn) -> TokenStream {
-    let private = private();
     let output = &step.output;
-    let ret = quote_spanned!(output.span()=> <#output as #private::StepReturn>);
+    let ret = {
+        let private = private_at(output.span());
+        quote_spanned!(output.span()=> <#output as #private::StepReturn>)
+    };
+    let private = private();
     let trait_ = if step.is_async {
         quote!(AsyncStep)
     } else {
@@ -219,7 +226,12 @@ fn arg_exprs(step: &StepFn, a: &Ident) -> Vec<TokenStream> {
             match arg.pass {
                 Pass::Ref => quote!(#a.#index),
                 Pass::MutRef => quote!(&mut *#a.#index),
-                Pass::Value => quote_spanned!(arg.span=> #private::per_attempt(&#a.#index)),
+                Pass::Value => {
+                    // Located at the argument, so that a missing `Clone` points there.
+                    let a = Ident::new(&a.to_string(), Span::mixed_site().located_at(arg.span));
+                    let private = private_at(arg.span);
+                    quote_spanned!(arg.span=> #private::per_attempt(&#a.#index))
+                }
             }
         })
         .collect()
@@ -233,12 +245,18 @@ fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStrea
         return quote!();
     };
     let span = path.span();
-    let out = Ident::new("__out", Span::mixed_site());
-    let args = Ident::new("__args", Span::mixed_site());
-    let undo = Ident::new("__undo", Span::mixed_site());
+    // At the path, with its hygiene: errors about the compensation call point there
+    // (tokens of two hygiene contexts widen an error to the whole attribute).
+    let out = Ident::new("__tale_out", span);
+    let args = Ident::new("__tale_args", span);
+    let undo = Ident::new("__tale_undo", span);
+    let private = private_at(span);
     let uncertain = step.uncertain;
     let output = &step.output;
-    let ret = quote_spanned!(output.span()=> <#output as #private::StepReturn>);
+    let ret = {
+        let private = private_at(output.span());
+        quote_spanned!(output.span()=> <#output as #private::StepReturn>)
+    };
     let some = quote!(::core::option::Option::Some);
     let none = quote!(::core::option::Option::None);
     let ok = quote!(::core::result::Result::Ok(()));

@@ -1,0 +1,28 @@
+use tale::{saga, step};
+
+#[derive(Debug)]
+pub struct Order;
+#[derive(Debug)]
+pub struct BookingError;
+
+#[step(compensate = release)]
+fn reserve(_order: &Order) -> Result<u32, BookingError> {
+    Ok(1)
+}
+
+fn release(_order: &Order, _seats: &u32) -> Result<(), BookingError> {
+    Ok(())
+}
+
+#[step(pivot)]
+fn charge(_order: &Order) -> Result<u32, BookingError> {
+    Ok(2)
+}
+
+fn main() {
+    let order = Order;
+    let _ = saga! {
+        charge(&order);
+        step(|| Ok::<u32, BookingError>(1), |_n: &u32| Ok::<(), BookingError>(()));
+    };
+}

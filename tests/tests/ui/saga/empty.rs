@@ -1,0 +1,5 @@
+use tale::saga;
+
+fn main() {
+    let _ = saga! {};
+}

@@ -1,0 +1,28 @@
+use tale::{saga, step};
+
+#[derive(Debug)]
+pub struct Order;
+#[derive(Debug)]
+pub struct BookingError;
+
+#[step(compensate = release)]
+fn reserve(_order: &Order) -> Result<u32, BookingError> {
+    Ok(1)
+}
+
+fn release(_order: &Order, _seats: &u32) -> Result<(), BookingError> {
+    Ok(())
+}
+
+#[step]
+fn pay(_order: &Order, _seats: &u32) -> Result<u32, BookingError> {
+    Ok(2)
+}
+
+fn main() {
+    let order = Order;
+    let _ = saga! {
+        let (seats, payment) = join!(reserve(&order), pay(&order, &seats));
+        (seats, payment)
+    };
+}

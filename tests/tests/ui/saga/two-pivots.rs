@@ -1,0 +1,34 @@
+use tale::{saga, step};
+
+#[derive(Debug)]
+pub struct Order;
+#[derive(Debug)]
+pub struct BookingError;
+
+#[step(compensate = release)]
+fn reserve(_order: &Order) -> Result<u32, BookingError> {
+    Ok(1)
+}
+
+fn release(_order: &Order, _seats: &u32) -> Result<(), BookingError> {
+    Ok(())
+}
+
+#[step(pivot)]
+fn charge(_order: &Order) -> Result<u32, BookingError> {
+    Ok(2)
+}
+
+#[step(pivot)]
+fn ship(_order: &Order) -> Result<u32, BookingError> {
+    Ok(3)
+}
+
+fn main() {
+    let order = Order;
+    let _ = saga! {
+        reserve(&order);
+        charge(&order);
+        ship(&order);
+    };
+}

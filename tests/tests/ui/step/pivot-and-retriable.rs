@@ -1,0 +1,13 @@
+use tale::step;
+
+#[derive(Debug)]
+pub struct Order;
+#[derive(Debug)]
+pub struct BookingError;
+
+#[step(pivot, retriable)]
+fn charge(_order: &Order) -> Result<u32, BookingError> {
+    Ok(1)
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use tale::step;
+
+#[derive(Debug)]
+pub struct Order;
+#[derive(Debug)]
+pub struct BookingError;
+
+#[step]
+fn count(_order: &Order) -> u32 {
+    1
+}
+
+fn main() {}

@@ -13,6 +13,8 @@ mod event;
 mod execution;
 mod executor;
 mod join;
+#[cfg(feature = "journal")]
+pub mod journal;
 mod macro_support;
 mod report;
 mod retry;

@@ -1,0 +1,224 @@
+//! What a journal holds: records of transitions, saga summaries, and its errors.
+
+use std::fmt;
+
+/// A saga instance's id in its store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SagaId(pub i64);
+
+impl fmt::Display for SagaId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "saga #{}", self.0)
+    }
+}
+
+/// One transition of a saga, written before the action that follows it.
+///
+/// Payloads (outputs and errors) are JSON text, so that an operator can read them with
+/// any SQLite client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Record {
+    /// A step is about to run (its first attempt).
+    StepStarted {
+        /// The step's position.
+        index: u32,
+        /// The step's name.
+        name: String,
+    },
+    /// A step succeeded, with its output.
+    StepSucceeded {
+        /// The step's position.
+        index: u32,
+        /// Attempts made.
+        attempts: u32,
+        /// The output, as JSON.
+        output: String,
+    },
+    /// A step failed for good.
+    StepFailed {
+        /// The step's position.
+        index: u32,
+        /// Every attempt's error, as a JSON array.
+        errors: String,
+        /// Why retrying stopped (`GaveUp`'s debug name).
+        gave_up: String,
+    },
+    /// A compensation is about to run.
+    CompensationStarted {
+        /// The step's position.
+        index: u32,
+        /// True for the compensation of a failed step with an uncertain outcome.
+        uncertain: bool,
+    },
+    /// A compensation succeeded.
+    CompensationSucceeded {
+        /// The step's position.
+        index: u32,
+    },
+    /// A compensation failed for good.
+    CompensationFailed {
+        /// The step's position.
+        index: u32,
+        /// Every attempt's error, as a JSON array.
+        errors: String,
+    },
+    /// The saga finished.
+    Finished {
+        /// How it ended: `completed`, `compensated` or `stuck`.
+        status: Status,
+    },
+}
+
+impl Record {
+    /// The step the record is about, if any.
+    #[must_use]
+    pub fn index(&self) -> Option<u32> {
+        match self {
+            Record::StepStarted { index, .. }
+            | Record::StepSucceeded { index, .. }
+            | Record::StepFailed { index, .. }
+            | Record::CompensationStarted { index, .. }
+            | Record::CompensationSucceeded { index }
+            | Record::CompensationFailed { index, .. } => Some(*index),
+            Record::Finished { .. } => None,
+        }
+    }
+}
+
+/// Where a saga stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Started and not finished: running now, or left behind by a crash.
+    Running,
+    /// Every step succeeded.
+    Completed,
+    /// A step failed and every completed step was compensated.
+    Compensated,
+    /// A compensation failed for good: someone must look.
+    Stuck,
+    /// Was stuck; an operator marked it resolved.
+    Resolved,
+}
+
+impl Status {
+    /// The name stored in the database.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Completed => "completed",
+            Status::Compensated => "compensated",
+            Status::Stuck => "stuck",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    /// The status stored under `name`, if any.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Status::Running,
+            Status::Completed,
+            Status::Compensated,
+            Status::Stuck,
+            Status::Resolved,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
+    /// True once the saga has ended (for good or stuck).
+    #[must_use]
+    pub fn is_finished(self) -> bool {
+        self != Status::Running
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A saga's summary, for operators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SagaRow {
+    /// The instance's id.
+    pub id: SagaId,
+    /// The saga's registered name.
+    pub name: String,
+    /// Its inputs, as JSON.
+    pub inputs: String,
+    /// Where it stands.
+    pub status: Status,
+    /// The position of the step it last started (or compensated), if any.
+    pub current_step: Option<u32>,
+    /// The name of that step, if known.
+    pub current_step_name: Option<String>,
+    /// How many records its journal holds.
+    pub records: u64,
+    /// The last error recorded (a step's or a compensation's), as JSON.
+    pub last_error: Option<String>,
+}
+
+/// Why a journal could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// The database failed (I/O, locking, a file that is not a database).
+    #[error("journal database error: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database was written by a newer version of tale.
+    #[error("the journal was written by a newer tale (schema {found}; this tale reads up to {supported})")]
+    NewerSchema {
+        /// The schema version found.
+        found: i64,
+        /// The newest version this tale understands.
+        supported: i64,
+    },
+    /// The file is a SQLite database, but not a tale journal.
+    #[error("not a tale journal: {0}")]
+    Foreign(String),
+    /// A record cannot be read.
+    #[error("{saga}: record {seq} is corrupt: {reason}")]
+    Corrupt {
+        /// The saga.
+        saga: SagaId,
+        /// The record's position in the saga's journal.
+        seq: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No saga with this id.
+    #[error("no {0} in the journal")]
+    UnknownSaga(SagaId),
+    /// A saga's journal names no registered saga.
+    #[error("{saga} is a `{name}` saga, and no saga of that name is registered")]
+    Unregistered {
+        /// The saga.
+        saga: SagaId,
+        /// The name nobody registered.
+        name: String,
+    },
+    /// A stored output, error or input no longer deserializes into its type.
+    #[error("{saga}{}: stored payload does not deserialize: {reason}", step.map(|s| format!(", step {s}")).unwrap_or_default())]
+    Payload {
+        /// The saga.
+        saga: SagaId,
+        /// The step, if it is a step's payload (`None` for the saga's inputs).
+        step: Option<u32>,
+        /// The deserializer's message.
+        reason: String,
+    },
+    /// The journal contradicts the saga's code (a step recorded at a position where the
+    /// code now has another, say).
+    #[error("{saga}: the journal does not match the saga's code: {reason}")]
+    Mismatch {
+        /// The saga.
+        saga: SagaId,
+        /// What differs.
+        reason: String,
+    },
+}

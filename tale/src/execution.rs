@@ -130,6 +130,19 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         index: usize,
         step: &mut S,
     ) -> Result<S::Output, Unwind<E>> {
+        let result = self.attempt(index, step);
+        if result.is_err() {
+            self.compensate_uncertain(index, step);
+        }
+        result
+    }
+
+    /// Runs the attempts of `step` under its retry policy, without compensating it.
+    pub(crate) fn attempt<S: Step<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+    ) -> Result<S::Output, Unwind<E>> {
         let mut tries = Tries::new();
         loop {
             self.attempt_started(index, Step::name(step), Step::kind(step), tries.attempt);
@@ -151,14 +164,50 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
             match self.settle(index, meta, || Step::retry_policy(step), &mut tries, result) {
                 Flow::Done(output) => return Ok(output),
                 Flow::Retry(delay) => self.executor.clock.sleep(delay),
-                Flow::Fail(unwind) => {
-                    if Step::is_uncertain(step) && Step::has_compensation(step) {
-                        self.undo(index, step, true, S::compensate_uncertain);
-                    }
-                    return Err(unwind);
-                }
+                Flow::Fail(unwind) => return Err(unwind),
             }
         }
+    }
+
+    /// Compensates a step that failed, if its outcome is uncertain.
+    pub(crate) fn compensate_uncertain<S: Step<Error = E>>(&mut self, index: usize, step: &mut S) {
+        if Step::is_uncertain(step) && Step::has_compensation(step) {
+            self.undo(index, step, true, S::compensate_uncertain);
+        }
+    }
+
+    /// Compensates a failed step as an uncertain one, whatever it declares (the journal
+    /// found it started and never ended).
+    pub(crate) fn compensate_uncertain_now<S: Step<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+    ) {
+        if Step::has_compensation(step) {
+            self.undo(index, step, true, S::compensate_uncertain);
+        }
+    }
+
+    /// The compensation failures recorded so far, in the order they happened.
+    pub(crate) fn compensation_failures(&self) -> &[CompensationFailure<E>] {
+        &self.compensations
+    }
+
+    /// Records a compensation failure that happened in an earlier run (replayed from a
+    /// journal), as if it had happened now.
+    pub(crate) fn replay_compensation_failure(&mut self, failure: CompensationFailure<E>) {
+        self.compensations.push(failure);
+        self.stop_if_asked();
+    }
+
+    /// True if the executor stops at the first compensation failure and one happened.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// True if some compensation failed or was skipped.
+    pub(crate) fn left_work_undone(&self) -> bool {
+        !self.compensations.is_empty() || !self.not_compensated.is_empty()
     }
 
     /// Compensates the completed step `step` (position `index`) given its output, under

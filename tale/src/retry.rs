@@ -252,6 +252,9 @@ pub enum GaveUp {
     DeadlineExceeded,
     /// The saga was cancelled during the attempt.
     Cancelled,
+    /// The saga was interrupted (a crash while the step ran, or a journal that could
+    /// not be written).
+    Interrupted,
 }
 
 impl fmt::Display for GaveUp {
@@ -262,6 +265,7 @@ impl fmt::Display for GaveUp {
             GaveUp::TimeBudgetExhausted => "retry time budget spent",
             GaveUp::DeadlineExceeded => "saga deadline exceeded",
             GaveUp::Cancelled => "saga cancelled",
+            GaveUp::Interrupted => "saga interrupted",
         })
     }
 }

@@ -7,10 +7,15 @@
 //! [`MemoryStore`] serves tests. The trait speaks only plain Rust types, so that a
 //! PostgreSQL store serving several processes can implement it later.
 
+mod durable;
+mod key;
 mod memory;
 mod record;
+mod replay;
 mod sqlite;
 
+pub use durable::{DurableError, DurableExecution, Interrupted, Origin};
+pub use key::{IdempotencyKey, Phase, idempotency_key};
 pub use memory::MemoryStore;
 pub use record::{JournalError, Record, SagaId, SagaRow, Status};
 pub use sqlite::{SqliteStore, Sync};

@@ -1,0 +1,360 @@
+//! Durable runs on a journal: log-before-act, replay after a crash (simulated by a
+//! journal that stops accepting writes, which halts the run where a crash would), the
+//! idempotency keys steps see, and stuck sagas.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use tale::journal::{
+    DurableError, DurableExecution, Interrupted, JournalError, MemoryStore, Origin, Record, SagaId,
+    SagaRow, Status, Store, idempotency_key,
+};
+use tale::{Executor, StepExt, from_fns};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Error {
+    Refused(String),
+    Interrupted(Interrupted),
+}
+
+impl From<Interrupted> for Error {
+    fn from(i: Interrupted) -> Self {
+        Error::Interrupted(i)
+    }
+}
+
+/// A store that fails every append after the first `budget` ones: the run halts there,
+/// as a crash would stop it.
+struct Crashing<'s> {
+    inner: &'s MemoryStore,
+    budget: AtomicUsize,
+}
+
+impl<'s> Crashing<'s> {
+    fn new(inner: &'s MemoryStore, budget: usize) -> Self {
+        Self {
+            inner,
+            budget: AtomicUsize::new(budget),
+        }
+    }
+}
+
+impl Store for Crashing<'_> {
+    fn begin(&self, name: &str, inputs: &str) -> Result<SagaId, JournalError> {
+        self.inner.begin(name, inputs)
+    }
+    fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError> {
+        if self.budget.fetch_sub(1, Ordering::SeqCst) == 0 {
+            self.budget.store(0, Ordering::SeqCst);
+            return Err(JournalError::Database("disk gone".into()));
+        }
+        self.inner.append(saga, record)
+    }
+    fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
+        self.inner.records(saga)
+    }
+    fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
+        self.inner.saga(saga)
+    }
+    fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
+        self.inner.sagas(statuses)
+    }
+    fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
+        self.inner.set_status(saga, status)
+    }
+}
+
+/// The outside world: what the steps did, with the key each call carried.
+#[derive(Default)]
+struct World {
+    calls: RefCell<Vec<String>>,
+    fail_c: bool,
+    fail_undo_a: bool,
+}
+
+impl World {
+    fn call(&self, what: &str) {
+        let key = idempotency_key().map_or_else(|| "no key".to_owned(), |k| k.to_string());
+        self.calls.borrow_mut().push(format!("{what} [{key}]"));
+    }
+    fn calls(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+}
+
+/// A three-step saga written as the ladder `saga!` expands to: a, b, c; each output is
+/// its name, each compensation logs.
+fn trip(
+    store: &dyn Store,
+    origin: Origin<'_, String>,
+    world: &World,
+) -> Result<String, DurableError<Error>> {
+    let mut executor = Executor::new();
+    let mut run = DurableExecution::start(&mut executor, store, "trip", origin)
+        .map_err(DurableError::Journal)?;
+    let mut a = from_fns(
+        || {
+            world.call("do a");
+            Ok::<_, Error>("a".to_owned())
+        },
+        |_: &String| {
+            world.call("undo a");
+            if world.fail_undo_a {
+                Err(Error::Refused("a stays".into()))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .named("a");
+    let result = match run.step(0, &mut a) {
+        Ok(out_a) => {
+            let mut b = from_fns(
+                || {
+                    world.call("do b");
+                    Ok::<_, Error>(format!("{out_a}b"))
+                },
+                |_: &String| world.call("undo b"),
+            )
+            .named("b");
+            let inner = match run.step(1, &mut b) {
+                Ok(out_b) => {
+                    let mut c = from_fns(
+                        || {
+                            world.call("do c");
+                            if world.fail_c {
+                                Err(Error::Refused("no".into()))
+                            } else {
+                                Ok(format!("{out_b}c"))
+                            }
+                        },
+                        |_: &String| world.call("undo c"),
+                    )
+                    .named("c");
+                    match run.step(2, &mut c) {
+                        Ok(out_c) => Ok(out_c),
+                        Err(u) => {
+                            run.compensate(1, &mut b, out_b);
+                            Err(u)
+                        }
+                    }
+                }
+                Err(u) => Err(u),
+            };
+            match inner {
+                Ok(out) => Ok(out),
+                Err(u) => {
+                    run.compensate(0, &mut a, out_a);
+                    Err(u)
+                }
+            }
+        }
+        Err(u) => Err(u),
+    };
+    run.finish(result)
+}
+
+#[test]
+fn a_run_is_journaled_before_each_action() {
+    let store = MemoryStore::new();
+    let world = World::default();
+    assert_eq!(
+        trip(&store, Origin::New(&"ada".to_owned()), &world).unwrap(),
+        "abc"
+    );
+    let saga = store.sagas(&[]).unwrap().remove(0);
+    assert_eq!(
+        (saga.name.as_str(), saga.inputs.as_str(), saga.status),
+        ("trip", "\"ada\"", Status::Completed)
+    );
+    let kinds: Vec<String> = store
+        .records(saga.id)
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!("{r:?}")
+                .split([' ', '{'])
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "StepStarted",
+            "StepSucceeded",
+            "StepStarted",
+            "StepSucceeded",
+            "StepStarted",
+            "StepSucceeded",
+            "Finished"
+        ]
+    );
+    assert_eq!(
+        world.calls(),
+        [
+            "do a [saga-1/step-0/execute]",
+            "do b [saga-1/step-1/execute]",
+            "do c [saga-1/step-2/execute]"
+        ]
+    );
+}
+
+#[test]
+fn a_halted_run_resumes_from_its_journal_without_repeating_steps() {
+    let store = MemoryStore::new();
+    let world = World::default();
+    // Started(a), Succeeded(a), Started(b): the write after b ran fails.
+    let crashing = Crashing::new(&store, 3);
+    let error = trip(&crashing, Origin::New(&"ada".to_owned()), &world).unwrap_err();
+    assert!(matches!(error, DurableError::Journal(_)), "{error:?}");
+    assert_eq!(
+        store.sagas(&[Status::Running]).unwrap().len(),
+        1,
+        "left running for recovery"
+    );
+    let id = store.sagas(&[]).unwrap()[0].id;
+    // b ran but its success was not recorded: it runs again, with the same key.
+    assert_eq!(trip(&store, Origin::Resume(id), &world).unwrap(), "abc");
+    assert_eq!(
+        world.calls(),
+        [
+            "do a [saga-1/step-0/execute]",
+            "do b [saga-1/step-1/execute]",
+            "do b [saga-1/step-1/execute]",
+            "do c [saga-1/step-2/execute]"
+        ]
+    );
+    assert_eq!(store.saga(id).unwrap().status, Status::Completed);
+}
+
+#[test]
+fn a_run_halted_while_compensating_finishes_the_compensation_once() {
+    let store = MemoryStore::new();
+    let world = World {
+        fail_c: true,
+        ..World::default()
+    };
+    // a, b, c started; c failed; compensation of b started and succeeded; the start of
+    // a's compensation cannot be written (the 9th record), so it never ran.
+    let crashing = Crashing::new(&store, 8);
+    let error = trip(&crashing, Origin::New(&"ada".to_owned()), &world).unwrap_err();
+    assert!(matches!(error, DurableError::Journal(_)), "{error:?}");
+    let id = store.sagas(&[]).unwrap()[0].id;
+    let error = trip(&store, Origin::Resume(id), &world).unwrap_err();
+    let DurableError::Saga(error) = error else {
+        panic!("{error:?}")
+    };
+    assert!(error.is_compensated());
+    assert_eq!(
+        *error.failure().error(),
+        Error::Refused("no".into()),
+        "the recorded failure"
+    );
+    assert_eq!(
+        world.calls(),
+        [
+            "do a [saga-1/step-0/execute]",
+            "do b [saga-1/step-1/execute]",
+            "do c [saga-1/step-2/execute]",
+            "undo b [saga-1/step-1/compensate]",
+            "undo a [saga-1/step-0/compensate]"
+        ],
+        "nothing ran twice"
+    );
+    assert_eq!(store.saga(id).unwrap().status, Status::Compensated);
+}
+
+#[test]
+fn a_compensation_whose_end_was_not_recorded_runs_again_under_the_same_key() {
+    let store = MemoryStore::new();
+    let world = World {
+        fail_c: true,
+        ..World::default()
+    };
+    // As above, but the start of a's compensation is written and its end is not.
+    let crashing = Crashing::new(&store, 9);
+    trip(&crashing, Origin::New(&"ada".to_owned()), &world).unwrap_err();
+    let id = store.sagas(&[]).unwrap()[0].id;
+    trip(&store, Origin::Resume(id), &world).unwrap_err();
+    let undo_a: Vec<_> = world
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("undo a"))
+        .collect();
+    assert_eq!(
+        undo_a, ["undo a [saga-1/step-0/compensate]"; 2],
+        "same key: the bank refunds once"
+    );
+    assert_eq!(store.saga(id).unwrap().status, Status::Compensated);
+}
+
+#[test]
+fn a_failed_compensation_leaves_the_saga_stuck_with_its_error() {
+    let store = MemoryStore::new();
+    let world = World {
+        fail_c: true,
+        fail_undo_a: true,
+        ..World::default()
+    };
+    let error = trip(&store, Origin::New(&"ada".to_owned()), &world).unwrap_err();
+    let DurableError::Saga(error) = error else {
+        panic!("{error:?}")
+    };
+    assert!(!error.is_compensated());
+    let stuck = store.sagas(&[Status::Stuck]).unwrap();
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(stuck[0].current_step, Some(0));
+    assert_eq!(
+        stuck[0].last_error.as_deref(),
+        Some(r#"[{"Refused":"a stays"}]"#)
+    );
+    // Resuming a finished saga replays it and changes nothing.
+    let again = trip(&store, Origin::Resume(stuck[0].id), &world).unwrap_err();
+    assert!(matches!(again, DurableError::Saga(e) if !e.is_compensated()));
+    assert_eq!(
+        world
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("undo a"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn an_output_that_no_longer_deserializes_is_a_clear_error() {
+    let store = MemoryStore::new();
+    let id = store.begin("trip", "\"ada\"").unwrap();
+    store
+        .append(
+            id,
+            &Record::StepStarted {
+                index: 0,
+                name: "a".into(),
+            },
+        )
+        .unwrap();
+    store
+        .append(
+            id,
+            &Record::StepSucceeded {
+                index: 0,
+                attempts: 1,
+                output: "42".into(),
+            },
+        )
+        .unwrap();
+    let error = trip(&store, Origin::Resume(id), &World::default()).unwrap_err();
+    let DurableError::Journal(error) = error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        error
+            .to_string()
+            .starts_with("saga #1, step 0: stored payload does not deserialize"),
+        "{error}"
+    );
+}

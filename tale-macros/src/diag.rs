@@ -47,9 +47,10 @@ impl Diag {
 
 impl Drop for Diag {
     fn drop(&mut self) {
-        if self.errors.is_some() && !std::thread::panicking() {
-            panic!("`Diag` dropped without `finish`");
-        }
+        assert!(
+            self.errors.is_none() || std::thread::panicking(),
+            "`Diag` dropped without `finish`"
+        );
     }
 }
 

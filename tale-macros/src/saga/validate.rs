@@ -77,10 +77,13 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         }
     };
     diag.finish()?;
-    let name = name.map(|n| n.value).unwrap_or_else(|| match &item {
-        Some((_, _, sig)) => LitStr::new(&sig.ident.to_string(), sig.ident.span()),
-        None => LitStr::new("saga", Span::call_site()),
-    });
+    let name = name.map_or_else(
+        || match &item {
+            Some((_, _, sig)) => LitStr::new(&sig.ident.to_string(), sig.ident.span()),
+            None => LitStr::new("saga", Span::call_site()),
+        },
+        |n| n.value,
+    );
     Ok(Saga {
         is_async,
         move_token,

@@ -217,7 +217,6 @@ fn turbofish(step: &StepFn) -> TokenStream {
 
 /// How each argument is passed to one call of the body or the compensation.
 fn arg_exprs(step: &StepFn, a: &Ident) -> Vec<TokenStream> {
-    let private = private();
     step.args
         .iter()
         .enumerate()
@@ -240,7 +239,6 @@ fn arg_exprs(step: &StepFn, a: &Ident) -> Vec<TokenStream> {
 /// `.compensate(uncertain, |a, out| ...)`: a checked call of the `compensate = ...`
 /// function with the arguments and the output.
 fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStream {
-    let private = private();
     let Some(path) = &step.compensate else {
         return quote!();
     };

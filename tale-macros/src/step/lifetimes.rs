@@ -5,27 +5,34 @@ use proc_macro2::Span;
 use syn::visit_mut::{self, VisitMut};
 use syn::{GenericArgument, Lifetime, ParenthesizedGenericArguments, TypeFnPtr, TypeReference};
 
+/// What an elided lifetime becomes.
+enum Mode {
+    /// A fresh named lifetime (the inputs).
+    Fresh,
+    /// The lifetime the elision rules give the output, if any (`None` leaves it).
+    Output(Option<Lifetime>),
+}
+
 /// Replaces elided lifetimes with fresh named ones (inputs), or with one given
 /// lifetime (the output, following the elision rules).
 pub(crate) struct Namer {
     /// The lifetimes created so far.
     pub(crate) created: Vec<Lifetime>,
-    /// For the output: what elided lifetimes stand for; `None` leaves them.
-    output: Option<Option<Lifetime>>,
+    mode: Mode,
 }
 
 impl Namer {
     pub(crate) fn inputs() -> Self {
         Namer {
             created: Vec::new(),
-            output: None,
+            mode: Mode::Fresh,
         }
     }
 
     pub(crate) fn output(elided_means: Option<Lifetime>) -> Self {
         Namer {
             created: Vec::new(),
-            output: Some(elided_means),
+            mode: Mode::Output(elided_means),
         }
     }
 
@@ -40,9 +47,9 @@ impl Namer {
     }
 
     fn replace(&mut self) -> Option<Lifetime> {
-        match &self.output {
-            None => Some(self.fresh()),
-            Some(meaning) => meaning.clone(),
+        match &self.mode {
+            Mode::Fresh => Some(self.fresh()),
+            Mode::Output(meaning) => meaning.clone(),
         }
     }
 }

@@ -14,17 +14,14 @@ pub(crate) use args::{Spanned, StepArgs, parse_step_option, set_once};
 /// Expands `#[step(args)] item`. On error, emits the errors and the function as
 /// written, so that its callers and the IDE keep working.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function = match syn::parse2::<syn::ItemFn>(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            let error = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[step]` goes on a function: `#[step] fn reserve(...) -> Result<T, E>`",
-            );
-            let mut out = error.into_compile_error();
-            out.extend(item);
-            return out;
-        }
+    let Ok(function) = syn::parse2::<syn::ItemFn>(item.clone()) else {
+        let error = syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "`#[step]` goes on a function: `#[step] fn reserve(...) -> Result<T, E>`",
+        );
+        let mut out = error.into_compile_error();
+        out.extend(item);
+        return out;
     };
     let mut options = StepArgs::default();
     let parsed = syn::meta::parser(|meta| parse_step_option(&meta, &mut options)).parse2(args);

@@ -188,9 +188,9 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
     for (index, input) in item.sig.inputs.iter().enumerate() {
         match input {
             FnArg::Receiver(r) => {
-                let mut named = r.clone();
-                named.mutability = None;
-                let pass = match &mut named.kind {
+                let mut with_lifetime = r.clone();
+                with_lifetime.mutability = None;
+                let pass = match &mut with_lifetime.kind {
                     ReceiverKind::Reference(_, lifetime, mutability) => {
                         let l = lifetime.get_or_insert_with(|| namer.fresh()).clone();
                         self_lifetime = Some(l);
@@ -211,7 +211,7 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
                     pass,
                     span: r.self_token.span,
                 });
-                receiver = Some(FnArg::Receiver(named));
+                receiver = Some(FnArg::Receiver(with_lifetime));
             }
             FnArg::Typed(typed) => {
                 let mut ty = (*typed.ty).clone();
@@ -222,10 +222,15 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
                     _ => Pass::Value,
                 };
                 let name = match &*typed.pat {
-                    Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+                    // `_name` would trip `clippy::used_underscore_binding` in the expansion.
+                    Pat::Ident(p)
+                        if p.subpat.is_none()
+                            && p.by_ref.is_none()
+                            && !p.ident.to_string().starts_with('_') =>
+                    {
                         p.ident.to_token_stream()
                     }
-                    _ => Ident::new(&format!("__tale_arg{index}"), Span::mixed_site())
+                    _ => Ident::new(&format!("tale_arg{index}"), Span::mixed_site())
                         .to_token_stream(),
                 };
                 args.push(Arg {

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use tale::journal::{
-    DurableError, DurableExecution, Interrupted, JournalError, MemoryStore, Origin, Record, SagaId,
-    SagaRow, Status, Store, idempotency_key,
+    DurableError, DurableExecution, Interrupted, JournalError, MemoryStore, Origin, Record,
+    Recoverer, SagaId, SagaRow, Status, Store, idempotency_key,
 };
 use tale::{Executor, StepExt, from_fns};
 
@@ -83,15 +83,20 @@ impl World {
     }
 }
 
+fn ada() -> String {
+    "ada".to_owned()
+}
+
 /// A three-step saga written as the ladder `saga!` expands to: a, b, c; each output is
 /// its name, each compensation logs.
 fn trip(
     store: &dyn Store,
-    origin: Origin<'_, String>,
+    origin: Origin,
+    traveller: &String,
     world: &World,
 ) -> Result<String, DurableError<Error>> {
     let mut executor = Executor::new();
-    let mut run = DurableExecution::start(&mut executor, store, "trip", origin)
+    let mut run = DurableExecution::start(&mut executor, store, "trip", traveller, origin)
         .map_err(DurableError::Journal)?;
     let mut a = from_fns(
         || {
@@ -159,10 +164,7 @@ fn trip(
 fn a_run_is_journaled_before_each_action() {
     let store = MemoryStore::new();
     let world = World::default();
-    assert_eq!(
-        trip(&store, Origin::New(&"ada".to_owned()), &world).unwrap(),
-        "abc"
-    );
+    assert_eq!(trip(&store, Origin::New, &ada(), &world).unwrap(), "abc");
     let saga = store.sagas(&[]).unwrap().remove(0);
     assert_eq!(
         (saga.name.as_str(), saga.inputs.as_str(), saga.status),
@@ -208,7 +210,7 @@ fn a_halted_run_resumes_from_its_journal_without_repeating_steps() {
     let world = World::default();
     // Started(a), Succeeded(a), Started(b): the write after b ran fails.
     let crashing = Crashing::new(&store, 3);
-    let error = trip(&crashing, Origin::New(&"ada".to_owned()), &world).unwrap_err();
+    let error = trip(&crashing, Origin::New, &ada(), &world).unwrap_err();
     assert!(matches!(error, DurableError::Journal(_)), "{error:?}");
     assert_eq!(
         store.sagas(&[Status::Running]).unwrap().len(),
@@ -217,7 +219,10 @@ fn a_halted_run_resumes_from_its_journal_without_repeating_steps() {
     );
     let id = store.sagas(&[]).unwrap()[0].id;
     // b ran but its success was not recorded: it runs again, with the same key.
-    assert_eq!(trip(&store, Origin::Resume(id), &world).unwrap(), "abc");
+    assert_eq!(
+        trip(&store, Origin::Resume(id), &ada(), &world).unwrap(),
+        "abc"
+    );
     assert_eq!(
         world.calls(),
         [
@@ -240,10 +245,10 @@ fn a_run_halted_while_compensating_finishes_the_compensation_once() {
     // a, b, c started; c failed; compensation of b started and succeeded; the start of
     // a's compensation cannot be written (the 9th record), so it never ran.
     let crashing = Crashing::new(&store, 8);
-    let error = trip(&crashing, Origin::New(&"ada".to_owned()), &world).unwrap_err();
+    let error = trip(&crashing, Origin::New, &ada(), &world).unwrap_err();
     assert!(matches!(error, DurableError::Journal(_)), "{error:?}");
     let id = store.sagas(&[]).unwrap()[0].id;
-    let error = trip(&store, Origin::Resume(id), &world).unwrap_err();
+    let error = trip(&store, Origin::Resume(id), &ada(), &world).unwrap_err();
     let DurableError::Saga(error) = error else {
         panic!("{error:?}")
     };
@@ -276,9 +281,9 @@ fn a_compensation_whose_end_was_not_recorded_runs_again_under_the_same_key() {
     };
     // As above, but the start of a's compensation is written and its end is not.
     let crashing = Crashing::new(&store, 9);
-    trip(&crashing, Origin::New(&"ada".to_owned()), &world).unwrap_err();
+    trip(&crashing, Origin::New, &ada(), &world).unwrap_err();
     let id = store.sagas(&[]).unwrap()[0].id;
-    trip(&store, Origin::Resume(id), &world).unwrap_err();
+    trip(&store, Origin::Resume(id), &ada(), &world).unwrap_err();
     let undo_a: Vec<_> = world
         .calls()
         .into_iter()
@@ -299,7 +304,7 @@ fn a_failed_compensation_leaves_the_saga_stuck_with_its_error() {
         fail_undo_a: true,
         ..World::default()
     };
-    let error = trip(&store, Origin::New(&"ada".to_owned()), &world).unwrap_err();
+    let error = trip(&store, Origin::New, &ada(), &world).unwrap_err();
     let DurableError::Saga(error) = error else {
         panic!("{error:?}")
     };
@@ -312,7 +317,7 @@ fn a_failed_compensation_leaves_the_saga_stuck_with_its_error() {
         Some(r#"[{"Refused":"a stays"}]"#)
     );
     // Resuming a finished saga replays it and changes nothing.
-    let again = trip(&store, Origin::Resume(stuck[0].id), &world).unwrap_err();
+    let again = trip(&store, Origin::Resume(stuck[0].id), &ada(), &world).unwrap_err();
     assert!(matches!(again, DurableError::Saga(e) if !e.is_compensated()));
     assert_eq!(
         world
@@ -347,7 +352,7 @@ fn an_output_that_no_longer_deserializes_is_a_clear_error() {
             },
         )
         .unwrap();
-    let error = trip(&store, Origin::Resume(id), &World::default()).unwrap_err();
+    let error = trip(&store, Origin::Resume(id), &ada(), &World::default()).unwrap_err();
     let DurableError::Journal(error) = error else {
         panic!("{error:?}")
     };
@@ -357,4 +362,59 @@ fn an_output_that_no_longer_deserializes_is_a_clear_error() {
             .starts_with("saga #1, step 0: stored payload does not deserialize"),
         "{error}"
     );
+}
+
+#[test]
+fn the_recoverer_completes_unfinished_sagas_and_reports_the_ones_it_cannot() {
+    let store = MemoryStore::new();
+    let world = World::default();
+    // Three sagas halted half way, one of a name nobody registers, one whose inputs
+    // no longer fit, and one that finished.
+    for _ in 0..3 {
+        trip(&Crashing::new(&store, 3), Origin::New, &ada(), &world).unwrap_err();
+    }
+    let orphan = store.begin("cruise", "{}").unwrap();
+    let bad_inputs = store.begin("trip", "[1, 2]").unwrap();
+    trip(&store, Origin::New, &ada(), &world).unwrap();
+    let mut recoverer = Recoverer::new(&store);
+    recoverer.register("trip", trip);
+    let recovered = recoverer.recover(&world);
+    let summary: Vec<_> = recovered
+        .iter()
+        .map(|r| {
+            (
+                r.id.0,
+                r.result.as_ref().map_err(ToString::to_string).cloned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, Ok(Status::Completed)),
+            (2, Ok(Status::Completed)),
+            (3, Ok(Status::Completed)),
+            (
+                4,
+                Err(format!(
+                    "{} is a `cruise` saga, and no saga of that name is registered",
+                    orphan
+                ))
+            ),
+            (
+                5,
+                Err(format!(
+                    "{bad_inputs}: stored payload does not deserialize: invalid type: sequence, expected a string at line 1 column 0"
+                ))
+            ),
+        ]
+    );
+    assert_eq!(
+        store.sagas(&[Status::Running]).unwrap().len(),
+        2,
+        "the two it could not run stay running"
+    );
+    // Each halted saga ran `b` twice (its success was never recorded) and `c` once.
+    let calls = world.calls();
+    assert_eq!(calls.iter().filter(|c| c.starts_with("do c")).count(), 4);
 }

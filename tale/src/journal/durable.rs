@@ -56,16 +56,17 @@ pub enum DurableError<E> {
 }
 
 /// The payload errors (de)serialize through.
-fn to_json<T: Serialize>(value: &T) -> Result<String, String> {
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
     serde_json::to_string(value).map_err(|e| e.to_string())
 }
 
 /// Where a durable run comes from: a new saga, or one to resume from its journal.
-#[derive(Clone, Copy, Debug)]
-pub enum Origin<'i, I> {
-    /// Start a new saga with these inputs (recorded in the journal).
-    New(&'i I),
-    /// Resume the saga with this id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Start a new saga (its inputs are recorded in the journal).
+    New,
+    /// Resume the saga with this id: its code runs again with the same inputs, and the
+    /// steps its journal shows as done are answered from the journal.
     Resume(SagaId),
 }
 
@@ -89,15 +90,16 @@ where
     /// # Errors
     ///
     /// The journal's failure to record the start, or to read the journal of the saga
-    /// to resume (unknown saga, corrupt record).
-    pub fn start<I: Serialize>(
+    /// to resume (unknown saga, corrupt record, a saga of another name).
+    pub fn start<I: Serialize + ?Sized>(
         executor: &'x mut Executor<O, C>,
         store: &'x dyn Store,
         name: &'x str,
-        origin: Origin<'_, I>,
+        inputs: &I,
+        origin: Origin,
     ) -> Result<Self, JournalError> {
         let (saga, replay) = match origin {
-            Origin::New(inputs) => {
+            Origin::New => {
                 let inputs = to_json(inputs).map_err(|reason| JournalError::Payload {
                     saga: SagaId(0),
                     step: None,
@@ -105,7 +107,16 @@ where
                 })?;
                 (store.begin(name, &inputs)?, Replay::default())
             }
-            Origin::Resume(saga) => (saga, Replay::read(saga, &store.records(saga)?)?),
+            Origin::Resume(saga) => {
+                let row = store.saga(saga)?;
+                if row.name != name {
+                    return Err(JournalError::Mismatch {
+                        saga,
+                        reason: format!("it is a `{}` saga, not `{name}`", row.name),
+                    });
+                }
+                (saga, Replay::read(saga, &store.records(saga)?)?)
+            }
         };
         Ok(Self {
             run: Execution::start(executor, name),

@@ -11,6 +11,7 @@ mod durable;
 mod key;
 mod memory;
 mod record;
+mod recover;
 mod replay;
 mod sqlite;
 
@@ -18,6 +19,7 @@ pub use durable::{DurableError, DurableExecution, Interrupted, Origin};
 pub use key::{IdempotencyKey, Phase, idempotency_key};
 pub use memory::MemoryStore;
 pub use record::{JournalError, Record, SagaId, SagaRow, Status};
+pub use recover::{Recovered, Recoverer};
 pub use sqlite::{SqliteStore, Sync};
 
 /// A database that keeps saga journals.

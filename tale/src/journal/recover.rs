@@ -1,0 +1,159 @@
+//! [`Recoverer`]: finds the sagas that a crash left unfinished and completes them by
+//! replaying their code against their journals.
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+
+use super::durable::{DurableError, Origin};
+use super::{JournalError, SagaId, Status, Store};
+
+type Resume<'s, Env> = Box<dyn Fn(SagaId, &str, &Env) -> Result<(), JournalError> + 's>;
+
+/// Completes unfinished sagas after a restart.
+///
+/// Register each durable saga under the name its runs are journaled with, as the same
+/// function that starts new runs: it receives the store, [`Origin::Resume`], the
+/// inputs read back from the journal, and an environment (clients, connections) that
+/// you supply at recovery time and that is never stored.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::RefCell;
+/// use tale::journal::{DurableError, DurableExecution, Interrupted, MemoryStore, Origin, Recoverer, Store};
+/// use tale::{Executor, from_fn};
+///
+/// #[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// struct Error(String);
+/// impl From<Interrupted> for Error {
+///     fn from(i: Interrupted) -> Self { Error(i.to_string()) }
+/// }
+///
+/// /// The environment: whatever the steps need that is not stored.
+/// struct Env { greetings: RefCell<Vec<String>> }
+///
+/// /// A one-step durable saga: greets `name`.
+/// fn greet(store: &dyn Store, origin: Origin, name: &String, env: &Env) -> Result<(), DurableError<Error>> {
+///     let mut executor = Executor::new();
+///     let mut run = DurableExecution::start(&mut executor, store, "greet", name, origin)
+///         .map_err(DurableError::Journal)?;
+///     let result = run.step(0, &mut from_fn(|| {
+///         env.greetings.borrow_mut().push(format!("hello {name}"));
+///         Ok::<_, Error>(())
+///     }));
+///     run.finish(result)
+/// }
+///
+/// let store = MemoryStore::new();
+/// let env = Env { greetings: RefCell::new(Vec::new()) };
+/// let mut recoverer = Recoverer::new(&store);
+/// recoverer.register("greet", greet);
+/// // Nothing is unfinished, so nothing is done.
+/// assert!(recoverer.recover(&env).is_empty());
+/// // A run that completes.
+/// greet(&store, Origin::New, &"ada".to_owned(), &env).unwrap();
+/// assert_eq!(env.greetings.borrow().as_slice(), ["hello ada"]);
+/// ```
+pub struct Recoverer<'s, Env: ?Sized> {
+    store: &'s dyn Store,
+    sagas: HashMap<String, Resume<'s, Env>>,
+}
+
+/// What recovery did with one saga.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The saga instance.
+    pub id: SagaId,
+    /// Its name.
+    pub name: String,
+    /// Its status once recovery was done with it, or why recovery could not run it (it
+    /// stays `running` in the journal, for a later attempt).
+    pub result: Result<Status, JournalError>,
+}
+
+impl<'s, Env: ?Sized> Recoverer<'s, Env> {
+    /// A recoverer with no saga registered.
+    pub fn new(store: &'s dyn Store) -> Self {
+        Self {
+            store,
+            sagas: HashMap::new(),
+        }
+    }
+
+    /// Registers the durable saga `name`.
+    pub fn register<I, T, E, F>(&mut self, name: &str, saga: F) -> &mut Self
+    where
+        I: DeserializeOwned,
+        F: Fn(&dyn Store, Origin, &I, &Env) -> Result<T, DurableError<E>> + 's,
+    {
+        let store = self.store;
+        let resume = move |id: SagaId, inputs: &str, env: &Env| {
+            let inputs: I = serde_json::from_str(inputs).map_err(|e| JournalError::Payload {
+                saga: id,
+                step: None,
+                reason: e.to_string(),
+            })?;
+            match saga(store, Origin::Resume(id), &inputs, env) {
+                Ok(_) | Err(DurableError::Saga(_)) => Ok(()),
+                Err(DurableError::Journal(error)) => Err(error),
+            }
+        };
+        self.sagas.insert(name.to_owned(), Box::new(resume));
+        self
+    }
+
+    /// Completes every saga the journal shows as running, oldest first, and says what
+    /// became of each. A saga that cannot be recovered (no registration, inputs or
+    /// outputs that no longer deserialize, a corrupt journal) is reported and left
+    /// running; the others are recovered all the same.
+    ///
+    /// Call it at start-up, before new sagas start: a saga still running in another
+    /// process would be run twice at once.
+    pub fn recover(&self, env: &Env) -> Vec<Recovered> {
+        match self.store.sagas(&[Status::Running]) {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|row| Recovered {
+                    id: row.id,
+                    result: self.resume(row.id, &row.name, &row.inputs, env),
+                    name: row.name,
+                })
+                .collect(),
+            Err(error) => vec![Recovered {
+                id: SagaId(0),
+                name: String::new(),
+                result: Err(error),
+            }],
+        }
+    }
+
+    /// Completes the saga `id`, whatever its status says (use it on a `running` saga
+    /// that a finished process left behind).
+    ///
+    /// # Errors
+    ///
+    /// As for each saga of [`recover`](Self::recover).
+    pub fn recover_one(&self, id: SagaId, env: &Env) -> Result<Status, JournalError> {
+        let row = self.store.saga(id)?;
+        self.resume(id, &row.name, &row.inputs, env)
+    }
+
+    fn resume(
+        &self,
+        id: SagaId,
+        name: &str,
+        inputs: &str,
+        env: &Env,
+    ) -> Result<Status, JournalError> {
+        let resume = self
+            .sagas
+            .get(name)
+            .ok_or_else(|| JournalError::Unregistered {
+                saga: id,
+                name: name.to_owned(),
+            })?;
+        resume(id, inputs, env)?;
+        Ok(self.store.saga(id)?.status)
+    }
+}

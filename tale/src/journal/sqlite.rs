@@ -1,13 +1,813 @@
-//! [`SqliteStore`]: the embedded journal (being written; see the store helper).
+//! [`SqliteStore`]: the embedded journal, on SQLite (bundled with rusqlite: nothing to
+//! install).
+//!
+//! See [`SqliteStore`] for the schema.
 
-/// How hard SQLite works to make each record survive a crash.
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
+use serde_json::{Map, Value, json};
+
+use super::memory::summarize;
+use super::{JournalError, Record, SagaId, SagaRow, Status, Store};
+
+/// How hard SQLite works to make each record survive a crash: SQLite's
+/// `PRAGMA synchronous`, with the journal in WAL mode.
+///
+/// The journal is log-before-act: [`Store::append`] returns before the saga's next
+/// action (a step, a compensation) starts. What "the record is written" survives
+/// depends on this setting:
+///
+/// | setting  | process crash (panic, `kill -9`, abort) | OS crash or power loss |
+/// |----------|------------------------------------------|------------------------|
+/// | `Full`   | nothing lost                             | nothing lost           |
+/// | `Normal` | nothing lost                             | the last records may be lost; the file stays consistent |
+/// | `Off`    | nothing lost                             | the last records may be lost, and the file may be corrupted |
+///
+/// When records are lost, an action may have happened that the journal does not show:
+/// recovery then sees that step as not started (or started with no outcome) and runs
+/// or compensates it again, which is safe only if the services honor the step's
+/// idempotency key. With `Full`, log-before-act holds against every crash, provided
+/// the disk honors `fsync` (consumer disks with a volatile write cache may not).
+///
+/// In-memory stores ([`SqliteStore::in_memory`]) keep nothing past the process, whatever
+/// the setting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Sync {
-    /// `synchronous = FULL`.
+    /// `synchronous = OFF`: SQLite never waits for the disk. Fastest. Every
+    /// [`append`](Store::append) has reached the operating system when it returns, so a
+    /// crash of the process loses nothing (WAL mode); an OS crash or a power loss may
+    /// lose the last records and may leave a corrupt database file.
+    Off,
+    /// `synchronous = NORMAL`: the WAL is synced at checkpoints, not at every commit.
+    /// Durable against process crashes; an OS crash or a power loss may roll back the
+    /// last committed records (the database stays consistent).
+    Normal,
+    /// `synchronous = FULL` (the default): the WAL is synced at every commit, so every
+    /// record is on the disk when [`append`](Store::append) returns. Durable against
+    /// process crashes, OS crashes and power loss.
     #[default]
     Full,
 }
 
-/// Placeholder until the store lands.
+impl Sync {
+    fn pragma(self) -> &'static str {
+        match self {
+            Sync::Off => "OFF",
+            Sync::Normal => "NORMAL",
+            Sync::Full => "FULL",
+        }
+    }
+}
+
+/// The embedded [`Store`]: a SQLite database in one file, in WAL mode.
+///
+/// Safe to share between threads (`Send + Sync`: one connection behind a mutex) and
+/// between processes on the same file (SQLite's locks; a writer waits up to
+/// [`BUSY_TIMEOUT`](SqliteStore::BUSY_TIMEOUT) for another before failing). Each
+/// [`append`](Store::append) is one transaction that writes the record and updates the
+/// saga's summary, so the summary never disagrees with the records.
+///
+/// Opening checks the file: an empty or new file becomes a journal; a journal of schema
+/// 1 is used as is; a newer schema gives [`JournalError::NewerSchema`]; a SQLite
+/// database that is not a journal gives [`JournalError::Foreign`] (and is left
+/// untouched); a file that is not a database, or is truncated, gives
+/// [`JournalError::Database`] naming the file.
+///
+/// Reading a record that cannot be decoded gives [`JournalError::Corrupt`] with the
+/// record's `seq` (1 for a saga's first record). A corrupt summary row (an unknown
+/// status, say) gives [`JournalError::Corrupt`] with `seq` 0.
+///
+/// # Schema (version 1)
+///
+/// tale creates and versions the schema itself; an operator can read it with any SQLite
+/// client: `SELECT id, name, current_step_name, last_error FROM sagas WHERE status = 'stuck'`.
+///
+/// ```sql
+/// CREATE TABLE tale_meta (
+///     application    TEXT    NOT NULL,   -- 'tale journal'
+///     schema_version INTEGER NOT NULL    -- 1
+/// );
+/// CREATE TABLE sagas (
+///     id                INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused
+///     name              TEXT    NOT NULL,
+///     inputs            TEXT    NOT NULL,  -- JSON
+///     status            TEXT    NOT NULL,  -- Status::as_str
+///     current_step      INTEGER,
+///     current_step_name TEXT,
+///     records           INTEGER NOT NULL,
+///     last_error        TEXT,              -- JSON
+///     created_at        BIGINT  NOT NULL,  -- unix millis
+///     updated_at        BIGINT  NOT NULL   -- unix millis
+/// );
+/// CREATE INDEX sagas_status ON sagas (status, id);
+/// CREATE TABLE records (
+///     saga_id    INTEGER NOT NULL REFERENCES sagas (id),
+///     seq        INTEGER NOT NULL,  -- 1, 2, 3... within the saga
+///     kind       TEXT    NOT NULL,  -- step_started, step_succeeded, ...
+///     step_index INTEGER,           -- NULL for `finished`
+///     payload    TEXT    NOT NULL,  -- JSON object: the record's other fields
+///     created_at BIGINT  NOT NULL,  -- unix millis
+///     PRIMARY KEY (saga_id, seq)
+/// );
+/// ```
+///
+/// The file's `PRAGMA application_id` is [`APPLICATION_ID`](SqliteStore::APPLICATION_ID)
+/// (`"TALE"` in ASCII), so that a journal can be told from other databases by its header.
+///
+/// A record's payload holds its fields other than the step index, as JSON strings,
+/// numbers and booleans: `{"name": "book_flight"}`, `{"attempts": 2, "output": "{...}"}`,
+/// `{"errors": "[...]", "gave_up": "Exhausted"}`, `{"uncertain": false}`, `{}`,
+/// `{"status": "completed"}`. Outputs and errors, which are JSON text themselves, are
+/// kept as JSON strings so that they round-trip byte for byte; in SQL,
+/// `json(json_extract(payload, '$.output'))` gives them back as JSON.
 #[derive(Debug)]
-pub struct SqliteStore;
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+}
+
+/// Where a database error happened, for a clear message.
+#[derive(Debug)]
+struct Failure {
+    what: String,
+    source: rusqlite::Error,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn db(e: rusqlite::Error) -> JournalError {
+    JournalError::Database(Box::new(e))
+}
+
+/// What a database file holds, as far as tale is concerned.
+enum Shape {
+    Empty,
+    Journal(i64),
+    Foreign(String),
+}
+
+const MARKER: &str = "tale journal";
+
+const SCHEMA: &str = "
+CREATE TABLE tale_meta (
+    application    TEXT    NOT NULL,
+    schema_version INTEGER NOT NULL
+);
+CREATE TABLE sagas (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    name              TEXT    NOT NULL,
+    inputs            TEXT    NOT NULL,
+    status            TEXT    NOT NULL,
+    current_step      INTEGER,
+    current_step_name TEXT,
+    records           INTEGER NOT NULL,
+    last_error        TEXT,
+    created_at        BIGINT  NOT NULL,
+    updated_at        BIGINT  NOT NULL
+);
+CREATE INDEX sagas_status ON sagas (status, id);
+CREATE TABLE records (
+    saga_id    INTEGER NOT NULL REFERENCES sagas (id),
+    seq        INTEGER NOT NULL,
+    kind       TEXT    NOT NULL,
+    step_index INTEGER,
+    payload    TEXT    NOT NULL,
+    created_at BIGINT  NOT NULL,
+    PRIMARY KEY (saga_id, seq)
+);
+";
+
+const SAGA_COLUMNS: &str =
+    "id, name, inputs, status, current_step, current_step_name, records, last_error";
+
+impl SqliteStore {
+    /// The schema version this tale writes, and the newest it reads.
+    pub const SCHEMA_VERSION: i64 = 1;
+
+    /// The journal's `PRAGMA application_id`: `"TALE"` in ASCII.
+    pub const APPLICATION_ID: i32 = 0x5441_4C45;
+
+    /// How long a write waits for another connection (another process) that holds the
+    /// database's write lock before failing with a "database is locked" error.
+    pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Opens the journal in the file at `path`, creating it if needed, with
+    /// [`Sync::Full`].
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Database`] if the file cannot be opened or is not a (sound)
+    /// SQLite database, [`JournalError::Foreign`] if it is another application's
+    /// database, [`JournalError::NewerSchema`] if a newer tale wrote it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, JournalError> {
+        Self::open_with(path, Sync::default())
+    }
+
+    /// Opens the journal in the file at `path`, creating it if needed, with the given
+    /// durability.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](SqliteStore::open).
+    pub fn open_with(path: impl AsRef<Path>, sync: Sync) -> Result<Self, JournalError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let failed = |what: &str| {
+            let name = name.clone();
+            let what = what.to_owned();
+            move |source: rusqlite::Error| {
+                let what = match source.sqlite_error_code() {
+                    Some(ErrorCode::NotADatabase) => {
+                        format!("{name} is not a SQLite database (or its header is damaged)")
+                    }
+                    Some(ErrorCode::DatabaseCorrupt) => {
+                        format!("{name} is a damaged SQLite database (truncated or corrupt)")
+                    }
+                    _ => format!("{name}: {what}"),
+                };
+                JournalError::Database(Box::new(Failure { what, source }))
+            }
+        };
+        let conn = Connection::open(path).map_err(failed("cannot open the file"))?;
+        conn.busy_timeout(Self::BUSY_TIMEOUT)
+            .map_err(failed("cannot set the busy timeout"))?;
+        // Look before switching to WAL: that would change another application's file.
+        Self::check(&name, Self::shape(&conn).map_err(failed("cannot read"))?)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(failed("cannot switch to WAL mode"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(JournalError::Database(
+                format!("{name}: SQLite refused WAL mode (the journal mode is `{mode}`)").into(),
+            ));
+        }
+        Self::setup(
+            conn,
+            sync,
+            Some(path.to_owned()),
+            &name,
+            failed("cannot set up"),
+        )
+    }
+
+    /// A journal in memory, private to this store and gone with it: for tests.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Database`] if SQLite cannot allocate it.
+    pub fn in_memory() -> Result<Self, JournalError> {
+        let conn = Connection::open_in_memory().map_err(db)?;
+        Self::setup(conn, Sync::Off, None, ":memory:", db)
+    }
+
+    fn setup(
+        mut conn: Connection,
+        sync: Sync,
+        path: Option<PathBuf>,
+        name: &str,
+        failed: impl Fn(rusqlite::Error) -> JournalError,
+    ) -> Result<Self, JournalError> {
+        conn.pragma_update(None, "synchronous", sync.pragma())
+            .map_err(&failed)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(&failed)?;
+        // Check again, and create, under the write lock: another process may be
+        // creating the same journal now.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&failed)?;
+        let shape = Self::shape(&tx).map_err(&failed)?;
+        if matches!(shape, Shape::Empty) {
+            tx.execute_batch(SCHEMA).map_err(&failed)?;
+            tx.execute(
+                "INSERT INTO tale_meta (application, schema_version) VALUES (?1, ?2)",
+                params![MARKER, Self::SCHEMA_VERSION],
+            )
+            .map_err(&failed)?;
+            tx.pragma_update(None, "application_id", Self::APPLICATION_ID)
+                .map_err(&failed)?;
+        } else {
+            Self::check(name, shape)?;
+        }
+        tx.commit().map_err(&failed)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    /// Accepts an empty database or a journal that this tale reads.
+    fn check(name: &str, shape: Shape) -> Result<(), JournalError> {
+        match shape {
+            Shape::Empty => Ok(()),
+            Shape::Journal(version) if version > Self::SCHEMA_VERSION => {
+                Err(JournalError::NewerSchema {
+                    found: version,
+                    supported: Self::SCHEMA_VERSION,
+                })
+            }
+            Shape::Journal(version) if version < 1 => Err(JournalError::Foreign(format!(
+                "{name} claims to be a tale journal of schema {version}, which never existed"
+            ))),
+            Shape::Journal(_) => Ok(()),
+            Shape::Foreign(why) => Err(JournalError::Foreign(format!("{name} {why}"))),
+        }
+    }
+
+    /// Reads what the database holds. Fails on a file that is not a database.
+    fn shape(conn: &Connection) -> rusqlite::Result<Shape> {
+        let application_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let tables = {
+            let mut stmt = conn.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            )?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        if application_id != 0 && application_id != Self::APPLICATION_ID {
+            return Ok(Shape::Foreign(format!(
+                "is a SQLite database of another application (application_id {application_id:#x})"
+            )));
+        }
+        if tables.is_empty() {
+            return Ok(Shape::Empty);
+        }
+        if !tables.iter().any(|t| t == "tale_meta") {
+            let list = tables
+                .iter()
+                .take(5)
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if tables.len() > 5 { ", ..." } else { "" };
+            return Ok(Shape::Foreign(format!(
+                "is a SQLite database with tables {list}{more} and no `tale_meta` table"
+            )));
+        }
+        let meta = conn
+            .prepare("SELECT application, schema_version FROM tale_meta")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| {
+                    Ok((
+                        r.get_ref(0)?.as_str().ok().map(str::to_owned),
+                        r.get_ref(1)?.as_i64().ok(),
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            });
+        Ok(match meta {
+            Ok(rows) => match rows.as_slice() {
+                [(Some(marker), Some(version))] if marker == MARKER => Shape::Journal(*version),
+                _ => Shape::Foreign(
+                    "has a `tale_meta` table without tale's marker and schema version".into(),
+                ),
+            },
+            Err(e) if e.sqlite_error_code().is_some_and(is_damage) => return Err(e),
+            Err(_) => Shape::Foreign("has a `tale_meta` table that is not tale's".into()),
+        })
+    }
+
+    /// The database file, or `None` for an in-memory journal.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic never leaves a transaction open: rusqlite rolls back on drop.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The saga's records that can be read, oldest first, and the error that stopped the
+    /// reading if any: the readable prefix of a damaged journal, for recovery tools.
+    ///
+    /// Reading stops at the first record that cannot be decoded (an unknown kind, a
+    /// payload that is not JSON or lacks a field, a gap in `seq`) or that the database
+    /// cannot read; the error is [`JournalError::Corrupt`] naming it, or
+    /// [`JournalError::Database`]. For an unknown saga the prefix is empty and the error
+    /// is [`JournalError::UnknownSaga`].
+    pub fn records_prefix(&self, saga: SagaId) -> (Vec<Record>, Option<JournalError>) {
+        let mut records = Vec::new();
+        let conn = self.lock();
+        let error = read_records(&conn, saga, &mut records).err();
+        (records, error)
+    }
+}
+
+fn is_damage(code: ErrorCode) -> bool {
+    matches!(code, ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The saga's summary, or `None` if there is no such saga.
+fn read_saga(conn: &Connection, saga: SagaId) -> Result<Option<SagaRow>, JournalError> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE id = ?1"))
+        .map_err(db)?;
+    let mut rows = stmt.query([saga.0]).map_err(db)?;
+    match rows.next().map_err(db)? {
+        Some(row) => decode_saga(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalError> {
+    let get = |i: usize| row.get_ref(i).map_err(db);
+    let id = SagaId(get(0)?.as_i64().map_err(|e| db(e.into()))?);
+    let corrupt = |reason: String| JournalError::Corrupt {
+        saga: id,
+        seq: 0,
+        reason: format!("its summary row is unreadable: {reason}"),
+    };
+    let text = |i: usize, column: &str| -> Result<Option<String>, JournalError> {
+        match get(i)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(t) => String::from_utf8(t.to_vec())
+                .map(Some)
+                .map_err(|_| corrupt(format!("`{column}` is not UTF-8"))),
+            other => Err(corrupt(format!(
+                "`{column}` is {:?}, not text",
+                other.data_type()
+            ))),
+        }
+    };
+    let required = |value: Option<String>, column: &str| {
+        value.ok_or_else(|| corrupt(format!("`{column}` is NULL")))
+    };
+    let status = required(text(3, "status")?, "status")?;
+    let status =
+        Status::from_name(&status).ok_or_else(|| corrupt(format!("unknown status `{status}`")))?;
+    let current_step = match get(4)? {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(
+            u32::try_from(i).map_err(|_| corrupt(format!("`current_step` {i} is out of range")))?,
+        ),
+        other => {
+            return Err(corrupt(format!(
+                "`current_step` is {:?}, not an integer",
+                other.data_type()
+            )));
+        }
+    };
+    let records = match get(6)? {
+        ValueRef::Integer(i) => {
+            u64::try_from(i).map_err(|_| corrupt(format!("`records` {i} is negative")))?
+        }
+        other => {
+            return Err(corrupt(format!(
+                "`records` is {:?}, not an integer",
+                other.data_type()
+            )));
+        }
+    };
+    Ok(SagaRow {
+        id,
+        name: required(text(1, "name")?, "name")?,
+        inputs: required(text(2, "inputs")?, "inputs")?,
+        status,
+        current_step,
+        current_step_name: text(5, "current_step_name")?,
+        records,
+        last_error: text(7, "last_error")?,
+    })
+}
+
+/// Reads the saga's records into `out`, stopping at the first error.
+fn read_records(
+    conn: &Connection,
+    saga: SagaId,
+    out: &mut Vec<Record>,
+) -> Result<(), JournalError> {
+    // One read transaction: the summary and the records are of the same moment.
+    let tx = conn.unchecked_transaction().map_err(db)?;
+    let summary = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+    let damaged = |seq: u64| {
+        move |e: rusqlite::Error| {
+            if e.sqlite_error_code().is_some_and(is_damage) {
+                JournalError::Corrupt {
+                    saga,
+                    seq,
+                    reason: format!("the database file is damaged ({e})"),
+                }
+            } else {
+                db(e)
+            }
+        }
+    };
+    let mut stmt = tx
+        .prepare(
+            "SELECT seq, kind, step_index, payload FROM records \
+             WHERE saga_id = ?1 ORDER BY seq",
+        )
+        .map_err(db)?;
+    let mut rows = stmt.query([saga.0]).map_err(damaged(1))?;
+    let mut expected: u64 = 1;
+    while let Some(row) = rows.next().map_err(damaged(expected))? {
+        let corrupt = |reason: String| JournalError::Corrupt {
+            saga,
+            seq: expected,
+            reason,
+        };
+        let seq = match row.get_ref(0).map_err(db)? {
+            ValueRef::Integer(seq) => seq,
+            other => {
+                return Err(corrupt(format!(
+                    "its `seq` is {:?}, not an integer",
+                    other.data_type()
+                )));
+            }
+        };
+        if u64::try_from(seq).ok() != Some(expected) {
+            return Err(corrupt(format!(
+                "it is missing (the next record stored is number {seq})"
+            )));
+        }
+        let kind = row.get_ref(1).map_err(db)?;
+        let index = row.get_ref(2).map_err(db)?;
+        let payload = row.get_ref(3).map_err(db)?;
+        out.push(decode_record(kind, index, payload).map_err(corrupt)?);
+        expected += 1;
+    }
+    if expected <= summary.records {
+        return Err(JournalError::Corrupt {
+            saga,
+            seq: expected,
+            reason: format!(
+                "it is missing (the saga's summary counts {} records, {} are stored)",
+                summary.records,
+                expected - 1
+            ),
+        });
+    }
+    Ok(())
+}
+
+mod kind {
+    pub(super) const STEP_STARTED: &str = "step_started";
+    pub(super) const STEP_SUCCEEDED: &str = "step_succeeded";
+    pub(super) const STEP_FAILED: &str = "step_failed";
+    pub(super) const COMPENSATION_STARTED: &str = "compensation_started";
+    pub(super) const COMPENSATION_SUCCEEDED: &str = "compensation_succeeded";
+    pub(super) const COMPENSATION_FAILED: &str = "compensation_failed";
+    pub(super) const FINISHED: &str = "finished";
+}
+
+/// A record's kind and payload, as stored.
+fn encode_record(record: &Record) -> (&'static str, Value) {
+    match record {
+        Record::StepStarted { name, .. } => (kind::STEP_STARTED, json!({ "name": name })),
+        Record::StepSucceeded {
+            attempts, output, ..
+        } => (
+            kind::STEP_SUCCEEDED,
+            json!({ "attempts": attempts, "output": output }),
+        ),
+        Record::StepFailed {
+            errors, gave_up, ..
+        } => (
+            kind::STEP_FAILED,
+            json!({ "errors": errors, "gave_up": gave_up }),
+        ),
+        Record::CompensationStarted { uncertain, .. } => (
+            kind::COMPENSATION_STARTED,
+            json!({ "uncertain": uncertain }),
+        ),
+        Record::CompensationSucceeded { .. } => (kind::COMPENSATION_SUCCEEDED, json!({})),
+        Record::CompensationFailed { errors, .. } => {
+            (kind::COMPENSATION_FAILED, json!({ "errors": errors }))
+        }
+        Record::Finished { status } => (kind::FINISHED, json!({ "status": status.as_str() })),
+    }
+}
+
+/// Decodes a stored record, or says what is wrong with it.
+fn decode_record(
+    kind: ValueRef<'_>,
+    index: ValueRef<'_>,
+    payload: ValueRef<'_>,
+) -> Result<Record, String> {
+    let kind = kind
+        .as_str()
+        .map_err(|_| format!("its `kind` is {:?}, not text", kind.data_type()))?;
+    let payload = payload
+        .as_str()
+        .map_err(|_| format!("its `payload` is {:?}, not text", payload.data_type()))?;
+    let fields: Map<String, Value> = match serde_json::from_str(payload) {
+        Ok(Value::Object(fields)) => fields,
+        Ok(_) => return Err("its payload is not a JSON object".into()),
+        Err(e) => return Err(format!("its payload is not JSON ({e})")),
+    };
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .ok_or_else(|| format!("its payload has no `{name}` (a `{kind}` record)"))
+    };
+    let string = |name: &str| {
+        field(name)?
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("its payload's `{name}` is not a string"))
+    };
+    let number = |name: &str| {
+        field(name)?
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("its payload's `{name}` is not a number of u32 range"))
+    };
+    let index = || match index {
+        ValueRef::Integer(i) => {
+            u32::try_from(i).map_err(|_| format!("its `step_index` {i} is out of range"))
+        }
+        ValueRef::Null => Err(format!("its `step_index` is NULL (a `{kind}` record)")),
+        other => Err(format!(
+            "its `step_index` is {:?}, not an integer",
+            other.data_type()
+        )),
+    };
+    Ok(match kind {
+        kind::STEP_STARTED => Record::StepStarted {
+            index: index()?,
+            name: string("name")?,
+        },
+        kind::STEP_SUCCEEDED => Record::StepSucceeded {
+            index: index()?,
+            attempts: number("attempts")?,
+            output: string("output")?,
+        },
+        kind::STEP_FAILED => Record::StepFailed {
+            index: index()?,
+            errors: string("errors")?,
+            gave_up: string("gave_up")?,
+        },
+        kind::COMPENSATION_STARTED => Record::CompensationStarted {
+            index: index()?,
+            uncertain: field("uncertain")?
+                .as_bool()
+                .ok_or("its payload's `uncertain` is not a boolean")?,
+        },
+        kind::COMPENSATION_SUCCEEDED => Record::CompensationSucceeded { index: index()? },
+        kind::COMPENSATION_FAILED => Record::CompensationFailed {
+            index: index()?,
+            errors: string("errors")?,
+        },
+        kind::FINISHED => {
+            let status = string("status")?;
+            Record::Finished {
+                status: Status::from_name(&status)
+                    .ok_or_else(|| format!("its payload's status `{status}` is unknown"))?,
+            }
+        }
+        other => return Err(format!("its kind `{other}` is unknown")),
+    })
+}
+
+impl Store for SqliteStore {
+    fn begin(&self, name: &str, inputs: &str) -> Result<SagaId, JournalError> {
+        let conn = self.lock();
+        let now = now_millis();
+        conn.execute(
+            "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?4)",
+            params![name, inputs, Status::Running.as_str(), now],
+        )
+        .map_err(db)?;
+        Ok(SagaId(conn.last_insert_rowid()))
+    }
+
+    fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError> {
+        let mut conn = self.lock();
+        // IMMEDIATE: take the write lock first, so that a read-then-write never meets
+        // another process's commit in between (SQLITE_BUSY_SNAPSHOT).
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+        summarize(&mut row, record);
+        let seq = i64::try_from(row.records).map_err(|_| JournalError::Corrupt {
+            saga,
+            seq: 0,
+            reason: "its summary counts too many records".into(),
+        })?;
+        let now = now_millis();
+        let (kind, payload) = encode_record(record);
+        tx.execute(
+            "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![saga.0, seq, kind, record.index(), payload.to_string(), now],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "UPDATE sagas SET status = ?2, current_step = ?3, current_step_name = ?4, \
+             records = ?5, last_error = ?6, updated_at = ?7 WHERE id = ?1",
+            params![
+                saga.0,
+                row.status.as_str(),
+                row.current_step,
+                row.current_step_name,
+                seq,
+                row.last_error,
+                now
+            ],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
+        match self.records_prefix(saga) {
+            (records, None) => Ok(records),
+            (_, Some(error)) => Err(error),
+        }
+    }
+
+    fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
+        read_saga(&self.lock(), saga)?.ok_or(JournalError::UnknownSaga(saga))
+    }
+
+    fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
+        let conn = self.lock();
+        let mut sql = format!("SELECT {SAGA_COLUMNS} FROM sagas");
+        if !statuses.is_empty() {
+            let marks = (1..=statuses.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            sql.push_str(&format!(" WHERE status IN ({marks})"));
+        }
+        sql.push_str(" ORDER BY id");
+        let mut stmt = conn.prepare(&sql).map_err(db)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(
+                statuses.iter().map(|s| s.as_str()),
+            ))
+            .map_err(db)?;
+        let mut sagas = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            sagas.push(decode_saga(row)?);
+        }
+        Ok(sagas)
+    }
+
+    fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE sagas SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                params![saga.0, status.as_str(), now_millis()],
+            )
+            .map_err(db)?;
+        if changed == 0 {
+            return Err(JournalError::UnknownSaga(saga));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_is_send_and_sync() {
+        fn check<T: Send + std::marker::Sync>() {}
+        check::<SqliteStore>();
+    }
+
+    #[test]
+    fn unknown_saga() {
+        let store = SqliteStore::in_memory().unwrap();
+        assert!(matches!(
+            store.append(SagaId(7), &Record::CompensationSucceeded { index: 0 }),
+            Err(JournalError::UnknownSaga(SagaId(7)))
+        ));
+        assert!(matches!(
+            store.records_prefix(SagaId(7)),
+            (v, Some(JournalError::UnknownSaga(_))) if v.is_empty()
+        ));
+        assert!(matches!(
+            store.set_status(SagaId(7), Status::Resolved),
+            Err(JournalError::UnknownSaga(_))
+        ));
+    }
+}

@@ -1,0 +1,710 @@
+//! The SQLite journal store: round trips, summaries that agree with `MemoryStore`,
+//! reopening, concurrency, and every kind of bad file giving a clear error.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tale::journal::{
+    JournalError, MemoryStore, Record, SagaId, SagaRow, SqliteStore, Status, Store, Sync,
+};
+
+/// A directory of its own under the system's temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "tale-journal-sqlite-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn every_variant() -> Vec<Record> {
+    vec![
+        Record::StepStarted {
+            index: 0,
+            name: "book_flight".into(),
+        },
+        Record::StepSucceeded {
+            index: 0,
+            attempts: 3,
+            output: r#"{"pnr": "X\"1\n", "seats": [1, 2]}"#.into(),
+        },
+        Record::StepStarted {
+            index: 1,
+            name: "héllo wörld ✈".into(),
+        },
+        Record::StepFailed {
+            index: 1,
+            errors: r#"["timeout", {"code": 503}]"#.into(),
+            gave_up: "Exhausted".into(),
+        },
+        Record::CompensationStarted {
+            index: 0,
+            uncertain: false,
+        },
+        Record::CompensationStarted {
+            index: 1,
+            uncertain: true,
+        },
+        Record::CompensationSucceeded { index: 1 },
+        Record::CompensationFailed {
+            index: 0,
+            errors: r#"["refund refused"]"#.into(),
+        },
+        Record::Finished {
+            status: Status::Stuck,
+        },
+        // Not valid JSON: the store keeps text as given.
+        Record::StepSucceeded {
+            index: u32::MAX,
+            attempts: 0,
+            output: "not json {".into(),
+        },
+        Record::Finished {
+            status: Status::Completed,
+        },
+        Record::Finished {
+            status: Status::Compensated,
+        },
+        Record::Finished {
+            status: Status::Resolved,
+        },
+        Record::Finished {
+            status: Status::Running,
+        },
+    ]
+}
+
+#[test]
+fn every_record_variant_round_trips() {
+    let dir = TempDir::new();
+    let store = SqliteStore::open(dir.file("j.db")).unwrap();
+    let saga = store.begin("trip", r#"{"to": "Lisbon"}"#).unwrap();
+    let records = every_variant();
+    for record in &records {
+        store.append(saga, record).unwrap();
+    }
+    assert_eq!(store.records(saga).unwrap(), records);
+    let (prefix, error) = store.records_prefix(saga);
+    assert_eq!(prefix, records);
+    assert!(error.is_none());
+    let row = store.saga(saga).unwrap();
+    assert_eq!(row.name, "trip");
+    assert_eq!(row.inputs, r#"{"to": "Lisbon"}"#);
+    assert_eq!(row.records, records.len() as u64);
+}
+
+/// A script of sagas and appends, run against both stores.
+fn script(store: &dyn Store) -> Vec<(SagaRow, Vec<Record>)> {
+    let a = store.begin("a", "1").unwrap();
+    let b = store.begin("b", "2").unwrap();
+    let c = store.begin("c", "3").unwrap();
+    let d = store.begin("d", "4").unwrap();
+    let steps = |saga: SagaId, n: u32| {
+        for index in 0..n {
+            store
+                .append(
+                    saga,
+                    &Record::StepStarted {
+                        index,
+                        name: format!("step{index}"),
+                    },
+                )
+                .unwrap();
+            store
+                .append(
+                    saga,
+                    &Record::StepSucceeded {
+                        index,
+                        attempts: 1,
+                        output: format!("{index}"),
+                    },
+                )
+                .unwrap();
+        }
+    };
+    // a: completes.
+    steps(a, 3);
+    store
+        .append(
+            a,
+            &Record::Finished {
+                status: Status::Completed,
+            },
+        )
+        .unwrap();
+    // b: fails at step 2, compensates.
+    steps(b, 2);
+    store
+        .append(
+            b,
+            &Record::StepStarted {
+                index: 2,
+                name: "charge".into(),
+            },
+        )
+        .unwrap();
+    for record in [
+        Record::StepFailed {
+            index: 2,
+            errors: r#"["declined"]"#.into(),
+            gave_up: "Exhausted".into(),
+        },
+        Record::CompensationStarted {
+            index: 1,
+            uncertain: false,
+        },
+        Record::CompensationSucceeded { index: 1 },
+        Record::CompensationStarted {
+            index: 0,
+            uncertain: false,
+        },
+        Record::CompensationSucceeded { index: 0 },
+        Record::Finished {
+            status: Status::Compensated,
+        },
+    ] {
+        store.append(b, &record).unwrap();
+    }
+    // c: stuck.
+    steps(c, 1);
+    for record in [
+        Record::StepStarted {
+            index: 1,
+            name: "hotel".into(),
+        },
+        Record::StepFailed {
+            index: 1,
+            errors: r#"["full"]"#.into(),
+            gave_up: "NotRetryable".into(),
+        },
+        Record::CompensationStarted {
+            index: 1,
+            uncertain: true,
+        },
+        Record::CompensationFailed {
+            index: 1,
+            errors: r#"["refund refused"]"#.into(),
+        },
+        Record::Finished {
+            status: Status::Stuck,
+        },
+    ] {
+        store.append(c, &record).unwrap();
+    }
+    // d: still running, mid-step.
+    steps(d, 1);
+    store
+        .append(
+            d,
+            &Record::StepStarted {
+                index: 1,
+                name: "car".into(),
+            },
+        )
+        .unwrap();
+    store.sagas(&[]).unwrap();
+    [a, b, c, d]
+        .into_iter()
+        .map(|id| (store.saga(id).unwrap(), store.records(id).unwrap()))
+        .collect()
+}
+
+#[test]
+fn summaries_match_the_memory_store() {
+    let memory = MemoryStore::new();
+    let sqlite = SqliteStore::in_memory().unwrap();
+    let expected = script(&memory);
+    let got = script(&sqlite);
+    assert_eq!(got, expected);
+    // Spot checks, so a shared mistake in `summarize` still shows.
+    let stuck = &got[2].0;
+    assert_eq!(stuck.status, Status::Stuck);
+    assert_eq!(stuck.current_step, Some(1));
+    assert_eq!(stuck.current_step_name.as_deref(), Some("hotel"));
+    assert_eq!(stuck.last_error.as_deref(), Some(r#"["refund refused"]"#));
+    assert_eq!(stuck.records, 7);
+    let running = &got[3].0;
+    assert_eq!(running.status, Status::Running);
+    assert_eq!(running.current_step, Some(1));
+    assert_eq!(running.current_step_name.as_deref(), Some("car"));
+    assert_eq!(running.last_error, None);
+    assert_eq!(memory.sagas(&[]).unwrap(), sqlite.sagas(&[]).unwrap());
+}
+
+#[test]
+fn sagas_filters_by_status_and_set_status() {
+    let store = SqliteStore::in_memory().unwrap();
+    script(&store);
+    let ids = |statuses: &[Status]| -> Vec<i64> {
+        store
+            .sagas(statuses)
+            .unwrap()
+            .iter()
+            .map(|r| r.id.0)
+            .collect()
+    };
+    assert_eq!(ids(&[]), [1, 2, 3, 4]);
+    assert_eq!(ids(&[Status::Running]), [4]);
+    assert_eq!(ids(&[Status::Stuck]), [3]);
+    assert_eq!(ids(&[Status::Completed, Status::Compensated]), [1, 2]);
+    assert!(ids(&[Status::Resolved]).is_empty());
+
+    store.set_status(SagaId(3), Status::Resolved).unwrap();
+    assert_eq!(store.saga(SagaId(3)).unwrap().status, Status::Resolved);
+    assert!(ids(&[Status::Stuck]).is_empty());
+    assert_eq!(ids(&[Status::Resolved]), [3]);
+    // The records are untouched.
+    assert_eq!(store.saga(SagaId(3)).unwrap().records, 7);
+
+    assert!(matches!(
+        store.set_status(SagaId(99), Status::Resolved),
+        Err(JournalError::UnknownSaga(SagaId(99)))
+    ));
+    assert!(matches!(
+        store.saga(SagaId(99)),
+        Err(JournalError::UnknownSaga(_))
+    ));
+    assert!(matches!(
+        store.records(SagaId(99)),
+        Err(JournalError::UnknownSaga(_))
+    ));
+    assert!(matches!(
+        store.append(SagaId(99), &Record::CompensationSucceeded { index: 0 }),
+        Err(JournalError::UnknownSaga(_))
+    ));
+}
+
+#[test]
+fn reopening_keeps_everything() {
+    let dir = TempDir::new();
+    let path = dir.file("j.db");
+    let (sagas, records) = {
+        let store = SqliteStore::open_with(&path, Sync::Normal).unwrap();
+        assert_eq!(store.path(), Some(path.as_path()));
+        script(&store);
+        store.set_status(SagaId(3), Status::Resolved).unwrap();
+        let sagas = store.sagas(&[]).unwrap();
+        let records: Vec<_> = sagas.iter().map(|s| store.records(s.id).unwrap()).collect();
+        (sagas, records)
+    };
+    for sync in [Sync::Full, Sync::Off, Sync::Normal] {
+        let store = SqliteStore::open_with(&path, sync).unwrap();
+        assert_eq!(store.sagas(&[]).unwrap(), sagas);
+        for (saga, records) in sagas.iter().zip(&records) {
+            assert_eq!(&store.records(saga.id).unwrap(), records);
+        }
+    }
+    // New sagas continue the numbering.
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.begin("e", "5").unwrap(), SagaId(5));
+    assert!(SqliteStore::in_memory().unwrap().path().is_none());
+}
+
+#[test]
+fn the_file_is_a_wal_journal_with_tale_markers() {
+    let dir = TempDir::new();
+    let path = dir.file("j.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let id: i32 = raw
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, SqliteStore::APPLICATION_ID);
+    let version: i64 = raw
+        .query_row("SELECT schema_version FROM tale_meta", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+}
+
+fn database_error(result: Result<SqliteStore, JournalError>) -> String {
+    match result {
+        Err(e @ JournalError::Database(_)) => e.to_string(),
+        Err(e) => panic!("expected a database error, got {e:?}"),
+        Ok(_) => panic!("expected a database error, the file opened"),
+    }
+}
+
+#[test]
+fn a_file_of_random_bytes_is_not_a_database() {
+    let dir = TempDir::new();
+    let path = dir.file("random.db");
+    // A fixed xorshift stream: reproducible "random" bytes.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let bytes: Vec<u8> = (0..8192)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let message = database_error(SqliteStore::open(&path));
+    assert!(message.contains("random.db"), "{message}");
+    assert!(message.contains("not a SQLite database"), "{message}");
+    // Untouched.
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn a_short_text_file_is_not_a_database() {
+    let dir = TempDir::new();
+    let path = dir.file("notes.txt");
+    std::fs::write(&path, "hello, I am not a database\n".repeat(50)).unwrap();
+    let message = database_error(SqliteStore::open(&path));
+    assert!(message.contains("not a SQLite database"), "{message}");
+}
+
+/// A journal with a few sagas, closed (checkpointed: no WAL file left).
+fn written_journal(dir: &TempDir) -> PathBuf {
+    let path = dir.file("j.db");
+    let store = SqliteStore::open(&path).unwrap();
+    // Enough data for several pages.
+    for i in 0..40 {
+        let saga = store.begin("trip", &format!("{i:0>2000}")).unwrap();
+        for record in every_variant() {
+            store.append(saga, &record).unwrap();
+        }
+    }
+    drop(store);
+    path
+}
+
+#[test]
+fn a_truncated_database_gives_a_clear_error() {
+    let dir = TempDir::new();
+    let path = written_journal(&dir);
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert!(len > 8 * 4096, "the journal is only {len} bytes");
+    for keep in [len / 2, 3 * 4096, 4096 + 100, 1000, 60] {
+        let copy = dir.file(&format!("truncated-{keep}.db"));
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&copy, &bytes[..keep as usize]).unwrap();
+        // SQLite sees that the file is shorter than its header says, at open.
+        let message = database_error(SqliteStore::open(&copy));
+        assert!(message.contains("damaged"), "{keep}: {message}");
+        assert!(
+            message.contains(&format!("truncated-{keep}.db")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_foreign_database_is_refused_and_left_untouched() {
+    let dir = TempDir::new();
+    let path = dir.file("app.db");
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch("CREATE TABLE foo (x INTEGER); INSERT INTO foo VALUES (1);")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    match SqliteStore::open(&path) {
+        Err(JournalError::Foreign(why)) => {
+            assert!(why.contains("`foo`"), "{why}");
+            assert!(why.contains("app.db"), "{why}");
+        }
+        other => panic!("expected Foreign, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(!dir.file("app.db-wal").exists());
+
+    // Another application's id on an otherwise empty database.
+    let path = dir.file("other.db");
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.pragma_update(None, "application_id", 42).unwrap();
+    }
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(JournalError::Foreign(_))
+    ));
+
+    // A `tale_meta` table that is not tale's.
+    let path = dir.file("meta.db");
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch("CREATE TABLE tale_meta (k TEXT, v TEXT)")
+            .unwrap();
+    }
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(JournalError::Foreign(_))
+    ));
+}
+
+#[test]
+fn an_empty_file_becomes_a_journal() {
+    let dir = TempDir::new();
+    let path = dir.file("empty.db");
+    std::fs::write(&path, b"").unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(store.sagas(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = TempDir::new();
+    let path = dir.file("j.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.begin("trip", "{}").unwrap();
+    }
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute("UPDATE tale_meta SET schema_version = 99", [])
+            .unwrap();
+    }
+    match SqliteStore::open(&path) {
+        Err(e @ JournalError::NewerSchema { .. }) => {
+            assert!(matches!(
+                e,
+                JournalError::NewerSchema {
+                    found: 99,
+                    supported: 1
+                }
+            ));
+            assert!(e.to_string().contains("schema 99"), "{e}");
+        }
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+}
+
+/// A journal with one saga of every variant, and a raw connection to damage it.
+fn damaged(dir: &TempDir, sql: &str) -> (SqliteStore, SagaId) {
+    let path = dir.file("j.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let saga = store.begin("trip", "{}").unwrap();
+    for record in every_variant() {
+        store.append(saga, &record).unwrap();
+    }
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    assert!(raw.execute(sql, [saga.0]).unwrap() > 0, "{sql}");
+    (store, saga)
+}
+
+fn assert_corrupt(store: &SqliteStore, saga: SagaId, seq: u64, reason: &str) {
+    match store.records(saga) {
+        Err(JournalError::Corrupt {
+            saga: s,
+            seq: q,
+            reason: r,
+        }) => {
+            assert_eq!((s, q), (saga, seq), "{r}");
+            assert!(r.contains(reason), "{r:?} does not mention {reason:?}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let (prefix, error) = store.records_prefix(saga);
+    assert_eq!(prefix, every_variant()[..seq as usize - 1]);
+    assert!(matches!(error, Some(JournalError::Corrupt { seq: q, .. }) if q == seq));
+}
+
+#[test]
+fn corrupt_records_give_the_readable_prefix_and_a_clear_error() {
+    let cases: &[(&str, u64, &str)] = &[
+        (
+            "UPDATE records SET payload = '{not json' WHERE saga_id = ?1 AND seq = 3",
+            3,
+            "not JSON",
+        ),
+        (
+            "UPDATE records SET payload = '[1, 2]' WHERE saga_id = ?1 AND seq = 2",
+            2,
+            "not a JSON object",
+        ),
+        (
+            "UPDATE records SET kind = 'step_teleported' WHERE saga_id = ?1 AND seq = 5",
+            5,
+            "step_teleported",
+        ),
+        (
+            "UPDATE records SET payload = '{}' WHERE saga_id = ?1 AND seq = 2",
+            2,
+            "`attempts`",
+        ),
+        (
+            "UPDATE records SET payload = '{\"uncertain\": \"yes\"}' \
+             WHERE saga_id = ?1 AND seq = 6",
+            6,
+            "`uncertain`",
+        ),
+        (
+            "UPDATE records SET payload = '{\"status\": \"exploded\"}' \
+             WHERE saga_id = ?1 AND seq = 9",
+            9,
+            "exploded",
+        ),
+        (
+            "UPDATE records SET step_index = NULL WHERE saga_id = ?1 AND seq = 1",
+            1,
+            "step_index",
+        ),
+        (
+            "UPDATE records SET step_index = -1 WHERE saga_id = ?1 AND seq = 4",
+            4,
+            "step_index",
+        ),
+        (
+            "UPDATE records SET payload = x'00ff' WHERE saga_id = ?1 AND seq = 7",
+            7,
+            "payload",
+        ),
+        (
+            "DELETE FROM records WHERE saga_id = ?1 AND seq = 4",
+            4,
+            "missing",
+        ),
+        (
+            "DELETE FROM records WHERE saga_id = ?1 AND seq > 10",
+            11,
+            "missing",
+        ),
+    ];
+    for (sql, seq, reason) in cases {
+        let dir = TempDir::new();
+        let (store, saga) = damaged(&dir, sql);
+        assert_corrupt(&store, saga, *seq, reason);
+        // The error names the saga and the record.
+        let message = store.records(saga).unwrap_err().to_string();
+        assert!(
+            message.contains(&format!("saga #{}", saga.0)) && message.contains(&format!("{seq}")),
+            "{message}"
+        );
+        // The summary is still readable.
+        assert_eq!(store.saga(saga).unwrap().records, 14);
+    }
+}
+
+#[test]
+fn an_unknown_status_in_a_summary_is_corrupt() {
+    let dir = TempDir::new();
+    let (store, saga) = damaged(&dir, "UPDATE sagas SET status = 'on_fire' WHERE id = ?1");
+    for result in [
+        store.saga(saga).map(drop),
+        store.sagas(&[]).map(drop),
+        store.records(saga).map(drop),
+        store.append(saga, &Record::CompensationSucceeded { index: 0 }),
+    ] {
+        match result {
+            Err(JournalError::Corrupt {
+                saga: s, reason, ..
+            }) => {
+                assert_eq!(s, saga);
+                assert!(reason.contains("on_fire"), "{reason}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+    // Nothing was appended by the failed append.
+    let raw = rusqlite::Connection::open(store.path().unwrap()).unwrap();
+    let count: i64 = raw
+        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 14);
+}
+
+#[test]
+fn concurrent_appends_from_threads_all_land() {
+    let dir = TempDir::new();
+    let store = SqliteStore::open_with(dir.file("j.db"), Sync::Normal).unwrap();
+    const PER_THREAD: u32 = 50;
+    let sagas: Vec<SagaId> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let store = &store;
+                scope.spawn(move || {
+                    let saga = store.begin(&format!("t{t}"), "{}").unwrap();
+                    for index in 0..PER_THREAD {
+                        store
+                            .append(
+                                saga,
+                                &Record::StepStarted {
+                                    index,
+                                    name: format!("t{t}s{index}"),
+                                },
+                            )
+                            .unwrap();
+                    }
+                    saga
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(sagas.len(), 4);
+    for saga in sagas {
+        let records = store.records(saga).unwrap();
+        assert_eq!(records.len(), PER_THREAD as usize);
+        let row = store.saga(saga).unwrap();
+        assert_eq!(row.records, u64::from(PER_THREAD));
+        for (index, record) in records.iter().enumerate() {
+            assert_eq!(record.index(), Some(index as u32));
+        }
+    }
+}
+
+/// Two stores on one file (two connections, as two processes would have) write to the
+/// same sagas in turn: SQLite's locks and the busy timeout serialize them.
+#[test]
+fn two_connections_on_one_file_interleave_safely() {
+    let dir = TempDir::new();
+    let path = dir.file("j.db");
+    let first = SqliteStore::open_with(&path, Sync::Normal).unwrap();
+    let saga = first.begin("shared", "{}").unwrap();
+    const PER_STORE: u32 = 40;
+    std::thread::scope(|scope| {
+        for base in [0, 1000] {
+            let path: &Path = &path;
+            scope.spawn(move || {
+                let store = SqliteStore::open_with(path, Sync::Normal).unwrap();
+                for i in 0..PER_STORE {
+                    store
+                        .append(saga, &Record::CompensationSucceeded { index: base + i })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let records = first.records(saga).unwrap();
+    assert_eq!(records.len(), 2 * PER_STORE as usize);
+    assert_eq!(first.saga(saga).unwrap().records, u64::from(2 * PER_STORE));
+    for base in [0, 1000] {
+        let mine: Vec<u32> = records
+            .iter()
+            .filter_map(Record::index)
+            .filter(|&i| (base..base + PER_STORE).contains(&i))
+            .collect();
+        assert_eq!(mine, (base..base + PER_STORE).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn an_unopenable_path_gives_a_database_error() {
+    let dir = TempDir::new();
+    let message = database_error(SqliteStore::open(dir.file("no/such/dir/j.db")));
+    assert!(message.contains("j.db"), "{message}");
+}

@@ -62,6 +62,13 @@ pub(crate) enum Flow<T, E> {
 pub struct Execution<'x, E, O, C> {
     pub(crate) executor: &'x mut Executor<O, C>,
     saga: &'x str,
+    /// Everything a run needs only once something fails, allocated then: a saga that
+    /// succeeds carries one empty pointer.
+    trouble: Option<Box<Trouble<E>>>,
+}
+
+/// The state of a run that has seen a failure.
+struct Trouble<E> {
     rng: Option<Rng>,
     compensations: Vec<CompensationFailure<E>>,
     not_compensated: Vec<StepId>,
@@ -81,17 +88,26 @@ fn default_policy<E>(kind: StepKind) -> Retry<E> {
 
 impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     /// Starts a run of the saga named `saga`.
+    #[inline]
     pub fn start(executor: &'x mut Executor<O, C>, saga: &'x str) -> Self {
         executor.observer.on_event(&Event::SagaStarted { saga });
         Self {
             executor,
             saga,
-            rng: None,
-            compensations: Vec::new(),
-            not_compensated: Vec::new(),
-            stopped: false,
-            compensation_panic: None,
+            trouble: None,
         }
+    }
+
+    fn trouble(&mut self) -> &mut Trouble<E> {
+        self.trouble.get_or_insert_with(|| {
+            Box::new(Trouble {
+                rng: None,
+                compensations: Vec::new(),
+                not_compensated: Vec::new(),
+                stopped: false,
+                compensation_panic: None,
+            })
+        })
     }
 
     #[inline]
@@ -101,7 +117,8 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
 
     fn rng(&mut self) -> &mut Rng {
         let seed = self.executor.jitter_seed;
-        self.rng
+        self.trouble()
+            .rng
             .get_or_insert_with(|| seed.map_or_else(Rng::from_entropy, Rng::new))
     }
 
@@ -125,6 +142,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     ///
     /// On failure the failed step is compensated here if its outcome is uncertain; the
     /// caller compensates the steps that completed before it.
+    #[inline]
     pub fn step<S: Step<Error = E>>(
         &mut self,
         index: usize,
@@ -138,13 +156,60 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     }
 
     /// Runs the attempts of `step` under its retry policy, without compensating it.
+    ///
+    /// The first attempt's success is the hot path and is inlined into the caller;
+    /// everything else (faults, failures, retries) lives out of line.
+    #[inline]
     pub(crate) fn attempt<S: Step<Error = E>>(
         &mut self,
         index: usize,
         step: &mut S,
     ) -> Result<S::Output, Unwind<E>> {
+        self.attempt_started(index, Step::name(step), Step::kind(step), 1);
+        let point = FaultPoint::Execute {
+            step: StepRef {
+                index,
+                name: Step::name(step),
+                kind: Step::kind(step),
+            },
+            attempt: 1,
+        };
+        let result = match self.executor.observer.intercept(&point) {
+            None => catch_unwind(AssertUnwindSafe(|| step.execute())),
+            Some(fault) => self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| step.execute()))),
+        };
+        match result {
+            Ok(Ok(output)) => {
+                let step = StepRef {
+                    index,
+                    name: Step::name(step),
+                    kind: Step::kind(step),
+                };
+                self.emit(&Event::AttemptSucceeded { step, attempt: 1 });
+                Ok(output)
+            }
+            result => self.after_first_attempt(index, step, result),
+        }
+    }
+
+    /// Settles a first attempt that did not succeed, then runs the retries.
+    #[cold]
+    #[inline(never)]
+    fn after_first_attempt<S: Step<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+        first: Caught<S::Output, E>,
+    ) -> Result<S::Output, Unwind<E>> {
         let mut tries = Tries::new();
+        let mut result = first;
         loop {
+            let meta = (Step::name(step), Step::kind(step));
+            match self.settle(index, meta, || Step::retry_policy(step), &mut tries, result) {
+                Flow::Done(output) => return Ok(output),
+                Flow::Retry(delay) => self.executor.clock.sleep(delay),
+                Flow::Fail(unwind) => return Err(unwind),
+            }
             self.attempt_started(index, Step::name(step), Step::kind(step), tries.attempt);
             let point = FaultPoint::Execute {
                 step: StepRef {
@@ -154,28 +219,24 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                 },
                 attempt: tries.attempt,
             };
-            let result = match self.executor.observer.intercept(&point) {
+            result = match self.executor.observer.intercept(&point) {
                 None => catch_unwind(AssertUnwindSafe(|| step.execute())),
                 Some(fault) => {
                     self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| step.execute())))
                 }
             };
-            let meta = (Step::name(step), Step::kind(step));
-            match self.settle(index, meta, || Step::retry_policy(step), &mut tries, result) {
-                Flow::Done(output) => return Ok(output),
-                Flow::Retry(delay) => self.executor.clock.sleep(delay),
-                Flow::Fail(unwind) => return Err(unwind),
-            }
         }
     }
 
     /// Compensates a step that failed, if its outcome is uncertain.
+    #[cold]
     pub(crate) fn compensate_uncertain<S: Step<Error = E>>(&mut self, index: usize, step: &mut S) {
         if Step::is_uncertain(step) && Step::has_compensation(step) {
             self.undo(index, step, true, S::compensate_uncertain);
         }
     }
 
+    #[cfg(feature = "journal")]
     /// Compensates a failed step as an uncertain one, whatever it declares (the journal
     /// found it started and never ended).
     pub(crate) fn compensate_uncertain_now<S: Step<Error = E>>(
@@ -188,26 +249,31 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         }
     }
 
+    #[cfg(feature = "journal")]
     /// The compensation failures recorded so far, in the order they happened.
     pub(crate) fn compensation_failures(&self) -> &[CompensationFailure<E>] {
-        &self.compensations
+        self.trouble.as_deref().map_or(&[], |t| &t.compensations)
     }
 
+    #[cfg(feature = "journal")]
     /// Records a compensation failure that happened in an earlier run (replayed from a
     /// journal), as if it had happened now.
     pub(crate) fn replay_compensation_failure(&mut self, failure: CompensationFailure<E>) {
-        self.compensations.push(failure);
+        self.trouble().compensations.push(failure);
         self.stop_if_asked();
     }
 
     /// True if the executor stops at the first compensation failure and one happened.
     pub(crate) fn stopped(&self) -> bool {
-        self.stopped
+        self.trouble.as_ref().is_some_and(|t| t.stopped)
     }
 
+    #[cfg(feature = "journal")]
     /// True if some compensation failed or was skipped.
     pub(crate) fn left_work_undone(&self) -> bool {
-        !self.compensations.is_empty() || !self.not_compensated.is_empty()
+        self.trouble
+            .as_ref()
+            .is_some_and(|t| !t.compensations.is_empty() || !t.not_compensated.is_empty())
     }
 
     /// Compensates the completed step `step` (position `index`) given its output, under
@@ -223,6 +289,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         }
     }
 
+    #[inline(never)]
     fn undo<S, F>(&mut self, index: usize, step: &mut S, uncertain: bool, mut undo: F)
     where
         S: Step<Error = E>,
@@ -264,6 +331,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     }
 
     /// Runs an attempt altered by an injected fault.
+    #[cold]
     fn faulty<T>(
         &mut self,
         fault: Fault<E>,
@@ -312,16 +380,17 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     /// Records a compensation that will not run because an earlier one failed and the
     /// executor stops at the first failure. Returns true if so.
     pub(crate) fn skipped(&mut self, index: usize, name: &str, kind: StepKind) -> bool {
-        if self.stopped {
+        let stopped = self.stopped();
+        if stopped {
             self.emit(&Event::CompensationSkipped {
                 step: StepRef { index, name, kind },
             });
-            self.not_compensated.push(StepId {
+            self.trouble().not_compensated.push(StepId {
                 index,
                 name: name.to_owned(),
             });
         }
-        self.stopped
+        stopped
     }
 
     /// Handles the end of an attempt of a step: emits its events and decides what next.
@@ -434,7 +503,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                     error: None,
                     retry_in: None,
                 });
-                self.compensation_panic.get_or_insert(payload);
+                self.trouble().compensation_panic.get_or_insert(payload);
                 self.stop_if_asked();
                 return None;
             }
@@ -458,7 +527,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                 Some(delay)
             }
             Decision::GiveUp(gave_up) => {
-                self.compensations.push(CompensationFailure {
+                self.trouble().compensations.push(CompensationFailure {
                     step: StepId {
                         index,
                         name: name.to_owned(),
@@ -475,7 +544,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
 
     fn stop_if_asked(&mut self) {
         if self.executor.on_compensation_failure == OnCompensationFailure::Stop {
-            self.stopped = true;
+            self.trouble().stopped = true;
         }
     }
 
@@ -571,7 +640,21 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     ///
     /// Resumes a step's panic once the compensations have run; failing that, the first
     /// compensation's panic.
+    #[inline]
     pub fn finish<T>(mut self, result: Result<T, Unwind<E>>) -> Result<T, SagaError<E>> {
+        match result {
+            Ok(value) if self.trouble.is_none() => {
+                self.finished(Outcome::Completed);
+                Ok(value)
+            }
+            result => self.finish_in_trouble(result),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn finish_in_trouble<T>(mut self, result: Result<T, Unwind<E>>) -> Result<T, SagaError<E>> {
+        let trouble = self.trouble();
         let (outcome, result) = match result {
             Ok(value) => (Outcome::Completed, Ok(value)),
             Err(Unwind::Panicked(payload)) => {
@@ -579,7 +662,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                 resume_unwind(payload)
             }
             Err(Unwind::Failed(failure)) => {
-                if self.compensations.is_empty() && self.not_compensated.is_empty() {
+                if trouble.compensations.is_empty() && trouble.not_compensated.is_empty() {
                     (
                         Outcome::Compensated,
                         Err(SagaError::Compensated { failure }),
@@ -587,20 +670,21 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                 } else {
                     let error = SagaError::CompensationFailed {
                         failure,
-                        compensations: std::mem::take(&mut self.compensations),
-                        not_compensated: std::mem::take(&mut self.not_compensated),
+                        compensations: std::mem::take(&mut trouble.compensations),
+                        not_compensated: std::mem::take(&mut trouble.not_compensated),
                     };
                     (Outcome::CompensationFailed, Err(error))
                 }
             }
         };
         self.finished(outcome);
-        if let Some(payload) = self.compensation_panic.take() {
+        if let Some(payload) = self.trouble().compensation_panic.take() {
             resume_unwind(payload);
         }
         result
     }
 
+    #[inline]
     fn finished(&mut self, outcome: Outcome) {
         let saga = self.saga;
         self.emit(&Event::SagaFinished { saga, outcome });

@@ -49,6 +49,7 @@ pub struct Executor<O = (), C = SystemClock> {
 impl Executor {
     /// An executor on real time, observing nothing, that compensates as much as it can.
     #[must_use]
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }

@@ -143,9 +143,9 @@ impl<F> Fits<F> {
     }
 }
 
-/// Finds [`Fits`] when the function fits (method resolution tries it first).
+/// Finds `Fits` when the function fits (method resolution tries it first).
 pub trait TaleFits {
-    /// [`Fits`] or a `DoesNotFit*`.
+    /// `Fits` or a `DoesNotFit*`.
     type Out;
     /// The checked compensation.
     fn tale_fits(&self) -> Self::Out;

@@ -1,0 +1,2 @@
+//! Placeholder until the SQLite store lands: see BENCHMARKS.md.
+fn main() {}

@@ -25,7 +25,9 @@ impl MemoryStore {
     ) -> Result<T, JournalError> {
         let mut sagas = self.sagas.lock().unwrap_or_else(PoisonError::into_inner);
         let index = usize::try_from(saga.0 - 1).map_err(|_| JournalError::UnknownSaga(saga))?;
-        let (row, records) = sagas.get_mut(index).ok_or(JournalError::UnknownSaga(saga))?;
+        let (row, records) = sagas
+            .get_mut(index)
+            .ok_or(JournalError::UnknownSaga(saga))?;
         Ok(f(row, records))
     }
 }

@@ -171,7 +171,9 @@ pub enum JournalError {
     #[error("journal database error: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The database was written by a newer version of tale.
-    #[error("the journal was written by a newer tale (schema {found}; this tale reads up to {supported})")]
+    #[error(
+        "the journal was written by a newer tale (schema {found}; this tale reads up to {supported})"
+    )]
     NewerSchema {
         /// The schema version found.
         found: i64,

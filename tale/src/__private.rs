@@ -12,7 +12,7 @@ pub use crate::error::SagaError;
 pub use crate::event::Observer;
 pub use crate::execution::{Execution, Unwind};
 pub use crate::executor::Executor;
-pub use crate::join::{Join2, join2};
+pub use crate::join::{GroupFailure, Join2, join2};
 pub use crate::macro_support::compensation::{
     CheckSync, CheckUncertain, TaleFits, TaleMismatch, compensate_async, compensate_uncertain_async,
 };

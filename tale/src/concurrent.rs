@@ -10,9 +10,8 @@ use crate::async_step::AsyncStep;
 use crate::clock::AsyncSleep;
 use crate::error::SagaError;
 use crate::event::Observer;
-use crate::execution::Unwind;
 use crate::executor::Executor;
-use crate::join::{join_all, join_bounded};
+use crate::join::{GroupFailure, join_all, join_bounded};
 use crate::retry::Retry;
 use crate::timeout::{Limits, Timeout};
 
@@ -243,23 +242,20 @@ where
             .map(|(index, step)| Box::pin(run.step(index, step))),
     )
     .await;
-    let mut failures = Vec::new();
-    let mut panic = None;
+    let mut failed = GroupFailure::new();
+    let mut any_failed = false;
     let mut outputs = Vec::with_capacity(results.len());
-    for result in results {
+    for (index, result) in results.into_iter().enumerate() {
         match result {
             Ok(output) => outputs.push(Some(output)),
-            Err(Unwind::Failed(failure)) => {
-                failures.push(failure);
-                outputs.push(None);
-            }
-            Err(Unwind::Panicked(payload)) => {
-                panic.get_or_insert(payload);
+            Err(unwind) => {
+                failed.add(index, unwind);
+                any_failed = true;
                 outputs.push(None);
             }
         }
     }
-    if failures.is_empty() && panic.is_none() {
+    if !any_failed {
         return run.finish(Ok(outputs.into_iter().flatten().collect()));
     }
     let concurrency = run.compensation_concurrency();
@@ -274,15 +270,6 @@ where
         concurrency,
     )
     .await;
-    let unwind = match panic {
-        Some(payload) => Unwind::Panicked(payload),
-        None => {
-            let mut failures = failures.into_iter();
-            // Invariant: without a panic, at least one branch failed.
-            let mut first = failures.next().expect("a branch failed");
-            first.siblings.extend(failures.map(|f| *f));
-            Unwind::Failed(first)
-        }
-    };
+    let unwind = failed.into_unwind();
     run.finish(Err(unwind))
 }

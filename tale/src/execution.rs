@@ -5,14 +5,10 @@
 //! one step at a time, emits the events and gathers the failures.
 
 use std::any::Any;
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::pin::{Pin, pin};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::async_step::AsyncStep;
-use crate::clock::{AsyncSleep, Clock};
+use crate::clock::Clock;
 use crate::error::{CompensationFailure, SagaError, StepFailure, StepId};
 use crate::event::{Event, Fault, FaultPoint, Observer, Outcome, StepRef};
 use crate::executor::{Executor, OnCompensationFailure};
@@ -548,91 +544,6 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         }
     }
 
-    /// Runs the async `step` (position `index`) until it succeeds or its retry policy
-    /// gives up, sleeping between attempts without blocking. As [`step`](Self::step).
-    pub async fn step_async<S: AsyncStep<Error = E>>(
-        &mut self,
-        index: usize,
-        step: &mut S,
-    ) -> Result<S::Output, Unwind<E>>
-    where
-        C: AsyncSleep,
-    {
-        let mut tries = Tries::new();
-        loop {
-            self.attempt_started(
-                index,
-                AsyncStep::name(step),
-                AsyncStep::kind(step),
-                tries.attempt,
-            );
-            let result = CatchUnwind(pin!(AsyncStep::execute(step))).await;
-            let meta = (AsyncStep::name(step), AsyncStep::kind(step));
-            match self.settle(
-                index,
-                meta,
-                || AsyncStep::retry_policy(step),
-                &mut tries,
-                result,
-            ) {
-                Flow::Done(output) => return Ok(output),
-                Flow::Retry(delay) => self.executor.clock.sleep_async(delay).await,
-                Flow::Fail(unwind) => {
-                    if AsyncStep::is_uncertain(step) && AsyncStep::has_compensation(step) {
-                        self.undo_async(index, step, None).await;
-                    }
-                    return Err(unwind);
-                }
-            }
-        }
-    }
-
-    /// Compensates the completed async `step`, as [`compensate`](Self::compensate).
-    pub async fn compensate_async<S: AsyncStep<Error = E>>(
-        &mut self,
-        index: usize,
-        step: &mut S,
-        output: S::Output,
-    ) where
-        C: AsyncSleep,
-    {
-        if AsyncStep::has_compensation(step) {
-            self.undo_async(index, step, Some(&output)).await;
-        }
-    }
-
-    /// Compensates with `output`, or as an uncertain failed step if `None`.
-    async fn undo_async<S>(&mut self, index: usize, step: &mut S, output: Option<&S::Output>)
-    where
-        S: AsyncStep<Error = E>,
-        C: AsyncSleep,
-    {
-        if self.skipped(index, AsyncStep::name(step), AsyncStep::kind(step)) {
-            return;
-        }
-        let uncertain = output.is_none();
-        let mut tries = Tries::new();
-        loop {
-            self.compensation_started(
-                index,
-                AsyncStep::name(step),
-                AsyncStep::kind(step),
-                tries.attempt,
-                uncertain,
-            );
-            let result = match output {
-                Some(output) => CatchUnwind(pin!(step.compensate(output))).await,
-                None => CatchUnwind(pin!(step.compensate_uncertain())).await,
-            };
-            let meta = (AsyncStep::name(step), AsyncStep::kind(step));
-            let policy = || AsyncStep::compensation_retry_policy(step);
-            match self.settle_compensation(index, meta, policy, &mut tries, result, uncertain) {
-                Some(delay) => self.executor.clock.sleep_async(delay).await,
-                None => return,
-            }
-        }
-    }
-
     /// Ends the run: emits the final event and turns the ladder's result into the
     /// saga's result.
     ///
@@ -688,20 +599,5 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     fn finished(&mut self, outcome: Outcome) {
         let saga = self.saga;
         self.emit(&Event::SagaFinished { saga, outcome });
-    }
-}
-
-/// Polls a pinned future, turning a panic inside it into an `Err` with the payload.
-struct CatchUnwind<'a, F>(Pin<&'a mut F>);
-
-impl<F: Future> Future for CatchUnwind<'_, F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
     }
 }

@@ -1,9 +1,13 @@
 //! Waiting for several futures at once, without a runtime: the joins behind parallel
 //! groups and concurrent transactions.
 
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use crate::error::StepFailure;
+use crate::execution::Unwind;
 
 /// A future polled until done, then holding its output.
 enum MaybeDone<F: Future> {
@@ -132,6 +136,59 @@ impl<F: Future + Unpin> Future for JoinAll<F> {
         } else {
             Poll::Pending
         }
+    }
+}
+
+/// The failures of a parallel group, gathered branch by branch: the group fails with
+/// its first failed branch (in branch order), the others as its siblings; a panic
+/// wins over failures.
+pub struct GroupFailure<E> {
+    failures: Vec<(usize, Box<StepFailure<E>>)>,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+impl<E> Default for GroupFailure<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> GroupFailure<E> {
+    /// No failure yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            failures: Vec::new(),
+            panic: None,
+        }
+    }
+
+    /// Records how branch `index` failed.
+    pub fn add(&mut self, index: usize, unwind: Unwind<E>) {
+        match unwind {
+            Unwind::Failed(failure) => self.failures.push((index, failure)),
+            Unwind::Panicked(payload) => {
+                self.panic.get_or_insert(payload);
+            }
+        }
+    }
+
+    /// The group's failure.
+    ///
+    /// # Panics
+    ///
+    /// If no branch failed (the expansion calls it only when one did).
+    #[must_use]
+    pub fn into_unwind(mut self) -> Unwind<E> {
+        if let Some(payload) = self.panic {
+            return Unwind::Panicked(payload);
+        }
+        self.failures.sort_by_key(|(index, _)| *index);
+        let mut failures = self.failures.into_iter().map(|(_, f)| f);
+        // Invariant: called only when some branch failed.
+        let mut first = failures.next().expect("a branch of the group failed");
+        first.siblings.extend(failures.map(|f| *f));
+        Unwind::Failed(first)
     }
 }
 

@@ -38,7 +38,8 @@ use crate::paths::{private, private_at};
 ///                          Err(u) => Err(u) })
 /// }
 /// ```
-/// The async form awaits `step_async` and `compensate_async` inside `async { ... }`.
+/// The async form runs on an `AsyncExecution` inside `async { ... }`, and runs the
+/// branches of a `join!` concurrently (see `group.rs`).
 pub(crate) fn expand(saga: &Saga) -> TokenStream {
     let body = body(saga);
     match &saga.item {
@@ -51,7 +52,7 @@ pub(crate) fn expand(saga: &Saga) -> TokenStream {
     }
 }
 
-fn hidden(name: &str) -> Ident {
+pub(super) fn hidden(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
@@ -101,9 +102,14 @@ fn body(saga: &Saga) -> TokenStream {
         .tail
         .as_ref()
         .map_or_else(|| quote!(()), |tail| quote!(#tail));
+    let start = if saga.is_async {
+        quote!(let #run = #private::AsyncExecution::start(#executor_mut, #name);)
+    } else {
+        quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)
+    };
     quote! {
         let mut #exec = #executor;
-        let mut #run = #private::Execution::start(#executor_mut, #name);
+        #start
         let #phase = #private::BeforePivot;
         let #result = #ladder;
         #run.finish(match #result {
@@ -121,22 +127,24 @@ fn body(saga: &Saga) -> TokenStream {
 /// It is `__tale_`-prefixed and resolved at the call site rather than mixed-site:
 /// rustc reports a failed bound on `&mut local` at the span of the whole expression,
 /// and tokens of two hygiene contexts widen that span to the whole `saga!`.
-fn step_local(index: usize, step: &SagaStep) -> Ident {
+pub(super) fn step_local(index: usize, step: &SagaStep) -> Ident {
     format_ident!("__tale_s{}", index, span = step.span)
 }
 
 /// The phase before step `index` (for the pivot checks), located at `span` for the
 /// same reason as [`step_local`].
-fn phase_of(index: usize, span: Span) -> Ident {
+pub(super) fn phase_of(index: usize, span: Span) -> Ident {
     format_ident!("__tale_p{}", index, span = span)
 }
 
 /// The level of step `index`: build the step (or the whole `join!` group), check its
 /// kind, run it; on success bind the output and run the rest; if the rest fails,
 /// compensate this step with its output.
-fn ladder(saga: &Saga, index: usize) -> TokenStream {
-    let private = private();
+pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     let step = &saga.steps[index];
+    if saga.is_async && step.group_len > 1 {
+        return super::group::ladder(saga, index);
+    }
     let local = step_local(index, step);
     let run = hidden("__run");
     let output = hidden("__o");
@@ -154,18 +162,10 @@ fn ladder(saga: &Saga, index: usize) -> TokenStream {
         });
         quote!(#(#builds)*)
     };
-    let phase = phase_of(index, step.span);
-    let next_phase = phase_of(index + 1, step.span);
-    let check = quote_spanned! {step.span=>
-        let #next_phase = {
-            #[allow(unused_imports)]
-            use #private::{KindOfMarked as _, KindOfUnmarked as _};
-            (&#private::Probe::new(&#local)).tale_kind()
-        }.then(#phase);
-    };
+    let check = kind_check(index, step);
     let index_lit = proc_macro2::Literal::usize_unsuffixed(index);
     let attempt = if saga.is_async {
-        quote_spanned!(step.span=> #run.step_async(#index_lit, &mut #local).await)
+        quote_spanned!(step.span=> #run.step(#index_lit, &mut #local).await)
     } else {
         quote_spanned!(step.span=> #run.step(#index_lit, &mut #local))
     };
@@ -194,7 +194,7 @@ fn ladder(saga: &Saga, index: usize) -> TokenStream {
     } else {
         let next = ladder(saga, index + 1);
         let compensate = if saga.is_async {
-            quote!(#run.compensate_async(#index, &mut #local, #carried).await;)
+            quote!(#run.compensate(#index, &mut #local, #carried).await;)
         } else {
             quote!(#run.compensate(#index, &mut #local, #carried);)
         };
@@ -216,8 +216,24 @@ fn ladder(saga: &Saga, index: usize) -> TokenStream {
     }}
 }
 
+/// The compile-time pivot check of step `index`: the phase after it, from the phase
+/// before it and its kind.
+pub(super) fn kind_check(index: usize, step: &SagaStep) -> TokenStream {
+    let private = private();
+    let local = step_local(index, step);
+    let phase = phase_of(index, step.span);
+    let next_phase = phase_of(index + 1, step.span);
+    quote_spanned! {step.span=>
+        let #next_phase = {
+            #[allow(unused_imports)]
+            use #private::{KindOfMarked as _, KindOfUnmarked as _};
+            (&#private::Probe::new(&#local)).tale_kind()
+        }.then(#phase);
+    }
+}
+
 /// The step value: the expression, a closure step, with the modifiers applied.
-fn value(saga: &Saga, step: &SagaStep) -> TokenStream {
+pub(super) fn value(saga: &Saga, step: &SagaStep) -> TokenStream {
     let private = private();
     let base = match &step.source {
         Source::Expr(expr) => quote!(#expr),

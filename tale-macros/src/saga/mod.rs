@@ -2,6 +2,7 @@
 
 mod ast;
 mod expand;
+mod group;
 mod parse;
 mod validate;
 

@@ -1,0 +1,176 @@
+//! Expand: a `join!` group of an async saga, whose branches run concurrently.
+
+use std::ops::Range;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use super::ast::{Binding, Saga};
+use super::expand::{hidden, kind_check, ladder as next_ladder, step_local, value};
+use crate::paths::private;
+
+/// ```text
+/// let (f, h) = join!(book_flight(&o), book_hotel(&o));  rest...
+/// ```
+/// becomes, in an async saga,
+/// ```text
+/// {
+///     let mut s0 = book_flight(&o); let mut s1 = book_hotel(&o);   // all built first
+///     /* pivot checks of s0, s1 */
+///     let (g0, (g1, ())) = join2(pin!(run.step(0, &mut s0)), join2(pin!(run.step(1, &mut s1)), ready(()))).await;
+///     match (g0, g1) {
+///         (Ok(f), Ok(h)) => {
+///             let rest = { rest... };
+///             match rest {
+///                 Ok(rest) => Ok((f, (h, rest))),
+///                 Err(u) => { run.compensate(1, &mut s1, h).await; run.compensate(0, &mut s0, f).await; Err(u) }
+///             }
+///         }
+///         (g0, g1) => {                          // some branch failed: undo the others
+///             let mut failed = GroupFailure::new();
+///             match g1 { Ok(o) => run.compensate(1, &mut s1, o).await, Err(u) => failed.add(1, u) }
+///             match g0 { Ok(o) => run.compensate(0, &mut s0, o).await, Err(u) => failed.add(0, u) }
+///             Err(failed.into_unwind())          // the first failure, the others as siblings
+///         }
+///     }
+/// }
+/// ```
+pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
+    let private = private();
+    let range = index..index + saga.steps[index].group_len;
+    let run = hidden("__run");
+    let unwind = hidden("__u");
+    let failed = hidden("__failed");
+    let ok = quote!(::core::result::Result::Ok);
+    let err = quote!(::core::result::Result::Err);
+    let locals: Vec<_> = range
+        .clone()
+        .map(|i| step_local(i, &saga.steps[i]))
+        .collect();
+    let results: Vec<_> = range
+        .clone()
+        .map(|i| format_ident!("__g{}", i, span = Span::mixed_site()))
+        .collect();
+    let builds = range.clone().zip(&locals).map(|(i, local)| {
+        let value = value(saga, &saga.steps[i]);
+        quote!(let mut #local = #value;)
+    });
+    let checks = range.clone().map(|i| kind_check(i, &saga.steps[i]));
+    let joined = range.clone().zip(&locals).rev().fold(
+        quote!(::core::future::ready(())),
+        |inner, (i, local)| {
+            let span = saga.steps[i].span;
+            let index = proc_macro2::Literal::usize_unsuffixed(i);
+            let branch = quote_spanned!(span=> #private::pin!(#run.step(#index, &mut #local)));
+            quote!(#private::join2(#branch, #inner))
+        },
+    );
+    let pattern = results
+        .iter()
+        .rev()
+        .fold(quote!(()), |inner, g| quote!((#g, #inner)));
+    let (outputs, binds, carried) = bindings(saga, range.clone());
+    let on_success = on_success(saga, range.clone(), &locals, &carried);
+    let undo_survivors = range
+        .zip(&locals)
+        .zip(&results)
+        .rev()
+        .map(|((i, local), g)| {
+            let output = hidden("__o");
+            quote! {
+                match #g {
+                    #ok(#output) => #run.compensate(#i, &mut #local, #output).await,
+                    #err(#unwind) => #failed.add(#i, #unwind),
+                }
+            }
+        });
+    quote! {{
+        #(#builds)*
+        #(#checks)*
+        let #pattern = #joined.await;
+        match (#(#results,)*) {
+            (#(#ok(#outputs),)*) => {
+                #(#binds)*
+                #on_success
+            }
+            (#(#results,)*) => {
+                let mut #failed = #private::GroupFailure::new();
+                #(#undo_survivors)*
+                #err(#failed.into_unwind())
+            }
+        }
+    }}
+}
+
+/// The branches' raw outputs, the statements binding them to the user's names, and
+/// those names (hidden ones for discarded outputs).
+fn bindings(saga: &Saga, range: Range<usize>) -> (Vec<Ident>, Vec<TokenStream>, Vec<TokenStream>) {
+    let mut outputs = Vec::new();
+    let mut binds = Vec::new();
+    let mut carried = Vec::new();
+    for i in range {
+        let output = format_ident!("__b{}", i, span = Span::mixed_site());
+        let (bind, name) = match &saga.steps[i].binding {
+            Binding::Named {
+                mutability,
+                ident,
+                ty,
+            } => {
+                let ty = ty.as_ref().map(|ty| quote!(: #ty));
+                (
+                    quote!(let #mutability #ident #ty = #output;),
+                    quote!(#ident),
+                )
+            }
+            Binding::Discard => {
+                let hidden = format_ident!("__o{}", i, span = Span::mixed_site());
+                (quote!(let #hidden = #output;), quote!(#hidden))
+            }
+        };
+        binds.push(quote!(#[allow(clippy::let_unit_value)] #bind));
+        carried.push(name);
+        outputs.push(output);
+    }
+    (outputs, binds, carried)
+}
+
+/// After every branch succeeded: the rest of the saga, and if it fails, every branch
+/// compensated (last branch first).
+fn on_success(
+    saga: &Saga,
+    range: Range<usize>,
+    locals: &[Ident],
+    carried: &[TokenStream],
+) -> TokenStream {
+    let run = hidden("__run");
+    let rest = hidden("__rest");
+    let unwind = hidden("__u");
+    let ok = quote!(::core::result::Result::Ok);
+    let err = quote!(::core::result::Result::Err);
+    let last = range.end;
+    if last == saga.steps.len() {
+        let chain = carried
+            .iter()
+            .rev()
+            .fold(quote!(()), |inner, c| quote!((#c, #inner)));
+        return quote!(#ok(#chain));
+    }
+    let next = next_ladder(saga, last);
+    let undo_all = range
+        .zip(locals)
+        .zip(carried)
+        .rev()
+        .map(|((i, local), out)| quote!(#run.compensate(#i, &mut #local, #out).await;));
+    let chain = carried
+        .iter()
+        .rev()
+        .fold(quote!(#rest), |inner, c| quote!((#c, #inner)));
+    quote! {
+        let #rest = #next;
+        match #rest {
+            #ok(#rest) => #ok(#chain),
+            #err(#unwind) => { #(#undo_all)* #err(#unwind) }
+        }
+    }
+}

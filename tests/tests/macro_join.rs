@@ -1,0 +1,162 @@
+//! `join!` in an async saga runs its branches concurrently and keeps the parallel
+//! group's contract: siblings in flight finish, completed branches are compensated,
+//! then the steps before the fork, in reverse; every branch error is reported.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use tale::{Executor, SagaError, TokioClock, saga, step};
+use tokio::time::{Instant, sleep};
+
+/// The steps' error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fail(&'static str);
+
+/// What happened, in order.
+#[derive(Default)]
+pub struct Log(RefCell<Vec<String>>);
+
+impl Log {
+    fn push(&self, line: String) {
+        self.0.borrow_mut().push(line);
+    }
+    fn lines(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+}
+
+#[step(compensate = refund)]
+fn debit(log: &Log) -> Result<u32, Fail> {
+    log.push("debit".into());
+    Ok(100)
+}
+
+fn refund(log: &Log, amount: &u32) -> Result<(), Fail> {
+    log.push(format!("refund {amount}"));
+    Ok(())
+}
+
+#[step(compensate = cancel)]
+async fn book(log: &Log, what: &'static str, secs: u64, fail: bool) -> Result<String, Fail> {
+    log.push(format!("start {what}"));
+    sleep(Duration::from_secs(secs)).await;
+    if fail {
+        log.push(format!("{what} failed"));
+        return Err(Fail(what));
+    }
+    log.push(format!("booked {what}"));
+    Ok(format!("{what}-1"))
+}
+
+async fn cancel(
+    log: &Log,
+    what: &'static str,
+    _secs: u64,
+    _fail: bool,
+    booking: &String,
+) -> Result<(), Fail> {
+    log.push(format!("cancel {what} {booking}"));
+    Ok(())
+}
+
+#[step]
+fn confirm(log: &Log, fail: bool) -> Result<(), Fail> {
+    log.push("confirm".into());
+    if fail { Err(Fail("confirm")) } else { Ok(()) }
+}
+
+async fn trip(
+    log: &Log,
+    flight: (u64, bool),
+    hotel: (u64, bool),
+    confirm_fails: bool,
+) -> Result<(String, String), SagaError<Fail>> {
+    saga!(
+        async {
+            #![saga(name = "trip", executor = Executor::new().clock(TokioClock::new()))]
+            let _payment = debit(log);
+            let (f, h) = join!(
+                book(log, "flight", flight.0, flight.1),
+                book(log, "hotel", hotel.0, hotel.1)
+            );
+            confirm(log, confirm_fails);
+            (f, h)
+        }
+    )
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn branches_run_concurrently() {
+    let log = Log::default();
+    let start = Instant::now();
+    let (f, h) = trip(&log, (2, false), (3, false), false).await.unwrap();
+    assert_eq!((f.as_str(), h.as_str()), ("flight-1", "hotel-1"));
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(3),
+        "the longer branch, not the sum"
+    );
+    assert_eq!(&log.lines()[..3], ["debit", "start flight", "start hotel"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_branch_waits_for_its_sibling_then_everything_is_undone() {
+    let log = Log::default();
+    let start = Instant::now();
+    let error = trip(&log, (1, true), (3, false), false).await.unwrap_err();
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(3),
+        "the sibling in flight ran to its end"
+    );
+    assert!(error.is_compensated());
+    assert_eq!(*error.failure().error(), Fail("flight"));
+    assert_eq!(
+        log.lines(),
+        [
+            "debit",
+            "start flight",
+            "start hotel",
+            "flight failed",
+            "booked hotel",
+            "cancel hotel hotel-1",
+            "refund 100"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_failed_branch_is_reported_in_branch_order() {
+    let log = Log::default();
+    let error = trip(&log, (2, true), (1, true), false).await.unwrap_err();
+    assert_eq!(
+        *error.failure().error(),
+        Fail("flight"),
+        "the first branch, though it failed last"
+    );
+    let siblings: Vec<_> = error
+        .failure()
+        .siblings()
+        .iter()
+        .map(|f| f.error().clone())
+        .collect();
+    assert_eq!(siblings, [Fail("hotel")]);
+    assert_eq!(error.failure().siblings()[0].step().index, 2);
+    assert_eq!(log.lines().last().unwrap(), "refund 100");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_after_the_group_compensates_both_branches_then_the_rest() {
+    let log = Log::default();
+    trip(&log, (1, false), (1, false), true).await.unwrap_err();
+    assert_eq!(
+        &log.lines()[5..],
+        [
+            "confirm",
+            "cancel hotel hotel-1",
+            "cancel flight flight-1",
+            "refund 100"
+        ]
+    );
+}

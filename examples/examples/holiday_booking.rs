@@ -1,18 +1,91 @@
 //! Books a holiday: charge the customer, book a flight, book a hotel. The hotel keeps
-//! timing out, retries run out, and the saga undoes the flight and the charge in
-//! reverse order. Run it with `cargo run --example holiday_booking`.
+//! timing out, its retries run out, and the saga undoes the flight and the charge, in
+//! reverse order, each with what its own step produced.
+//!
+//! Run it with `cargo run --example holiday_booking`.
 
 use std::time::Duration;
 
 use examples::{Bank, BookingError, Order, Reservations};
-use tale::{Event, Executor, Link, Report, Retry, Saga, SagaError, SystemClock, observe_fn};
+use tale::{Event, Executor, Report, Retry, SagaError, SystemClock, observe_fn, saga, step};
 
-/// What the saga has booked so far; each step fills in its part.
-#[derive(Debug, Default)]
-struct Trip {
-    payment: Option<String>,
-    flight: Option<String>,
-    hotel: Option<String>,
+/// Charges the order's price; undone by [`refund`].
+#[step(compensate = refund)]
+fn debit_customer(bank: &Bank, order: &Order) -> Result<String, BookingError> {
+    bank.charge(order.price)
+}
+
+fn refund(bank: &Bank, order: &Order, payment: &String) -> Result<(), BookingError> {
+    bank.refund(payment, order.price);
+    println!("        refunded {} EUR ({payment})", order.price);
+    Ok(())
+}
+
+/// Reserves a seat; undone by [`cancel_seat`].
+#[step(compensate = cancel_seat)]
+fn book_flight(airline: &Reservations, order: &Order) -> Result<String, BookingError> {
+    airline.reserve(&order.customer)
+}
+
+fn cancel_seat(airline: &Reservations, _order: &Order, seat: &String) -> Result<(), BookingError> {
+    airline.cancel(seat);
+    println!("        released seat {seat}");
+    Ok(())
+}
+
+/// Reserves a room, retrying timeouts (not refusals) twice, 50 ms then 100 ms apart.
+#[step(
+    compensate = cancel_room,
+    retry = Retry::times(2).exponential(Duration::from_millis(50)).transient_only(),
+)]
+fn book_hotel(hotels: &Reservations, order: &Order) -> Result<String, BookingError> {
+    hotels.reserve(&order.customer)
+}
+
+fn cancel_room(hotels: &Reservations, _order: &Order, room: &String) -> Result<(), BookingError> {
+    hotels.cancel(room);
+    Ok(())
+}
+
+/// What a completed booking holds.
+struct Booking {
+    payment: String,
+    seat: String,
+    room: String,
+}
+
+/// Tells what happens, as it happens.
+fn narrate(event: &Event<'_, BookingError>) {
+    match event {
+        Event::AttemptSucceeded { step, attempt } => {
+            println!("  ok    {:<16} attempt {attempt}", step.name);
+        }
+        Event::AttemptFailed {
+            step,
+            attempt,
+            error,
+            retry_in: Some(delay),
+        } => println!(
+            "  retry {:<16} attempt {attempt}: {error}; again in {delay:?}",
+            step.name
+        ),
+        Event::AttemptFailed {
+            step,
+            attempt,
+            error,
+            ..
+        } => {
+            println!(
+                "  FAIL  {:<16} attempt {attempt}: {error}; giving up",
+                step.name
+            );
+        }
+        Event::CompensationStarted { step, .. } => println!("  undo  {}", step.name),
+        Event::CompensationFailed { step, error, .. } => {
+            println!("  STUCK {:<16} compensation failed: {error:?}", step.name);
+        }
+        _ => {}
+    }
 }
 
 fn main() {
@@ -23,9 +96,8 @@ fn main() {
         price: 840,
     };
     let bank = Bank::new(1_000);
-    let airline = Reservations::new("airline", "TP-14C-");
+    let airline = Reservations::new("airline", "TP1234/14C#");
     let hotels = Reservations::new("Hotel Avenida", "room-").timing_out(5);
-
     println!(
         "Booking {} nights in {} for {} ({} EUR); the bank holds {} EUR.\n",
         order.nights,
@@ -35,81 +107,22 @@ fn main() {
         bank.balance()
     );
 
-    let mut saga = Saga::new("holiday booking")
-        .step(
-            Link::new("debit customer", |trip: &mut Trip| {
-                let payment = bank.charge(order.price)?;
-                trip.payment = Some(payment.clone());
-                Ok(payment)
-            })
-            .compensate(|_, payment| {
-                bank.refund(payment.unwrap(), order.price);
-                Ok(())
-            }),
-        )
-        .step(
-            Link::new("book flight", |trip: &mut Trip| {
-                let seat = airline.reserve(&order.customer)?;
-                trip.flight = Some(seat.clone());
-                Ok(seat)
-            })
-            .compensate(|_, seat| {
-                airline.cancel(seat.unwrap());
-                Ok(())
-            }),
-        )
-        .step(
-            Link::new("book hotel", |trip: &mut Trip| {
-                let room = hotels.reserve(&order.customer)?;
-                trip.hotel = Some(room.clone());
-                Ok(room)
-            })
-            .compensate(|_, room| {
-                hotels.cancel(room.unwrap());
-                Ok(())
-            })
-            .retry(
-                Retry::times(2)
-                    .exponential(Duration::from_millis(50))
-                    .transient_only(),
-            ),
-        );
-
-    let narrator = observe_fn(|event: &Event<'_, BookingError>| match event {
-        Event::AttemptSucceeded { step, attempt } => {
-            println!("  ok    {:<16} (attempt {attempt})", step.name);
-        }
-        Event::AttemptFailed {
-            step,
-            attempt,
-            error,
-            retry_in,
-        } => match retry_in {
-            Some(delay) => println!(
-                "  retry {:<16} attempt {attempt}: {error}; again in {delay:?}",
-                step.name
-            ),
-            None => println!(
-                "  FAIL  {:<16} attempt {attempt}: {error}; giving up",
-                step.name
-            ),
-        },
-        Event::CompensationSucceeded { step, .. } => {
-            println!("  undo  {:<16} compensated", step.name)
-        }
-        Event::CompensationFailed { step, error, .. } => {
-            println!("  STUCK {:<16} compensation failed: {error:?}", step.name);
-        }
-        _ => {}
-    });
-    let mut executor = Executor::new().observer((narrator, Report::new(SystemClock)));
-
-    let mut trip = Trip::default();
-    let result = saga.run(&mut executor, &mut trip);
+    let mut executor = Executor::new().observer((observe_fn(narrate), Report::new(SystemClock)));
+    let result = saga! {
+        #![saga(name = "holiday booking", executor = &mut executor)]
+        let payment = debit_customer(&bank, &order);
+        let seat = book_flight(&airline, &order);
+        let room = book_hotel(&hotels, &order);
+        Booking { payment, seat, room }
+    };
 
     println!();
     match &result {
-        Ok(()) => println!("Booked: {trip:?}"),
+        Ok(Booking {
+            payment,
+            seat,
+            room,
+        }) => println!("Booked: payment {payment}, seat {seat}, room {room}."),
         Err(SagaError::Compensated { failure }) => {
             println!("Not booked, and nothing left behind: {failure}.");
         }
@@ -118,7 +131,7 @@ fn main() {
     let (_, report) = executor.into_observer();
     println!("\n{report}");
     println!(
-        "The world afterwards: the bank holds {} EUR; flights held: {:?}; rooms held: {:?}.",
+        "The world afterwards: the bank holds {} EUR; seats held: {:?}; rooms held: {:?}.",
         bank.balance(),
         airline.held(),
         hotels.held()

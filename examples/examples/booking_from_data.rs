@@ -4,15 +4,15 @@
 
 use std::time::Duration;
 
-use examples::{Bank, BookingError, Order, Reservations};
+use examples::{Bank, BookingError, Order, PaymentId, Reservation, Reservations};
 use tale::{Event, Executor, Link, Report, Retry, Saga, SagaError, SystemClock, observe_fn};
 
 /// What the saga has booked so far; each step fills in its part.
 #[derive(Debug, Default)]
 struct Trip {
-    payment: Option<String>,
-    flight: Option<String>,
-    hotel: Option<String>,
+    payment: Option<PaymentId>,
+    flight: Option<Reservation>,
+    hotel: Option<Reservation>,
 }
 
 fn main() {

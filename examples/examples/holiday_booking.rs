@@ -6,16 +6,16 @@
 
 use std::time::Duration;
 
-use examples::{Bank, BookingError, Order, Reservations};
+use examples::{Bank, BookingError, Order, PaymentId, Reservation, Reservations};
 use tale::{Event, Executor, Report, Retry, SagaError, SystemClock, observe_fn, saga, step};
 
 /// Charges the order's price; undone by [`refund`].
 #[step(compensate = refund)]
-fn debit_customer(bank: &Bank, order: &Order) -> Result<String, BookingError> {
+fn debit_customer(bank: &Bank, order: &Order) -> Result<PaymentId, BookingError> {
     bank.charge(order.price)
 }
 
-fn refund(bank: &Bank, order: &Order, payment: &String) -> Result<(), BookingError> {
+fn refund(bank: &Bank, order: &Order, payment: &PaymentId) -> Result<(), BookingError> {
     bank.refund(payment, order.price);
     println!("        refunded {} EUR ({payment})", order.price);
     Ok(())
@@ -23,11 +23,15 @@ fn refund(bank: &Bank, order: &Order, payment: &String) -> Result<(), BookingErr
 
 /// Reserves a seat; undone by [`cancel_seat`].
 #[step(compensate = cancel_seat)]
-fn book_flight(airline: &Reservations, order: &Order) -> Result<String, BookingError> {
+fn book_flight(airline: &Reservations, order: &Order) -> Result<Reservation, BookingError> {
     airline.reserve(&order.customer)
 }
 
-fn cancel_seat(airline: &Reservations, _order: &Order, seat: &String) -> Result<(), BookingError> {
+fn cancel_seat(
+    airline: &Reservations,
+    _order: &Order,
+    seat: &Reservation,
+) -> Result<(), BookingError> {
     airline.cancel(seat);
     println!("        released seat {seat}");
     Ok(())
@@ -38,20 +42,24 @@ fn cancel_seat(airline: &Reservations, _order: &Order, seat: &String) -> Result<
     compensate = cancel_room,
     retry = Retry::times(2).exponential(Duration::from_millis(50)).transient_only(),
 )]
-fn book_hotel(hotels: &Reservations, order: &Order) -> Result<String, BookingError> {
+fn book_hotel(hotels: &Reservations, order: &Order) -> Result<Reservation, BookingError> {
     hotels.reserve(&order.customer)
 }
 
-fn cancel_room(hotels: &Reservations, _order: &Order, room: &String) -> Result<(), BookingError> {
+fn cancel_room(
+    hotels: &Reservations,
+    _order: &Order,
+    room: &Reservation,
+) -> Result<(), BookingError> {
     hotels.cancel(room);
     Ok(())
 }
 
 /// What a completed booking holds.
 struct Booking {
-    payment: String,
-    seat: String,
-    room: String,
+    payment: PaymentId,
+    seat: Reservation,
+    room: Reservation,
 }
 
 /// Tells what happens, as it happens.

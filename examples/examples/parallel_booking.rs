@@ -5,23 +5,23 @@
 
 use std::time::Duration;
 
-use examples::{Bank, BookingError, Order, Reservations};
+use examples::{Bank, BookingError, Order, PaymentId, Reservation, Reservations};
 use tale::{Event, Executor, Report, SagaError, TokioClock, observe_fn, saga, step};
 use tokio::time::sleep;
 
 #[step(compensate = refund)]
-fn debit_customer(bank: &Bank, order: &Order) -> Result<String, BookingError> {
+fn debit_customer(bank: &Bank, order: &Order) -> Result<PaymentId, BookingError> {
     bank.charge(order.price)
 }
 
-fn refund(bank: &Bank, order: &Order, payment: &String) -> Result<(), BookingError> {
+fn refund(bank: &Bank, order: &Order, payment: &PaymentId) -> Result<(), BookingError> {
     bank.refund(payment, order.price);
     Ok(())
 }
 
 /// Asks the airline; it takes 300 ms to answer.
 #[step(compensate = cancel_seat)]
-async fn book_flight(airline: &Reservations, order: &Order) -> Result<String, BookingError> {
+async fn book_flight(airline: &Reservations, order: &Order) -> Result<Reservation, BookingError> {
     sleep(Duration::from_millis(300)).await;
     airline.reserve(&order.customer)
 }
@@ -29,7 +29,7 @@ async fn book_flight(airline: &Reservations, order: &Order) -> Result<String, Bo
 async fn cancel_seat(
     airline: &Reservations,
     _order: &Order,
-    seat: &String,
+    seat: &Reservation,
 ) -> Result<(), BookingError> {
     airline.cancel(seat);
     Ok(())
@@ -37,7 +37,7 @@ async fn cancel_seat(
 
 /// Asks the hotel; it answers (no) after 100 ms.
 #[step(compensate = cancel_room)]
-async fn book_hotel(_hotels: &Reservations, order: &Order) -> Result<String, BookingError> {
+async fn book_hotel(_hotels: &Reservations, order: &Order) -> Result<Reservation, BookingError> {
     sleep(Duration::from_millis(100)).await;
     Err(BookingError::Refused(format!(
         "no room in {} for {} nights",
@@ -48,7 +48,7 @@ async fn book_hotel(_hotels: &Reservations, order: &Order) -> Result<String, Boo
 async fn cancel_room(
     hotels: &Reservations,
     _order: &Order,
-    room: &String,
+    room: &Reservation,
 ) -> Result<(), BookingError> {
     hotels.cancel(room);
     Ok(())

@@ -43,6 +43,26 @@ impl tale::Transient for BookingError {
     }
 }
 
+/// A payment made by [`Bank::charge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentId(pub String);
+
+/// A reservation made by [`Reservations::reserve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation(pub String);
+
+impl fmt::Display for PaymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Reservation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A customer's order.
 #[derive(Debug, Clone)]
 pub struct Order {
@@ -84,7 +104,7 @@ impl Bank {
     /// # Errors
     ///
     /// [`BookingError::InsufficientFunds`] if the balance is too low.
-    pub fn charge(&self, amount: u32) -> Result<String, BookingError> {
+    pub fn charge(&self, amount: u32) -> Result<PaymentId, BookingError> {
         let available = self.balance.get();
         if available < amount {
             return Err(BookingError::InsufficientFunds {
@@ -94,11 +114,11 @@ impl Bank {
         }
         self.balance.set(available - amount);
         let id = self.next_id.replace(self.next_id.get() + 1);
-        Ok(format!("pay-{id}"))
+        Ok(PaymentId(format!("pay-{id}")))
     }
 
     /// Refunds `amount` for `payment`.
-    pub fn refund(&self, _payment: &str, amount: u32) {
+    pub fn refund(&self, _payment: &PaymentId, amount: u32) {
         self.balance.set(self.balance.get() + amount);
     }
 }
@@ -136,7 +156,7 @@ impl Reservations {
     /// # Errors
     ///
     /// [`BookingError::Timeout`] while the service is set to time out.
-    pub fn reserve(&self, who: &str) -> Result<String, BookingError> {
+    pub fn reserve(&self, who: &str) -> Result<Reservation, BookingError> {
         if self.failures_left.get() > 0 {
             self.failures_left.set(self.failures_left.get() - 1);
             return Err(BookingError::Timeout(self.name));
@@ -144,11 +164,11 @@ impl Reservations {
         let mut held = self.held.borrow_mut();
         let id = format!("{}{}", self.prefix, held.len() + 1);
         held.push(format!("{id} for {who}"));
-        Ok(id)
+        Ok(Reservation(id))
     }
 
     /// Cancels reservation `id`.
-    pub fn cancel(&self, id: &str) {
+    pub fn cancel(&self, id: &Reservation) {
         self.held
             .borrow_mut()
             .retain(|r| !r.starts_with(&format!("{id} ")));

@@ -2,7 +2,7 @@
 //! journal that stops accepting writes, which halts the run where a crash would), the
 //! idempotency keys steps see, and stuck sagas.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -70,7 +70,7 @@ impl Store for Crashing<'_> {
 struct World {
     calls: RefCell<Vec<String>>,
     fail_c: bool,
-    fail_undo_a: bool,
+    fail_undo_a: Cell<bool>,
 }
 
 impl World {
@@ -105,7 +105,7 @@ fn trip(
         },
         |_: &String| {
             world.call("undo a");
-            if world.fail_undo_a {
+            if world.fail_undo_a.get() {
                 Err(Error::Refused("a stays".into()))
             } else {
                 Ok(())
@@ -301,7 +301,7 @@ fn a_failed_compensation_leaves_the_saga_stuck_with_its_error() {
     let store = MemoryStore::new();
     let world = World {
         fail_c: true,
-        fail_undo_a: true,
+        fail_undo_a: Cell::new(true),
         ..World::default()
     };
     let error = trip(&store, Origin::New, &ada(), &world).unwrap_err();
@@ -417,4 +417,49 @@ fn the_recoverer_completes_unfinished_sagas_and_reports_the_ones_it_cannot() {
     // Each halted saga ran `b` twice (its success was never recorded) and `c` once.
     let calls = world.calls();
     assert_eq!(calls.iter().filter(|c| c.starts_with("do c")).count(), 4);
+}
+
+#[test]
+fn a_stuck_saga_can_be_retried_once_the_cause_is_fixed_or_marked_resolved() {
+    let store = MemoryStore::new();
+    let world = World {
+        fail_c: true,
+        fail_undo_a: Cell::new(true),
+        ..World::default()
+    };
+    trip(&store, Origin::New, &ada(), &world).unwrap_err();
+    trip(&store, Origin::New, &ada(), &world).unwrap_err();
+    let mut recoverer = Recoverer::new(&store);
+    recoverer.register("trip", trip);
+    assert!(
+        recoverer.recover(&world).is_empty(),
+        "stuck sagas are not recovered by themselves"
+    );
+    // The bank is back: retrying runs the failed compensation again, and only it.
+    world.fail_undo_a.set(false);
+    assert_eq!(
+        recoverer.retry_stuck(SagaId(1), &world).unwrap(),
+        Status::Compensated
+    );
+    let calls = world.calls();
+    let for_saga_1: Vec<_> = calls.iter().filter(|c| c.contains("saga-1/")).collect();
+    assert_eq!(
+        for_saga_1,
+        [
+            "do a [saga-1/step-0/execute]",
+            "do b [saga-1/step-1/execute]",
+            "do c [saga-1/step-2/execute]",
+            "undo b [saga-1/step-1/compensate]",
+            "undo a [saga-1/step-0/compensate]",
+            "undo a [saga-1/step-0/compensate]"
+        ]
+    );
+    // The other is settled by hand.
+    recoverer.mark_resolved(SagaId(2)).unwrap();
+    assert_eq!(store.saga(SagaId(2)).unwrap().status, Status::Resolved);
+    let not_stuck = recoverer.retry_stuck(SagaId(1), &world).unwrap_err();
+    assert_eq!(
+        not_stuck.to_string(),
+        "saga #1: the journal does not match the saga's code: it is compensated, not stuck"
+    );
 }

@@ -708,3 +708,21 @@ fn an_unopenable_path_gives_a_database_error() {
     let message = database_error(SqliteStore::open(dir.file("no/such/dir/j.db")));
     assert!(message.contains("j.db"), "{message}");
 }
+
+#[test]
+fn a_reopened_record_round_trips_and_reopens_the_saga() {
+    let dir = TempDir::new();
+    let store = SqliteStore::open(dir.file("j.db")).unwrap();
+    let saga = store.begin("trip", "{}").unwrap();
+    store
+        .append(
+            saga,
+            &Record::Finished {
+                status: Status::Stuck,
+            },
+        )
+        .unwrap();
+    store.append(saga, &Record::Reopened).unwrap();
+    assert_eq!(store.records(saga).unwrap().last(), Some(&Record::Reopened));
+    assert_eq!(store.saga(saga).unwrap().status, Status::Running);
+}

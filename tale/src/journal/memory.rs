@@ -44,6 +44,7 @@ pub(crate) fn summarize(row: &mut SagaRow, record: &Record) {
             row.last_error = Some(errors.clone());
         }
         Record::Finished { status } => row.status = *status,
+        Record::Reopened => row.status = Status::Running,
         _ => {}
     }
 }

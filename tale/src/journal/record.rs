@@ -68,6 +68,9 @@ pub enum Record {
         /// How it ended: `completed`, `compensated` or `stuck`.
         status: Status,
     },
+    /// An operator reopened a stuck saga: the compensations that failed for good are
+    /// tried again by the next recovery.
+    Reopened,
 }
 
 impl Record {
@@ -81,7 +84,7 @@ impl Record {
             | Record::CompensationStarted { index, .. }
             | Record::CompensationSucceeded { index }
             | Record::CompensationFailed { index, .. } => Some(*index),
-            Record::Finished { .. } => None,
+            Record::Finished { .. } | Record::Reopened => None,
         }
     }
 }

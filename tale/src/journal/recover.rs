@@ -139,6 +139,43 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
         self.resume(id, &row.name, &row.inputs, env)
     }
 
+    /// Tries a stuck saga again: its compensations that failed for good run again (a
+    /// service may be back, or an operator may have fixed what blocked them), under the
+    /// same idempotency keys.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Mismatch`] if the saga is not stuck, and as for each saga of
+    /// [`recover`](Self::recover).
+    pub fn retry_stuck(&self, id: SagaId, env: &Env) -> Result<Status, JournalError> {
+        let row = self.stuck(id)?;
+        self.store.append(id, &super::Record::Reopened)?;
+        self.resume(id, &row.name, &row.inputs, env)
+    }
+
+    /// Marks a stuck saga resolved: an operator has dealt with what its compensations
+    /// could not undo. Recovery leaves it alone from then on.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Mismatch`] if the saga is not stuck, or the store's failure.
+    pub fn mark_resolved(&self, id: SagaId) -> Result<(), JournalError> {
+        self.stuck(id)?;
+        self.store.set_status(id, Status::Resolved)
+    }
+
+    fn stuck(&self, id: SagaId) -> Result<super::SagaRow, JournalError> {
+        let row = self.store.saga(id)?;
+        if row.status == Status::Stuck {
+            Ok(row)
+        } else {
+            Err(JournalError::Mismatch {
+                saga: id,
+                reason: format!("it is {}, not stuck", row.status),
+            })
+        }
+    }
+
     fn resume(
         &self,
         id: SagaId,

@@ -50,6 +50,17 @@ impl Replay {
                 seq: seq as u64,
                 reason: reason.to_owned(),
             };
+            if let Record::Reopened = record {
+                if replay.finished != Some(Status::Stuck) {
+                    return Err(corrupt("a saga reopened that was not stuck"));
+                }
+                replay.finished = None;
+                for step in &mut replay.steps {
+                    step.compensation_failure = None;
+                    step.compensation_started = false;
+                }
+                continue;
+            }
             if replay.finished.is_some() {
                 return Err(corrupt("a record after the saga finished"));
             }
@@ -83,6 +94,7 @@ impl Replay {
                     replay.steps[*index as usize].compensation_failure = Some(errors.clone());
                 }
                 Record::Finished { status } => replay.finished = Some(*status),
+                Record::Reopened => unreachable!("handled above"),
             }
         }
         Ok(replay)

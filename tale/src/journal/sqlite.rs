@@ -571,6 +571,7 @@ mod kind {
     pub(super) const COMPENSATION_SUCCEEDED: &str = "compensation_succeeded";
     pub(super) const COMPENSATION_FAILED: &str = "compensation_failed";
     pub(super) const FINISHED: &str = "finished";
+    pub(super) const REOPENED: &str = "reopened";
 }
 
 /// A record's kind and payload, as stored.
@@ -598,6 +599,7 @@ fn encode_record(record: &Record) -> (&'static str, Value) {
             (kind::COMPENSATION_FAILED, json!({ "errors": errors }))
         }
         Record::Finished { status } => (kind::FINISHED, json!({ "status": status.as_str() })),
+        Record::Reopened => (kind::REOPENED, json!({})),
     }
 }
 
@@ -678,6 +680,7 @@ fn decode_record(
                     .ok_or_else(|| format!("its payload's status `{status}` is unknown"))?,
             }
         }
+        kind::REOPENED => Record::Reopened,
         other => return Err(format!("its kind `{other}` is unknown")),
     })
 }

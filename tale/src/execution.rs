@@ -572,6 +572,13 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                 self.finished(Outcome::Panicked);
                 resume_unwind(payload)
             }
+            // A compensation that panicked did not finish: its panic resumes below.
+            Err(Unwind::Failed(_)) if trouble.compensation_panic.is_some() => {
+                self.finished(Outcome::Panicked);
+                let payload = self.trouble().compensation_panic.take();
+                // Invariant: checked by the guard of this arm.
+                resume_unwind(payload.expect("a compensation panicked"))
+            }
             Err(Unwind::Failed(failure)) => {
                 if trouble.compensations.is_empty() && trouble.not_compensated.is_empty() {
                     (

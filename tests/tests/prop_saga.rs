@@ -451,8 +451,8 @@ fn first_difference(actual: &[Entry], expected: &[Entry]) -> String {
 }
 
 /// Compares a run with the model's, exactly, but for one thing: when a compensation's
-/// panic resumes, the final outcome is left out (a known bug reports `Compensated`
-/// there; see `bug_compensation_panic_is_reported_as_compensated`).
+/// panic resumes, the final outcome is left out (it is `Panicked`, pinned by the
+/// regression test `bug_compensation_panic_is_reported_as_compensated`).
 fn check_against(actual: &Run, expected: &Run) -> Result<(), TestCaseError> {
     let (mut actual_trace, mut expected_trace) = (&actual.trace[..], &expected.trace[..]);
     if matches!(expected.ending, Ending::Panicked(Planned(Site::Undo(_)))) {
@@ -962,7 +962,7 @@ fn generator_statistics() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Regression tests for bugs the properties found (ignored until the engine is fixed).
+// Regression tests for bugs the properties found.
 
 /// Found by `a_saga_runs_as_the_model_says` (a compensation that panics, with
 /// `OnCompensationFailure::Continue`): the saga's `SagaFinished` event says
@@ -973,7 +973,6 @@ fn generator_statistics() {
 /// compensations after it are skipped. `Execution::finish` computes the outcome from
 /// `compensations` and `not_compensated`, which a compensation panic never enters.
 #[test]
-#[ignore = "bug: a panicking compensation is reported as Outcome::Compensated"]
 fn bug_compensation_panic_is_reported_as_compensated() {
     quiet_planned_panics();
     let outcome = Rc::new(RefCell::new(None));
@@ -1003,9 +1002,9 @@ fn bug_compensation_panic_is_reported_as_compensated() {
         payload.downcast_ref::<Planned>(),
         Some(&Planned(Site::Undo(0)))
     );
-    assert_ne!(
+    assert_eq!(
         *outcome.borrow(),
-        Some(Outcome::Compensated),
-        "step a was not compensated: its compensation panicked"
+        Some(Outcome::Panicked),
+        "step a was not compensated: its compensation panicked, and that panic ends the saga"
     );
 }

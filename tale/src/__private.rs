@@ -13,6 +13,8 @@ pub use crate::event::Observer;
 pub use crate::execution::{Execution, Unwind};
 pub use crate::executor::Executor;
 pub use crate::join::{GroupFailure, Join2, join2};
+#[cfg(feature = "journal")]
+pub use crate::journal::{DurableError, DurableExecution, Origin, Store};
 pub use crate::macro_support::compensation::{
     CheckSync, CheckUncertain, TaleFits, TaleMismatch, compensate_async, compensate_uncertain_async,
 };

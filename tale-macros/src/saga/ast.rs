@@ -1,12 +1,13 @@
 //! The syntax of `saga!` as written, and the validated model that `expand` reads.
 
 use proc_macro2::Span;
-use syn::{Attribute, Expr, Ident, LitStr, Signature, Stmt, Token, Type, Visibility};
+use syn::{Attribute, Expr, Ident, LitStr, PatType, Signature, Stmt, Token, Type, Visibility};
 
 /// `saga! { ... }` as parsed: which form, its options, its statements.
 pub(crate) struct SagaInput {
     pub(crate) form: Form,
-    /// `#![saga(...)]` and any other inner attribute (rejected in validate).
+    /// `#![saga(...)]` and any other inner attribute (rejected in validate); for the
+    /// item form, those before the `fn` and those at the top of its body.
     pub(crate) inner_attrs: Vec<Attribute>,
     pub(crate) stmts: Vec<Stmt>,
     /// The span of the whole input, for errors about the saga as a whole.
@@ -19,7 +20,8 @@ pub(crate) enum Form {
     Sync,
     /// `saga!(async { steps })` or `saga!(async move { steps })`.
     Async { move_token: Option<Token![move]> },
-    /// `saga! { pub fn name(inputs) -> Result<T, SagaError<E>> { steps } }`.
+    /// `saga! { pub fn name(inputs) -> Result<T, SagaError<E>> { steps } }`, and with
+    /// `#![saga(durable)]`, `-> Result<T, DurableError<E>>`.
     Item {
         attrs: Vec<Attribute>,
         vis: Visibility,
@@ -38,6 +40,16 @@ pub(crate) struct Saga {
     pub(crate) steps: Vec<SagaStep>,
     pub(crate) tail: Option<Expr>,
     pub(crate) item: Option<(Vec<Attribute>, Visibility, Box<Signature>)>,
+    /// `#![saga(durable)]` on the item form: the run is journaled.
+    pub(crate) durable: Option<Durable>,
+}
+
+/// The two declared inputs of a durable saga function.
+pub(crate) struct Durable {
+    /// The saga's inputs: recorded in the journal at the start, given back on recovery.
+    pub(crate) inputs: Box<PatType>,
+    /// The environment (clients, connections): supplied by the caller, never stored.
+    pub(crate) env: Box<PatType>,
 }
 
 /// One step of the saga, in declaration order (the branches of a `join!` included).

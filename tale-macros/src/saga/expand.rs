@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::ast::{Binding, Saga, SagaStep, Source};
+use super::ast::{Binding, Durable, Saga, SagaStep, Source};
 use crate::paths::{private, private_at};
 
 /// ```text
@@ -42,13 +42,14 @@ use crate::paths::{private, private_at};
 /// branches of a `join!` concurrently (see `group.rs`).
 pub(crate) fn expand(saga: &Saga) -> TokenStream {
     let body = body(saga);
-    match &saga.item {
-        Some((attrs, vis, sig)) => item_fn(saga, attrs, vis, sig, &body),
-        None if saga.is_async => {
+    match (&saga.item, &saga.durable) {
+        (Some((attrs, vis, sig)), Some(durable)) => durable_fn(durable, attrs, vis, sig, &body),
+        (Some((attrs, vis, sig)), None) => item_fn(saga, attrs, vis, sig, &body),
+        (None, _) if saga.is_async => {
             let move_token = &saga.move_token;
             quote!(async #move_token { #body })
         }
-        None => quote!({ #body }),
+        (None, _) => quote!({ #body }),
     }
 }
 
@@ -68,11 +69,11 @@ fn body(saga: &Saga) -> TokenStream {
     let unwind = hidden("__u");
     let executor = match (&saga.executor, &saga.item) {
         (Some(executor), _) => quote!(#executor),
-        (None, Some(_)) => {
+        (None, Some(_)) if saga.durable.is_none() => {
             let executor = hidden("executor");
             quote!(#executor)
         }
-        (None, None) => quote!(#private::Executor::new()),
+        (None, _) => quote!(#private::Executor::new()),
     };
     let executor_mut = match &saga.executor {
         Some(e) => {
@@ -102,7 +103,9 @@ fn body(saga: &Saga) -> TokenStream {
         .tail
         .as_ref()
         .map_or_else(|| quote!(()), |tail| quote!(#tail));
-    let start = if saga.is_async {
+    let start = if let Some(durable) = &saga.durable {
+        durable_start(durable, &executor_mut, name)
+    } else if saga.is_async {
         quote!(let #run = #private::AsyncExecution::start(#executor_mut, #name);)
     } else {
         quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)
@@ -302,6 +305,83 @@ fn item_fn(
     where_clause
         .predicates
         .push(syn::parse_quote!(#clock: #clock_bound));
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    }
+}
+
+/// The store and origin arguments of a durable saga function (hidden: the body cannot
+/// see them, and inputs of the same names do not clash).
+fn store_and_origin() -> (Ident, Ident) {
+    (hidden("store"), hidden("origin"))
+}
+
+/// How the body reaches the saga's inputs: the name they are serialized through, the
+/// inputs argument declaring that name, and the user's pattern to bind from it when it
+/// is not a plain name (`(a, b): (u32, u32)` becomes `inputs: (u32, u32)`, then
+/// `let (a, b) = inputs;`).
+fn durable_inputs(durable: &Durable) -> (Ident, syn::PatType, Option<&syn::Pat>) {
+    match &*durable.inputs.pat {
+        syn::Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
+            (p.ident.clone(), (*durable.inputs).clone(), None)
+        }
+        pat => {
+            let inputs = hidden("inputs");
+            let mut arg = (*durable.inputs).clone();
+            arg.pat = Box::new(syn::parse_quote!(#inputs));
+            (inputs, arg, Some(pat))
+        }
+    }
+}
+
+/// The start of a durable run: the journal's failure to start returns from the
+/// function; a destructuring inputs pattern is bound once the inputs are recorded.
+/// ```text
+/// let mut run = match DurableExecution::start(executor_mut(&mut exec), store, "name", &order, origin) {
+///     Ok(run) => run,
+///     Err(e) => return Err(DurableError::Journal(e)),
+/// };
+/// ```
+fn durable_start(durable: &Durable, executor_mut: &TokenStream, name: &syn::LitStr) -> TokenStream {
+    let private = private();
+    let run = hidden("__run");
+    let error = hidden("__e");
+    let (store, origin) = store_and_origin();
+    let (inputs, _, pattern) = durable_inputs(durable);
+    let destructure = pattern.map(|pat| quote!(let #pat = #inputs;));
+    quote! {
+        let mut #run = match #private::DurableExecution::start(#executor_mut, #store, #name, &#inputs, #origin) {
+            ::core::result::Result::Ok(#run) => #run,
+            ::core::result::Result::Err(#error) => {
+                return ::core::result::Result::Err(#private::DurableError::Journal(#error));
+            }
+        };
+        #destructure
+    }
+}
+
+/// `#![saga(durable)] fn name(inputs: I, env: Env) -> R` becomes
+/// `fn name(store: &dyn Store, origin: Origin, inputs: I, env: Env) -> R`, with no
+/// generics of its own, so that the function item meets `Recoverer::register`'s
+/// higher-ranked `Fn(&dyn Store, Origin, &I, &Env)` bound when `I` is a reference.
+fn durable_fn(
+    durable: &Durable,
+    attrs: &[syn::Attribute],
+    vis: &syn::Visibility,
+    sig: &syn::Signature,
+    body: &TokenStream,
+) -> TokenStream {
+    let private = private();
+    let mut sig = sig.clone();
+    let (store, origin) = store_and_origin();
+    let (_, inputs, _) = durable_inputs(durable);
+    let env = &durable.env;
+    sig.inputs = syn::parse_quote!(
+        #store: &dyn #private::Store, #origin: #private::Origin, #inputs, #env
+    );
     quote! {
         #(#attrs)*
         #vis #sig {

@@ -30,3 +30,48 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    #[test]
+    fn only_a_durable_saga_reaches_for_the_journal() {
+        let plain = super::expand(quote! {
+            fn book(seats: &u32) -> Result<u32, SagaError<E>> { let a = reserve(seats); a }
+        })
+        .to_string();
+        assert!(
+            !plain.contains("Durable") && !plain.contains("Store"),
+            "{plain}"
+        );
+        let durable = super::expand(quote! {
+            #![saga(durable)]
+            fn book(seats: &u32, env: &Env) -> Result<u32, DurableError<E>> { let a = reserve(seats); a }
+        })
+        .to_string();
+        assert!(durable.contains("DurableExecution :: start"), "{durable}");
+        assert!(
+            durable.contains("store : & dyn :: tale :: __private :: Store"),
+            "{durable}"
+        );
+        assert!(!durable.contains("compile_error"), "{durable}");
+    }
+
+    #[test]
+    fn every_problem_of_a_durable_signature_is_reported() {
+        let errors = super::expand(quote! {
+            #![saga(durable, executor = Executor::new())]
+            async fn book(seats: &u32) -> Result<u32, SagaError<E>> { let a = reserve(seats); a }
+        })
+        .to_string();
+        for message in [
+            "are sync only for now",
+            "returns `Result<T, tale::journal::DurableError<E>>`: change",
+            "takes exactly two inputs",
+        ] {
+            assert!(errors.contains(message), "{message}: {errors}");
+        }
+        assert_eq!(errors.matches("compile_error").count(), 3, "{errors}");
+    }
+}

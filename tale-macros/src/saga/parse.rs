@@ -22,13 +22,17 @@ impl Parse for SagaInput {
                 span,
             });
         }
+        // `#![saga(...)]` before the `fn` of the item form, or at the top of the
+        // statements of the sync form.
+        let mut inner_attrs = input.call(Attribute::parse_inner)?;
         if is_item(input) {
             let attrs = input.call(Attribute::parse_outer)?;
             let vis: Visibility = input.parse()?;
             let sig = Box::new(input.parse()?);
             let content;
             braced!(content in input);
-            let (inner_attrs, stmts) = body(&content)?;
+            let (in_body, stmts) = body(&content)?;
+            inner_attrs.extend(in_body);
             return Ok(SagaInput {
                 form: Form::Item { attrs, vis, sig },
                 inner_attrs,
@@ -36,7 +40,7 @@ impl Parse for SagaInput {
                 span,
             });
         }
-        let (inner_attrs, stmts) = body(input)?;
+        let stmts = input.call(Block::parse_within)?;
         Ok(SagaInput {
             form: Form::Sync,
             inner_attrs,

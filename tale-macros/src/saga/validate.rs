@@ -4,9 +4,9 @@
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned as _;
-use syn::{Expr, LitStr, Pat, Stmt};
+use syn::{Expr, FnArg, LitStr, Pat, Signature, Stmt, Type};
 
-use super::ast::{Binding, Form, Saga, SagaInput, SagaStep, Source};
+use super::ast::{Binding, Durable, Form, Saga, SagaInput, SagaStep, Source};
 use crate::diag::{Diag, did_you_mean};
 use crate::step::{Spanned, set_once};
 
@@ -18,7 +18,11 @@ const NOT_A_STEP: &str = "only steps are allowed here: a `#[step]` function call
 /// Checks the whole input, reporting every problem found.
 pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
     let mut diag = Diag::new();
-    let (name, executor) = options(&input, &mut diag);
+    let Options {
+        name,
+        executor,
+        durable,
+    } = options(&input, &mut diag);
     let mut steps = Vec::new();
     let mut tail = None;
     let count = input.stmts.len();
@@ -67,14 +71,24 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         Form::Sync => (false, None, None),
         Form::Async { move_token } => (true, move_token, None),
         Form::Item { attrs, vis, sig } => {
-            if let Some(executor) = &executor {
-                diag.error(executor.key, "the `fn` form of `saga!` takes its executor as its first argument: remove `executor = ...`");
-            }
-            if let syn::ReturnType::Default = sig.output {
-                diag.error(sig.ident.span(), "a `saga!` function returns `Result<T, tale::SagaError<E>>`: add the return type");
+            if durable.is_none() {
+                if let Some(executor) = &executor {
+                    diag.error(executor.key, "the `fn` form of `saga!` takes its executor as its first argument: remove `executor = ...`");
+                }
+                if let syn::ReturnType::Default = sig.output {
+                    diag.error(sig.ident.span(), "a `saga!` function returns `Result<T, tale::SagaError<E>>`: add the return type");
+                }
             }
             (sig.asyncness.is_some(), None, Some((attrs, vis, sig)))
         }
+    };
+    let durable = match (&durable, &item) {
+        (None, _) => None,
+        (Some(key), None) => {
+            diag.error(key.key, "`durable` applies to the `fn` form of `saga!` only: declare the saga as `fn name(inputs: &Inputs, env: &Env) -> Result<T, DurableError<E>> { ... }`");
+            None
+        }
+        (Some(_), Some((_, _, sig))) => durable_fn(sig, &mut diag),
     };
     diag.finish()?;
     let name = name.map_or_else(
@@ -92,13 +106,32 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         steps,
         tail,
         item,
+        durable,
     })
 }
 
-/// `#![saga(name = "...", executor = ...)]`.
-fn options(input: &SagaInput, diag: &mut Diag) -> (Option<Spanned<LitStr>>, Option<Spanned<Expr>>) {
-    let mut name = None;
-    let mut executor = None;
+/// The options of `#![saga(...)]`, each at most once.
+struct Options {
+    name: Option<Spanned<LitStr>>,
+    executor: Option<Spanned<Expr>>,
+    durable: Option<Spanned<()>>,
+}
+
+/// `#![saga(name = "...", executor = ..., durable)]`.
+fn options(input: &SagaInput, diag: &mut Diag) -> Options {
+    let mut options = Options {
+        name: None,
+        executor: None,
+        durable: None,
+    };
+    // `durable` is valid only in the item form, so only that form lists it.
+    let (keys, expected): (&[&str], _) = match input.form {
+        Form::Item { .. } => (
+            &["name", "executor", "durable"],
+            "expected `name`, `executor` or `durable`",
+        ),
+        _ => (&["name", "executor"], "expected `name` or `executor`"),
+    };
     for attr in &input.inner_attrs {
         if !attr.path().is_ident("saga") {
             diag.error(
@@ -117,9 +150,19 @@ fn options(input: &SagaInput, diag: &mut Diag) -> (Option<Spanned<LitStr>>, Opti
             let form = match key.as_str() {
                 "name" => "name = \"...\"",
                 "executor" => "executor = &mut executor",
+                "durable" => {
+                    if meta.input.peek(syn::Token![=]) {
+                        meta.input.parse::<syn::Token![=]>()?;
+                        let value: Expr = meta.input.parse()?;
+                        return Err(syn::Error::new(
+                            value.span(),
+                            "`durable` takes no value: write `#![saga(durable)]`, or remove it",
+                        ));
+                    }
+                    return set_once(&mut options.durable, &key, span, ());
+                }
                 _ => {
-                    let expected = "expected `name` or `executor`";
-                    return Err(match did_you_mean(&key, &["name", "executor"]) {
+                    return Err(match did_you_mean(&key, keys) {
                         Some(close) => meta.error(format_args!(
                             "unknown `saga` option `{key}`; did you mean `{close}`? ({expected})"
                         )),
@@ -133,16 +176,90 @@ fn options(input: &SagaInput, diag: &mut Diag) -> (Option<Spanned<LitStr>>, Opti
                 return Err(meta.error(format_args!("expected `{form}`")));
             }
             if key == "name" {
-                set_once(&mut name, &key, span, meta.value()?.parse()?)
+                set_once(&mut options.name, &key, span, meta.value()?.parse()?)
             } else {
-                set_once(&mut executor, &key, span, meta.value()?.parse()?)
+                set_once(&mut options.executor, &key, span, meta.value()?.parse()?)
             }
         });
         if let Err(error) = parsed {
             diag.push(error);
         }
     }
-    (name, executor)
+    options
+}
+
+const DURABLE_INPUTS: &str = "a durable `saga!` function takes exactly two inputs, the saga's inputs (recorded in the journal) then its environment (never stored): `fn name(inputs: &Inputs, env: &Env)`";
+
+/// The signature of a durable saga function: not `async` (yet), two typed inputs,
+/// `Result<T, DurableError<E>>`.
+fn durable_fn(sig: &Signature, diag: &mut Diag) -> Option<Durable> {
+    if let Some(asyncness) = &sig.asyncness {
+        diag.error(asyncness.span, "durable sagas are sync only for now: `async fn` with `durable` is not supported yet; remove `async`");
+    }
+    match &sig.output {
+        syn::ReturnType::Type(_, ty) => {
+            if let Err(wrong) = durable_result(ty) {
+                diag.error(wrong, "a durable `saga!` function returns `Result<T, tale::journal::DurableError<E>>`: change the return type");
+            }
+        }
+        syn::ReturnType::Default => diag.error(sig.ident.span(), "a durable `saga!` function returns `Result<T, tale::journal::DurableError<E>>`: add the return type"),
+    }
+    let mut typed = Vec::new();
+    for (index, input) in sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                diag.error(receiver.span(), DURABLE_INPUTS);
+                return None;
+            }
+            FnArg::Typed(_) if index >= 2 => {
+                diag.error(input.span(), DURABLE_INPUTS);
+                return None;
+            }
+            FnArg::Typed(typed_input) => typed.push(Box::new(typed_input.clone())),
+        }
+    }
+    let mut typed = typed.into_iter();
+    if let (Some(inputs), Some(env)) = (typed.next(), typed.next()) {
+        Some(Durable { inputs, env })
+    } else {
+        diag.error(sig.paren_token.span.join(), DURABLE_INPUTS);
+        None
+    }
+}
+
+/// Whether `ty` is written `Result<_, DurableError<_>>` (any path to either); if not,
+/// the span of the wrong part: the error type of a `Result`, or the whole type.
+fn durable_result(ty: &Type) -> Result<(), Span> {
+    fn last_args<'a>(ty: &'a Type, name: &str) -> Option<Vec<&'a Type>> {
+        let Type::Path(path) = ty else { return None };
+        let last = path.path.segments.last()?;
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        let types = args.args.iter().filter_map(|arg| match arg {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        });
+        (last.ident == name && path.qself.is_none()).then(|| types.collect())
+    }
+    /// The type's own name (`SagaError` in `tale::SagaError<E>`), else its first token.
+    fn name_span(ty: &Type) -> Span {
+        match ty {
+            Type::Path(path) => path
+                .path
+                .segments
+                .last()
+                .map_or(ty.span(), |s| s.ident.span()),
+            _ => ty.span(),
+        }
+    }
+    match last_args(ty, "Result").as_deref() {
+        Some([_, error]) => match last_args(error, "DurableError").as_deref() {
+            Some([_]) => Ok(()),
+            _ => Err(name_span(error)),
+        },
+        _ => Err(name_span(ty)),
+    }
 }
 
 /// One statement: a step or a `join!` group, with its optional pattern.

@@ -1,0 +1,34 @@
+use tale::journal::Interrupted;
+use tale::{saga, step};
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct BookingError;
+
+impl From<Interrupted> for BookingError {
+    fn from(_: Interrupted) -> Self {
+        BookingError
+    }
+}
+
+#[step]
+fn reserve(seats: &u32) -> Result<u32, BookingError> {
+    Ok(*seats)
+}
+
+saga! {
+    #![saga(durable)]
+    fn without_env(seats: &u32) -> Result<u32, tale::journal::DurableError<BookingError>> {
+        let reserved = reserve(seats);
+        reserved
+    }
+}
+
+saga! {
+    #![saga(durable)]
+    fn with_three(seats: &u32, _env: &(), _extra: u8) -> Result<u32, tale::journal::DurableError<BookingError>> {
+        let reserved = reserve(seats);
+        reserved
+    }
+}
+
+fn main() {}

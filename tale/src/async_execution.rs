@@ -13,8 +13,8 @@ use std::time::Duration;
 use crate::async_step::AsyncStep;
 use crate::clock::AsyncSleep;
 use crate::error::SagaError;
-use crate::event::{Fault, FaultPoint, Observer, StepRef};
-use crate::execution::{Execution, Flow, Tries, Unwind};
+use crate::event::{Event, Fault, FaultPoint, Observer, StepRef};
+use crate::execution::{Caught, Execution, Flow, Tries, Unwind};
 use crate::executor::Executor;
 use crate::retry::GaveUp;
 use crate::timeout::{CancelOn, Cancelled, Limits, TimedOut, Timeout};
@@ -26,6 +26,14 @@ pub struct AsyncExecution<'x, E, O, C> {
     deadline: Option<(Duration, Timeout<E>)>,
     cancel: Option<CancelOn<'x, E>>,
     compensation_concurrency: usize,
+}
+
+/// The first attempt of a step, when the plain path already started it.
+enum First<T, E> {
+    /// It ran, and did not succeed.
+    Ran(Caught<T, E>),
+    /// It was started, and the observer injected this fault.
+    Fault(Option<Fault<E>>),
 }
 
 /// What stopped an attempt before it finished.
@@ -80,14 +88,14 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
 
     /// The earliest time limit on the next attempt of `step`, if any.
     fn limit<S: AsyncStep<Error = E>>(&self, step: &S) -> Option<(Duration, Interrupt)> {
-        let now = self.run.borrow().executor.clock.now();
         let timeout = step
             .timeout()
             .map(|t| (t.after, Interrupt::TimedOut(t.after)));
-        let deadline = self
-            .deadline
-            .as_ref()
-            .map(|(at, _)| (at.saturating_sub(now), Interrupt::Deadline));
+        // The clock is read only when a deadline is set.
+        let deadline = self.deadline.as_ref().map(|(at, _)| {
+            let now = self.run.borrow().executor.clock.now();
+            (at.saturating_sub(now), Interrupt::Deadline)
+        });
         match (timeout, deadline) {
             (Some(t), Some(d)) => Some(if d.0 < t.0 { d } else { t }),
             (t, d) => t.or(d),
@@ -130,39 +138,104 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         index: usize,
         step: &mut S,
     ) -> Result<S::Output, Unwind<E>> {
-        let mut tries = Tries::new();
-        let mut timed_out = false;
-        loop {
-            let limit = self.limit(step);
-            self.run
-                .borrow_mut()
-                .attempt_started(index, step.name(), step.kind(), tries.attempt);
-            let point = FaultPoint::Execute {
-                step: StepRef {
+        if self.deadline.is_some() || self.cancel.is_some() || step.timeout().is_some() {
+            return Box::pin(self.attempts(index, step, None)).await;
+        }
+        // The plain path: no limit to race, no fault, first attempt. The rest lives in a
+        // boxed future, so that a saga's state machine holds a pointer for it, not the
+        // whole retry loop for every step.
+        let fault = self.started(index, step, 1);
+        if fault.is_some() {
+            return Box::pin(self.attempts(index, step, Some(First::Fault(fault)))).await;
+        }
+        let result = CatchUnwind(pin!(step.execute())).await;
+        match result {
+            Ok(Ok(output)) => {
+                let step = StepRef {
                     index,
                     name: step.name(),
                     kind: step.kind(),
+                };
+                self.run
+                    .borrow_mut()
+                    .emit(&Event::AttemptSucceeded { step, attempt: 1 });
+                Ok(output)
+            }
+            result => Box::pin(self.attempts(index, step, Some(First::Ran(result)))).await,
+        }
+    }
+
+    /// Emits the start of an attempt and asks the observer for a fault to inject.
+    fn started<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &S,
+        attempt: u32,
+    ) -> Option<Fault<E>> {
+        self.run
+            .borrow_mut()
+            .attempt_started(index, step.name(), step.kind(), attempt);
+        let point = FaultPoint::Execute {
+            step: StepRef {
+                index,
+                name: step.name(),
+                kind: step.kind(),
+            },
+            attempt,
+        };
+        self.intercept(&point)
+    }
+
+    /// One attempt, altered by `fault`, raced against `limit` and the cancel handle.
+    async fn attempt<S: AsyncStep<Error = E>>(
+        &self,
+        step: &mut S,
+        fault: Option<Fault<E>>,
+        limit: Option<(Duration, Interrupt)>,
+    ) -> Result<Caught<S::Output, E>, Interrupt> {
+        let delay = self.delay(fault.as_ref());
+        let attempt = async {
+            match fault {
+                Some(Fault::Fail(error)) => Err(error),
+                Some(Fault::Repeat) => match step.execute().await {
+                    Ok(_) => step.execute().await,
+                    failed => failed,
                 },
-                attempt: tries.attempt,
-            };
-            let fault = self.intercept(&point);
-            let delay = self.delay(fault.as_ref());
-            let attempt = async {
-                match fault {
-                    Some(Fault::Fail(error)) => Err(error),
-                    Some(Fault::Repeat) => match step.execute().await {
-                        Ok(_) => step.execute().await,
-                        failed => failed,
-                    },
-                    _ => {
-                        if let Some(delay) = delay {
-                            delay.await;
-                        }
-                        step.execute().await
+                _ => {
+                    if let Some(delay) = delay {
+                        delay.await;
                     }
+                    step.execute().await
+                }
+            }
+        };
+        self.guarded(attempt, limit).await
+    }
+
+    /// The attempts of `step` under its policy, its limits and the cancel handle;
+    /// `first` is what became of the first attempt if it was already started.
+    async fn attempts<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        mut first: Option<First<S::Output, E>>,
+    ) -> Result<S::Output, Unwind<E>> {
+        let mut tries = Tries::new();
+        let mut timed_out = false;
+        loop {
+            let outcome = match first.take() {
+                Some(First::Ran(result)) => Ok(result),
+                Some(First::Fault(fault)) => {
+                    let limit = self.limit(step);
+                    self.attempt(step, fault, limit).await
+                }
+                None => {
+                    let limit = self.limit(step);
+                    let fault = self.started(index, step, tries.attempt);
+                    self.attempt(step, fault, limit).await
                 }
             };
-            let result = match self.guarded(attempt, limit).await {
+            let result = match outcome {
                 Ok(result) => result,
                 Err(Interrupt::TimedOut(after)) => {
                     timed_out = true;
@@ -180,12 +253,10 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                         _ => {
                             // Invariant: only runs with a deadline hit it.
                             let (_, deadline) = self.deadline.as_ref().expect("a deadline was set");
-                            (
-                                (deadline.error)(TimedOut {
-                                    after: deadline.after,
-                                }),
-                                GaveUp::DeadlineExceeded,
-                            )
+                            let error = (deadline.error)(TimedOut {
+                                after: deadline.after,
+                            });
+                            (error, GaveUp::DeadlineExceeded)
                         }
                     };
                     let meta = (step.name(), step.kind());

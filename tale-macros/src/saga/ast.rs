@@ -37,6 +37,10 @@ pub(crate) struct Saga {
     /// `executor = ...`; `None` means `Executor::new()`, or the first argument of the
     /// item form.
     pub(crate) executor: Option<Expr>,
+    /// `deadline = <Duration>` (async sagas).
+    pub(crate) deadline: Option<Expr>,
+    /// `cancel = <&CancelHandle>` (async sagas).
+    pub(crate) cancel: Option<Expr>,
     pub(crate) steps: Vec<SagaStep>,
     pub(crate) tail: Option<Expr>,
     pub(crate) item: Option<(Vec<Attribute>, Visibility, Box<Signature>)>,

@@ -106,7 +106,18 @@ fn body(saga: &Saga) -> TokenStream {
     let start = if let Some(durable) = &saga.durable {
         durable_start(durable, &executor_mut, name)
     } else if saga.is_async {
-        quote!(let #run = #private::AsyncExecution::start(#executor_mut, #name);)
+        let deadline = saga.deadline.as_ref().map(|d| {
+            let span = syn::spanned::Spanned::span(d);
+            let private = private_at(span);
+            quote_spanned!(span=> .deadline(#private::Timeout::after(#d)))
+        });
+        let cancel = saga.cancel.as_ref().map(|c| {
+            let span = syn::spanned::Spanned::span(c);
+            quote_spanned!(span=> .cancel_on(#c))
+        });
+        let limits = (deadline.is_some() || cancel.is_some())
+            .then(|| quote!(.limits(#private::Limits::new() #deadline #cancel)));
+        quote!(let #run = #private::AsyncExecution::start(#executor_mut, #name) #limits;)
     } else {
         quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)
     };

@@ -11,7 +11,13 @@ use crate::diag::{Diag, did_you_mean};
 use crate::step::{Spanned, set_once};
 
 /// The methods that `saga!` applies itself to any step (sync or async).
-const MODIFIERS: &[&str] = &["retry", "compensation_retry", "named", "uncertain"];
+const MODIFIERS: &[&str] = &[
+    "retry",
+    "compensation_retry",
+    "named",
+    "uncertain",
+    "timeout",
+];
 
 const NOT_A_STEP: &str = "only steps are allowed here: a `#[step]` function call, `step(|| ...)`, `step(|| ..., |out| ...)` or `join!(...)`, optionally bound with `let`; wrap other code in `step(|| ...)`";
 
@@ -22,7 +28,11 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         name,
         executor,
         durable,
+        deadline,
+        cancel,
     } = options(&input, &mut diag);
+    let is_async_form = matches!(input.form, Form::Async { .. })
+        || matches!(&input.form, Form::Item { sig, .. } if sig.asyncness.is_some());
     let mut steps = Vec::new();
     let mut tail = None;
     let count = input.stmts.len();
@@ -90,6 +100,9 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         }
         (Some(_), Some((_, _, sig))) => durable_fn(sig, &mut diag),
     };
+    if !is_async_form {
+        sync_only(deadline.as_ref(), cancel.as_ref(), &steps, &mut diag);
+    }
     diag.finish()?;
     let name = name.map_or_else(
         || match &item {
@@ -103,6 +116,8 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         move_token,
         name,
         executor: executor.map(|e| e.value),
+        deadline: deadline.map(|d| d.value),
+        cancel: cancel.map(|c| c.value),
         steps,
         tail,
         item,
@@ -110,11 +125,35 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
     })
 }
 
+/// Reports what a sync saga cannot do: time limits and cancellation.
+fn sync_only(
+    deadline: Option<&Spanned<Expr>>,
+    cancel: Option<&Spanned<Expr>>,
+    steps: &[SagaStep],
+    diag: &mut Diag,
+) {
+    for (option, key) in [(deadline, "deadline"), (cancel, "cancel")] {
+        if let Some(option) = option {
+            diag.error(
+                option.key,
+                format_args!("`{key}` needs an async saga: time limits and cancellation stop a step in flight by dropping its future; use `saga!(async {{ ... }})`"),
+            );
+        }
+    }
+    for (method, _) in steps.iter().flat_map(|step| &step.modifiers) {
+        if method == "timeout" {
+            diag.error(method.span(), "`.timeout(...)` needs an async saga: a timeout stops a step in flight by dropping its future; use `saga!(async { ... })`");
+        }
+    }
+}
+
 /// The options of `#![saga(...)]`, each at most once.
 struct Options {
     name: Option<Spanned<LitStr>>,
     executor: Option<Spanned<Expr>>,
     durable: Option<Spanned<()>>,
+    deadline: Option<Spanned<Expr>>,
+    cancel: Option<Spanned<Expr>>,
 }
 
 /// `#![saga(name = "...", executor = ..., durable)]`.
@@ -123,14 +162,19 @@ fn options(input: &SagaInput, diag: &mut Diag) -> Options {
         name: None,
         executor: None,
         durable: None,
+        deadline: None,
+        cancel: None,
     };
     // `durable` is valid only in the item form, so only that form lists it.
     let (keys, expected): (&[&str], _) = match input.form {
         Form::Item { .. } => (
-            &["name", "executor", "durable"],
-            "expected `name`, `executor` or `durable`",
+            &["name", "executor", "deadline", "cancel", "durable"],
+            "expected `name`, `executor`, `deadline`, `cancel` or `durable`",
         ),
-        _ => (&["name", "executor"], "expected `name` or `executor`"),
+        _ => (
+            &["name", "executor", "deadline", "cancel"],
+            "expected `name`, `executor`, `deadline` or `cancel`",
+        ),
     };
     for attr in &input.inner_attrs {
         if !attr.path().is_ident("saga") {
@@ -150,6 +194,8 @@ fn options(input: &SagaInput, diag: &mut Diag) -> Options {
             let form = match key.as_str() {
                 "name" => "name = \"...\"",
                 "executor" => "executor = &mut executor",
+                "deadline" => "deadline = Duration::from_secs(30)",
+                "cancel" => "cancel = &cancel_handle",
                 "durable" => {
                     if meta.input.peek(syn::Token![=]) {
                         meta.input.parse::<syn::Token![=]>()?;
@@ -175,10 +221,11 @@ fn options(input: &SagaInput, diag: &mut Diag) -> Options {
             if !meta.input.peek(syn::Token![=]) {
                 return Err(meta.error(format_args!("expected `{form}`")));
             }
-            if key == "name" {
-                set_once(&mut options.name, &key, span, meta.value()?.parse()?)
-            } else {
-                set_once(&mut options.executor, &key, span, meta.value()?.parse()?)
+            match key.as_str() {
+                "name" => set_once(&mut options.name, &key, span, meta.value()?.parse()?),
+                "deadline" => set_once(&mut options.deadline, &key, span, meta.value()?.parse()?),
+                "cancel" => set_once(&mut options.cancel, &key, span, meta.value()?.parse()?),
+                _ => set_once(&mut options.executor, &key, span, meta.value()?.parse()?),
             }
         });
         if let Err(error) = parsed {

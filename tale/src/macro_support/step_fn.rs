@@ -322,6 +322,7 @@ pub struct AsyncTuned<S: AsyncStep> {
     retry: Option<Retry<S::Error>>,
     compensation_retry: Option<Retry<S::Error>>,
     uncertain: bool,
+    timeout: Option<crate::Timeout<S::Error>>,
 }
 
 impl<S: AsyncStep> AsyncTuned<S> {
@@ -333,7 +334,18 @@ impl<S: AsyncStep> AsyncTuned<S> {
             retry: None,
             compensation_retry: None,
             uncertain: false,
+            timeout: None,
         }
+    }
+    /// Limits each attempt to `after`: a slower attempt fails with
+    /// [`TimedOut`](crate::TimedOut) converted into the step's error.
+    #[must_use]
+    pub fn timeout(mut self, after: std::time::Duration) -> Self
+    where
+        S::Error: From<crate::TimedOut>,
+    {
+        self.timeout = Some(crate::Timeout::after(after));
+        self
     }
     /// See [`StepExt::named`](crate::StepExt::named).
     #[must_use]
@@ -394,5 +406,8 @@ impl<S: AsyncStep> AsyncStep for AsyncTuned<S> {
         self.compensation_retry
             .clone()
             .or_else(|| self.step.compensation_retry_policy())
+    }
+    fn timeout(&self) -> Option<crate::Timeout<S::Error>> {
+        self.timeout.or_else(|| self.step.timeout())
     }
 }

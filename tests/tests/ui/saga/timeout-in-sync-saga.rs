@@ -1,0 +1,15 @@
+use tale::{saga, step};
+
+#[derive(Debug)]
+pub struct Fail;
+
+#[step]
+fn noop() -> Result<(), Fail> {
+    Ok(())
+}
+
+fn main() {
+    let _ = saga! {
+        noop().timeout(std::time::Duration::from_secs(1));
+    };
+}

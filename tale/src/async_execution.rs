@@ -17,7 +17,7 @@ use crate::event::{Event, Fault, FaultPoint, Observer, StepRef};
 use crate::execution::{Caught, Execution, Flow, Tries, Unwind};
 use crate::executor::Executor;
 use crate::retry::GaveUp;
-use crate::timeout::{CancelOn, Cancelled, Limits, TimedOut, Timeout};
+use crate::timeout::{CancelHandle, CancelOn, Cancelled, Limits, TimedOut, Timeout};
 
 /// One run of an async saga on an [`Executor`]. Its methods take `&self`, so the
 /// branches of a parallel group share it.
@@ -25,6 +25,9 @@ pub struct AsyncExecution<'x, E, O, C> {
     run: RefCell<Execution<'x, E, O, C>>,
     deadline: Option<(Duration, Timeout<E>)>,
     cancel: Option<CancelOn<'x, E>>,
+    /// With fail-fast groups: the signal that stops a parallel group's branches in
+    /// flight once one of them failed for good.
+    siblings: Option<(CancelHandle, fn(Cancelled) -> E)>,
     compensation_concurrency: usize,
 }
 
@@ -41,6 +44,8 @@ enum Interrupt {
     TimedOut(Duration),
     Deadline,
     Cancelled,
+    /// Another branch of the parallel group failed, and the run is fail-fast.
+    SiblingFailed,
 }
 
 impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
@@ -50,6 +55,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             run: RefCell::new(Execution::start(executor, saga)),
             deadline: None,
             cancel: None,
+            siblings: None,
             compensation_concurrency: usize::MAX,
         }
     }
@@ -67,6 +73,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             self.deadline = Some((now.saturating_add(deadline.after), deadline));
         }
         self.cancel = limits.cancel;
+        self.siblings = limits.fail_fast.map(|error| (CancelHandle::new(), error));
         self.compensation_concurrency = limits.compensation_concurrency;
         self
     }
@@ -109,7 +116,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         limit: Option<(Duration, Interrupt)>,
     ) -> Result<Result<F::Output, Box<dyn Any + Send>>, Interrupt> {
         let future = pin!(CatchUnwind(pin!(future)));
-        if limit.is_none() && self.cancel.is_none() {
+        if limit.is_none() && self.cancel.is_none() && self.siblings.is_none() {
             return Ok(future.await);
         }
         let (timer, reason) = match limit {
@@ -120,8 +127,11 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             None => (None, None),
         };
         let cancelled = self.cancel.as_ref().map(|(handle, _)| handle.cancelled());
+        let sibling_failed = self.siblings.as_ref().map(|(handle, _)| handle.cancelled());
         Race {
             cancelled: cancelled.map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = ()> + '_>>),
+            sibling_failed: sibling_failed
+                .map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = ()> + '_>>),
             timer: timer.map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = ()> + '_>>),
             reason,
             future,
@@ -138,7 +148,11 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         index: usize,
         step: &mut S,
     ) -> Result<S::Output, Unwind<E>> {
-        if self.deadline.is_some() || self.cancel.is_some() || step.timeout().is_some() {
+        if self.deadline.is_some()
+            || self.cancel.is_some()
+            || self.siblings.is_some()
+            || step.timeout().is_some()
+        {
             return Box::pin(self.attempts(index, step, None)).await;
         }
         // The plain path: no limit to race, no fault, first attempt. The rest lives in a
@@ -250,6 +264,11 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                             let (_, error) = self.cancel.expect("a cancelled run has a handle");
                             (error(Cancelled), GaveUp::Cancelled)
                         }
+                        Interrupt::SiblingFailed => {
+                            // Invariant: only fail-fast runs stop siblings.
+                            let (_, error) = self.siblings.as_ref().expect("a fail-fast run");
+                            (error(Cancelled), GaveUp::Cancelled)
+                        }
                         _ => {
                             // Invariant: only runs with a deadline hit it.
                             let (_, deadline) = self.deadline.as_ref().expect("a deadline was set");
@@ -282,6 +301,9 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                     sleep.await;
                 }
                 Flow::Fail(unwind) => {
+                    if let Some((siblings, _)) = &self.siblings {
+                        siblings.cancel();
+                    }
                     self.undo_uncertain(index, step, timed_out).await;
                     return Err(unwind);
                 }
@@ -406,6 +428,7 @@ impl<F: Future> Future for CatchUnwind<'_, F> {
 /// limit or a handle exists, so the boxes cost nothing on the plain path.
 struct Race<'a, F> {
     cancelled: Option<Pin<Box<dyn Future<Output = ()> + 'a>>>,
+    sibling_failed: Option<Pin<Box<dyn Future<Output = ()> + 'a>>>,
     timer: Option<Pin<Box<dyn Future<Output = ()> + 'a>>>,
     reason: Option<Interrupt>,
     future: Pin<&'a mut F>,
@@ -420,6 +443,11 @@ impl<F: Future> Future for Race<'_, F> {
             && cancelled.as_mut().poll(cx).is_ready()
         {
             return Poll::Ready(Err(Interrupt::Cancelled));
+        }
+        if let Some(failed) = &mut this.sibling_failed
+            && failed.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(Interrupt::SiblingFailed));
         }
         if let Poll::Ready(output) = this.future.as_mut().poll(cx) {
             return Poll::Ready(Ok(output));

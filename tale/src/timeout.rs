@@ -174,6 +174,7 @@ impl Future for WaitCancel<'_> {
 pub struct Limits<'h, E> {
     pub(crate) deadline: Option<Timeout<E>>,
     pub(crate) cancel: Option<CancelOn<'h, E>>,
+    pub(crate) fail_fast: Option<fn(Cancelled) -> E>,
     pub(crate) compensation_concurrency: usize,
 }
 
@@ -185,6 +186,7 @@ impl<E> Default for Limits<'_, E> {
         Self {
             deadline: None,
             cancel: None,
+            fail_fast: None,
             compensation_concurrency: usize::MAX,
         }
     }
@@ -195,6 +197,7 @@ impl<E> fmt::Debug for Limits<'_, E> {
         f.debug_struct("Limits")
             .field("deadline", &self.deadline)
             .field("cancellable", &self.cancel.is_some())
+            .field("fail_fast", &self.fail_fast.is_some())
             .field("compensation_concurrency", &self.compensation_concurrency)
             .finish()
     }
@@ -214,6 +217,19 @@ impl<'h, E> Limits<'h, E> {
     #[must_use]
     pub fn deadline(mut self, deadline: Timeout<E>) -> Self {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// Makes parallel groups fail fast: once a branch fails for good, the branches
+    /// still in flight are stopped (their futures dropped) and fail with [`Cancelled`]
+    /// converted into `E`; as their outcome is uncertain, their uncertain compensations
+    /// run. By default the siblings in flight run to their end.
+    #[must_use]
+    pub fn fail_fast(mut self) -> Self
+    where
+        E: From<Cancelled>,
+    {
+        self.fail_fast = Some(E::from);
         self
     }
 

@@ -359,3 +359,42 @@ async fn compensations_can_be_bounded_in_concurrency() {
     assert_eq!(undo_time(Some(2)).await, Duration::from_secs(3));
     assert_eq!(undo_time(Some(1)).await, Duration::from_secs(6));
 }
+
+#[tokio::test(start_paused = true)]
+async fn fail_fast_stops_the_branches_in_flight() {
+    let log = Log::new();
+    let slow: B<'_> = Branch::new("slow", async |_: &i32| {
+        sleep(Duration::from_secs(60)).await;
+        log.push("slow finished");
+        Ok(0)
+    })
+    .compensate(async |_, out| {
+        log.push(format!("undo slow {out:?}"));
+        Ok(())
+    });
+    let failing_late: B<'_> = Branch::new("fails", async |_: &i32| {
+        sleep(Duration::from_secs(2)).await;
+        Err(Error::Boom("late"))
+    });
+    let start = Instant::now();
+    let limits = Limits::new().fail_fast();
+    let error = run_concurrent_transaction_with(
+        &mut executor(),
+        [counting(&log), slow, failing_late],
+        &0,
+        limits,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    assert_eq!(
+        *error.failure().error(),
+        Error::Cancelled,
+        "branch 1, stopped, comes first in branch order"
+    );
+    assert_eq!(*error.failure().siblings()[0].error(), Error::Boom("late"));
+    let lines = log.lines();
+    assert!(lines.contains(&"undo slow None".to_owned()), "{lines:?}");
+    assert!(lines.contains(&"run compensate: 1".to_owned()), "{lines:?}");
+    assert!(!lines.contains(&"slow finished".to_owned()));
+}

@@ -160,3 +160,67 @@ async fn a_failure_after_the_group_compensates_both_branches_then_the_rest() {
         ]
     );
 }
+
+impl From<tale::Cancelled> for Fail {
+    fn from(_: tale::Cancelled) -> Self {
+        Fail("cancelled")
+    }
+}
+
+#[step(compensate = unreserve, uncertain)]
+async fn reserve(log: &Log, what: &'static str, secs: u64) -> Result<String, Fail> {
+    log.push(format!("start {what}"));
+    sleep(Duration::from_secs(secs)).await;
+    log.push(format!("reserved {what}"));
+    Ok(what.to_owned())
+}
+
+async fn unreserve(
+    log: &Log,
+    what: &'static str,
+    _secs: u64,
+    reserved: Option<&String>,
+) -> Result<(), Fail> {
+    log.push(format!("unreserve {what} {reserved:?}"));
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_fast_stops_the_siblings_in_flight_and_compensates_them_as_uncertain() {
+    let log = Log::default();
+    let start = Instant::now();
+    let result = saga!(
+        async {
+            #![saga(fail_fast, executor = Executor::new().clock(TokioClock::new()))]
+            let _payment = debit(&log);
+            let (f, h) = join!(book(&log, "flight", 1, true), reserve(&log, "hotel", 5));
+            (f, h)
+        }
+    )
+    .await;
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(1),
+        "the hotel was not waited for"
+    );
+    let error = result.unwrap_err();
+    assert_eq!(*error.failure().error(), Fail("flight"));
+    let siblings: Vec<_> = error
+        .failure()
+        .siblings()
+        .iter()
+        .map(|f| f.error().clone())
+        .collect();
+    assert_eq!(siblings, [Fail("cancelled")]);
+    assert_eq!(
+        log.lines(),
+        [
+            "debit",
+            "start flight",
+            "start hotel",
+            "flight failed",
+            "unreserve hotel None",
+            "refund 100"
+        ]
+    );
+}

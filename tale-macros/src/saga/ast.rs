@@ -41,6 +41,8 @@ pub(crate) struct Saga {
     pub(crate) deadline: Option<Expr>,
     /// `cancel = <&CancelHandle>` (async sagas).
     pub(crate) cancel: Option<Expr>,
+    /// `fail_fast` (async sagas): a failed `join!` branch stops its siblings in flight.
+    pub(crate) fail_fast: bool,
     pub(crate) steps: Vec<SagaStep>,
     pub(crate) tail: Option<Expr>,
     pub(crate) item: Option<(Vec<Attribute>, Visibility, Box<Signature>)>,

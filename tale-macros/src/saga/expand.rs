@@ -115,8 +115,9 @@ fn body(saga: &Saga) -> TokenStream {
             let span = syn::spanned::Spanned::span(c);
             quote_spanned!(span=> .cancel_on(#c))
         });
-        let limits = (deadline.is_some() || cancel.is_some())
-            .then(|| quote!(.limits(#private::Limits::new() #deadline #cancel)));
+        let fail_fast = saga.fail_fast.then(|| quote!(.fail_fast()));
+        let limits = (deadline.is_some() || cancel.is_some() || saga.fail_fast)
+            .then(|| quote!(.limits(#private::Limits::new() #deadline #cancel #fail_fast)));
         quote!(let #run = #private::AsyncExecution::start(#executor_mut, #name) #limits;)
     } else {
         quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)

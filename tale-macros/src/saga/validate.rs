@@ -30,6 +30,7 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         durable,
         deadline,
         cancel,
+        fail_fast,
     } = options(&input, &mut diag);
     let is_async_form = matches!(input.form, Form::Async { .. })
         || matches!(&input.form, Form::Item { sig, .. } if sig.asyncness.is_some());
@@ -101,7 +102,7 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         (Some(_), Some((_, _, sig))) => durable_fn(sig, &mut diag),
     };
     if !is_async_form {
-        sync_only(deadline.as_ref(), cancel.as_ref(), &steps, &mut diag);
+        sync_only(&deadline, &cancel, &fail_fast, &steps, &mut diag);
     }
     diag.finish()?;
     let name = name.map_or_else(
@@ -118,6 +119,7 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         executor: executor.map(|e| e.value),
         deadline: deadline.map(|d| d.value),
         cancel: cancel.map(|c| c.value),
+        fail_fast: fail_fast.is_some(),
         steps,
         tail,
         item,
@@ -127,15 +129,21 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
 
 /// Reports what a sync saga cannot do: time limits and cancellation.
 fn sync_only(
-    deadline: Option<&Spanned<Expr>>,
-    cancel: Option<&Spanned<Expr>>,
+    deadline: &Option<Spanned<Expr>>,
+    cancel: &Option<Spanned<Expr>>,
+    fail_fast: &Option<Spanned<()>>,
     steps: &[SagaStep],
     diag: &mut Diag,
 ) {
-    for (option, key) in [(deadline, "deadline"), (cancel, "cancel")] {
-        if let Some(option) = option {
+    let keys = [
+        (deadline.as_ref().map(|o| o.key), "deadline"),
+        (cancel.as_ref().map(|o| o.key), "cancel"),
+        (fail_fast.as_ref().map(|o| o.key), "fail_fast"),
+    ];
+    for (key_span, key) in keys {
+        if let Some(span) = key_span {
             diag.error(
-                option.key,
+                span,
                 format_args!("`{key}` needs an async saga: time limits and cancellation stop a step in flight by dropping its future; use `saga!(async {{ ... }})`"),
             );
         }
@@ -154,6 +162,7 @@ struct Options {
     durable: Option<Spanned<()>>,
     deadline: Option<Spanned<Expr>>,
     cancel: Option<Spanned<Expr>>,
+    fail_fast: Option<Spanned<()>>,
 }
 
 /// `#![saga(name = "...", executor = ..., durable)]`.
@@ -164,16 +173,24 @@ fn options(input: &SagaInput, diag: &mut Diag) -> Options {
         durable: None,
         deadline: None,
         cancel: None,
+        fail_fast: None,
     };
     // `durable` is valid only in the item form, so only that form lists it.
     let (keys, expected): (&[&str], _) = match input.form {
         Form::Item { .. } => (
-            &["name", "executor", "deadline", "cancel", "durable"],
-            "expected `name`, `executor`, `deadline`, `cancel` or `durable`",
+            &[
+                "name",
+                "executor",
+                "deadline",
+                "cancel",
+                "fail_fast",
+                "durable",
+            ],
+            "expected `name`, `executor`, `deadline`, `cancel`, `fail_fast` or `durable`",
         ),
         _ => (
-            &["name", "executor", "deadline", "cancel"],
-            "expected `name`, `executor`, `deadline` or `cancel`",
+            &["name", "executor", "deadline", "cancel", "fail_fast"],
+            "expected `name`, `executor`, `deadline`, `cancel` or `fail_fast`",
         ),
     };
     for attr in &input.inner_attrs {
@@ -196,6 +213,17 @@ fn options(input: &SagaInput, diag: &mut Diag) -> Options {
                 "executor" => "executor = &mut executor",
                 "deadline" => "deadline = Duration::from_secs(30)",
                 "cancel" => "cancel = &cancel_handle",
+                "fail_fast" => {
+                    if meta.input.peek(syn::Token![=]) {
+                        meta.input.parse::<syn::Token![=]>()?;
+                        let value: Expr = meta.input.parse()?;
+                        return Err(syn::Error::new(
+                            value.span(),
+                            "`fail_fast` takes no value: write `#![saga(fail_fast)]`, or remove it",
+                        ));
+                    }
+                    return set_once(&mut options.fail_fast, &key, span, ());
+                }
                 "durable" => {
                     if meta.input.peek(syn::Token![=]) {
                         meta.input.parse::<syn::Token![=]>()?;

@@ -27,7 +27,7 @@ pub struct AsyncExecution<'x, E, O, C> {
     cancel: Option<CancelOn<'x, E>>,
     /// With fail-fast groups: the signal that stops a parallel group's branches in
     /// flight once one of them failed for good.
-    siblings: Option<(CancelHandle, fn(Cancelled) -> E)>,
+    siblings: Option<Signal<E>>,
     compensation_concurrency: usize,
 }
 
@@ -38,6 +38,9 @@ enum First<T, E> {
     /// It was started, and the observer injected this fault.
     Fault(Option<Fault<E>>),
 }
+
+/// An internal cancel signal and the error it gives a stopped step.
+type Signal<E> = (CancelHandle, fn(Cancelled) -> E);
 
 /// What stopped an attempt before it finished.
 enum Interrupt {

@@ -24,16 +24,8 @@ const NOT_A_STEP: &str = "only steps are allowed here: a `#[step]` function call
 /// Checks the whole input, reporting every problem found.
 pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
     let mut diag = Diag::new();
-    let Options {
-        name,
-        executor,
-        durable,
-        deadline,
-        cancel,
-        fail_fast,
-    } = options(&input, &mut diag);
-    let is_async_form = matches!(input.form, Form::Async { .. })
-        || matches!(&input.form, Form::Item { sig, .. } if sig.asyncness.is_some());
+    let options = options(&input, &mut diag);
+    let is_async_form = is_async(&input.form);
     let mut steps = Vec::new();
     let mut tail = None;
     let count = input.stmts.len();
@@ -82,8 +74,8 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         Form::Sync => (false, None, None),
         Form::Async { move_token } => (true, move_token, None),
         Form::Item { attrs, vis, sig } => {
-            if durable.is_none() {
-                if let Some(executor) = &executor {
+            if options.durable.is_none() {
+                if let Some(executor) = &options.executor {
                     diag.error(executor.key, "the `fn` form of `saga!` takes its executor as its first argument: remove `executor = ...`");
                 }
                 if let syn::ReturnType::Default = sig.output {
@@ -93,7 +85,7 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
             (sig.asyncness.is_some(), None, Some((attrs, vis, sig)))
         }
     };
-    let durable = match (&durable, &item) {
+    let durable = match (&options.durable, &item) {
         (None, _) => None,
         (Some(key), None) => {
             diag.error(key.key, "`durable` applies to the `fn` form of `saga!` only: declare the saga as `fn name(inputs: &Inputs, env: &Env) -> Result<T, DurableError<E>> { ... }`");
@@ -102,10 +94,10 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         (Some(_), Some((_, _, sig))) => durable_fn(sig, &mut diag),
     };
     if !is_async_form {
-        sync_only(&deadline, &cancel, &fail_fast, &steps, &mut diag);
+        sync_timeouts(&steps, &mut diag);
     }
     diag.finish()?;
-    let name = name.map_or_else(
+    let name = options.name.map_or_else(
         || match &item {
             Some((_, _, sig)) => LitStr::new(&sig.ident.to_string(), sig.ident.span()),
             None => LitStr::new("saga", Span::call_site()),
@@ -116,10 +108,10 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         is_async,
         move_token,
         name,
-        executor: executor.map(|e| e.value),
-        deadline: deadline.map(|d| d.value),
-        cancel: cancel.map(|c| c.value),
-        fail_fast: fail_fast.is_some(),
+        executor: options.executor.map(|e| e.value),
+        deadline: options.deadline.map(|d| d.value),
+        cancel: options.cancel.map(|c| c.value),
+        fail_fast: options.fail_fast.is_some(),
         steps,
         tail,
         item,
@@ -127,30 +119,34 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
     })
 }
 
-/// Reports what a sync saga cannot do: time limits and cancellation.
-fn sync_only(
-    deadline: &Option<Spanned<Expr>>,
-    cancel: &Option<Spanned<Expr>>,
-    fail_fast: &Option<Spanned<()>>,
-    steps: &[SagaStep],
-    diag: &mut Diag,
-) {
+/// True for the async forms: `saga!(async { ... })` and an `async fn`.
+fn is_async(form: &Form) -> bool {
+    matches!(form, Form::Async { .. })
+        || matches!(form, Form::Item { sig, .. } if sig.asyncness.is_some())
+}
+
+/// Reports the step timeouts of a sync saga, which cannot have any.
+fn sync_timeouts(steps: &[SagaStep], diag: &mut Diag) {
+    for (method, _) in steps.iter().flat_map(|step| &step.modifiers) {
+        if method == "timeout" {
+            diag.error(method.span(), "`.timeout(...)` needs an async saga: a timeout stops a step in flight by dropping its future; use `saga!(async { ... })`");
+        }
+    }
+}
+
+/// Reports the options that a sync saga cannot have: time limits and cancellation.
+fn sync_options(options: &Options, diag: &mut Diag) {
     let keys = [
-        (deadline.as_ref().map(|o| o.key), "deadline"),
-        (cancel.as_ref().map(|o| o.key), "cancel"),
-        (fail_fast.as_ref().map(|o| o.key), "fail_fast"),
+        (options.deadline.as_ref().map(|o| o.key), "deadline"),
+        (options.cancel.as_ref().map(|o| o.key), "cancel"),
+        (options.fail_fast.as_ref().map(|o| o.key), "fail_fast"),
     ];
-    for (key_span, key) in keys {
-        if let Some(span) = key_span {
+    for (span, key) in keys {
+        if let Some(span) = span {
             diag.error(
                 span,
                 format_args!("`{key}` needs an async saga: time limits and cancellation stop a step in flight by dropping its future; use `saga!(async {{ ... }})`"),
             );
-        }
-    }
-    for (method, _) in steps.iter().flat_map(|step| &step.modifiers) {
-        if method == "timeout" {
-            diag.error(method.span(), "`.timeout(...)` needs an async saga: a timeout stops a step in flight by dropping its future; use `saga!(async { ... })`");
         }
     }
 }
@@ -259,6 +255,9 @@ fn options(input: &SagaInput, diag: &mut Diag) -> Options {
         if let Err(error) = parsed {
             diag.push(error);
         }
+    }
+    if !is_async(&input.form) {
+        sync_options(&options, diag);
     }
     options
 }

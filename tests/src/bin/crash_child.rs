@@ -280,13 +280,24 @@ COMMIT;
 ";
 
 impl Services {
-    fn open(dir: &Path) -> rusqlite::Result<Self> {
+    /// Creates `services.db` if needed (WAL mode, the tables), and connects to it. One
+    /// connection at a time: SQLite may refuse the switch to WAL mode at once
+    /// ("database is locked") when several connections make it together.
+    fn create(dir: &Path) -> rusqlite::Result<Self> {
+        let services = Self::connect(dir)?;
+        services
+            .conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        services.conn.execute_batch(SERVICES_SCHEMA)?;
+        Ok(services)
+    }
+
+    /// Connects to the `services.db` that [`create`](Self::create) made.
+    fn connect(dir: &Path) -> rusqlite::Result<Self> {
         let conn = Connection::open(dir.join("services.db"))?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         // A killed process loses nothing in WAL mode whatever this says.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SERVICES_SCHEMA)?;
         Ok(Self { conn })
     }
 
@@ -702,11 +713,12 @@ fn open_journal(dir: &Path) -> Result<SqliteStore, String> {
 fn run(dir: &Path, seed: u64, n: u64, lanes: u64) -> Result<(), String> {
     let store = open_journal(dir)?;
     let store = &store;
+    drop(Services::create(dir).map_err(|e| e.to_string())?);
     thread::scope(|scope| {
         let lanes: Vec<_> = (0..lanes)
             .map(|lane| {
                 scope.spawn(move || -> Result<(), String> {
-                    let services = Services::open(dir).map_err(|e| e.to_string())?;
+                    let services = Services::connect(dir).map_err(|e| e.to_string())?;
                     for i in (lane..n).step_by(lanes as usize) {
                         let (kind, plan) = plan(seed, i);
                         let saga = [trip, order, transfer][kind];
@@ -728,7 +740,7 @@ fn run(dir: &Path, seed: u64, n: u64, lanes: u64) -> Result<(), String> {
 /// Finishes every saga left running.
 fn recover(dir: &Path) -> Result<(), String> {
     let store = open_journal(dir)?;
-    let services = Services::open(dir).map_err(|e| e.to_string())?;
+    let services = Services::create(dir).map_err(|e| e.to_string())?;
     let mut recoverer = Recoverer::new(&store);
     recoverer
         .register("trip", trip)

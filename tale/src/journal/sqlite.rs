@@ -248,9 +248,7 @@ impl SqliteStore {
             .map_err(failed("cannot set the busy timeout"))?;
         // Look before switching to WAL: that would change another application's file.
         Self::check(&name, Self::shape(&conn).map_err(failed("cannot read"))?)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(failed("cannot switch to WAL mode"))?;
+        let mode = Self::switch_to_wal(&conn).map_err(failed("cannot switch to WAL mode"))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(JournalError::Database(
                 format!("{name}: SQLite refused WAL mode (the journal mode is `{mode}`)").into(),
@@ -263,6 +261,26 @@ impl SqliteStore {
             &name,
             failed("cannot set up"),
         )
+    }
+
+    /// Switches the file to WAL mode. SQLite does not wait on the busy timeout for this
+    /// switch when another connection is creating the same journal at that moment, so
+    /// it is retried, for as long as the busy timeout, while the file is locked.
+    fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
+        let start = std::time::Instant::now();
+        loop {
+            match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+                Err(error)
+                    if matches!(
+                        error.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) && start.elapsed() < Self::BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                result => return result,
+            }
+        }
     }
 
     /// A journal in memory, private to this store and gone with it: for tests.

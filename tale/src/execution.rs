@@ -65,6 +65,8 @@ pub struct Execution<'x, E, O, C> {
 
 /// The state of a run that has seen a failure.
 struct Trouble<E> {
+    /// The last step that succeeded after a retry, and how many attempts it took.
+    retried: Option<(usize, u32)>,
     rng: Option<Rng>,
     compensations: Vec<CompensationFailure<E>>,
     not_compensated: Vec<StepId>,
@@ -97,6 +99,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     fn trouble(&mut self) -> &mut Trouble<E> {
         self.trouble.get_or_insert_with(|| {
             Box::new(Trouble {
+                retried: None,
                 rng: None,
                 compensations: Vec::new(),
                 not_compensated: Vec::new(),
@@ -201,8 +204,12 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         let mut result = first;
         loop {
             let meta = (Step::name(step), Step::kind(step));
+            let attempt = tries.attempt;
             match self.settle(index, meta, || Step::retry_policy(step), &mut tries, result) {
-                Flow::Done(output) => return Ok(output),
+                Flow::Done(output) => {
+                    self.trouble().retried = Some((index, attempt));
+                    return Ok(output);
+                }
                 Flow::Retry(delay) => self.executor.clock.sleep(delay),
                 Flow::Fail(unwind) => return Err(unwind),
             }
@@ -242,6 +249,15 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     ) {
         if Step::has_compensation(step) {
             self.undo(index, step, true, S::compensate_uncertain);
+        }
+    }
+
+    #[cfg(feature = "journal")]
+    /// How many attempts the step at `index` took, if it just succeeded.
+    pub(crate) fn attempts_of(&self, index: usize) -> u32 {
+        match self.trouble.as_ref().and_then(|t| t.retried) {
+            Some((retried, attempts)) if retried == index => attempts,
+            _ => 1,
         }
     }
 

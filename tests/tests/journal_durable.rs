@@ -463,3 +463,29 @@ fn a_stuck_saga_can_be_retried_once_the_cause_is_fixed_or_marked_resolved() {
         "saga #1: the journal does not match the saga's code: it is compensated, not stuck"
     );
 }
+
+#[test]
+fn the_journal_records_how_many_attempts_a_step_took() {
+    use tale::{ManualClock, Retry};
+    let store = MemoryStore::new();
+    let mut executor = Executor::new().clock(ManualClock::new());
+    let mut run =
+        DurableExecution::start(&mut executor, &store, "flaky", "x", Origin::New).unwrap();
+    let mut calls = 0;
+    let mut flaky = tale::from_fn(|| {
+        calls += 1;
+        if calls < 3 {
+            Err(Error::Refused("busy".into()))
+        } else {
+            Ok(calls)
+        }
+    })
+    .retry(Retry::times(5));
+    let result = run.step(0, &mut flaky);
+    run.finish(result).unwrap();
+    let records = store.records(SagaId(1)).unwrap();
+    assert!(
+        matches!(&records[1], Record::StepSucceeded { attempts: 3, output, .. } if output == "3"),
+        "{records:?}"
+    );
+}

@@ -255,7 +255,7 @@ where
         match result {
             Ok(output) => match to_json(&output) {
                 Ok(json) => {
-                    let attempts = 1; // attempt counts live in the events; the journal keeps the outcome
+                    let attempts = self.run.attempts_of(index);
                     if self.write(&Record::StepSucceeded {
                         index: index_u32(index),
                         attempts,

@@ -310,35 +310,62 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         if self.skipped(index, Step::name(step), Step::kind(step)) {
             return;
         }
+        let mut result = self.undo_once(index, step, uncertain, 1, &mut undo);
+        if let Ok(Ok(())) = result {
+            let step = StepRef {
+                index,
+                name: Step::name(step),
+                kind: Step::kind(step),
+            };
+            self.emit(&Event::CompensationSucceeded { step, attempt: 1 });
+            return;
+        }
+        // The first attempt failed: settle it, then retry under the policy.
         let mut tries = Tries::new();
         loop {
-            self.compensation_started(
-                index,
-                Step::name(step),
-                Step::kind(step),
-                tries.attempt,
-                uncertain,
-            );
-            let point = FaultPoint::Compensate {
-                step: StepRef {
-                    index,
-                    name: Step::name(step),
-                    kind: Step::kind(step),
-                },
-                attempt: tries.attempt,
-            };
-            let result = match self.executor.observer.intercept(&point) {
-                None => catch_unwind(AssertUnwindSafe(|| undo(step))),
-                // A compensation is not repeated: `Repeat` only applies to steps.
-                Some(Fault::Repeat) => catch_unwind(AssertUnwindSafe(|| undo(step))),
-                Some(fault) => self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| undo(step)))),
-            };
             let meta = (Step::name(step), Step::kind(step));
             let policy = || Step::compensation_retry_policy(step);
             match self.settle_compensation(index, meta, policy, &mut tries, result, uncertain) {
                 Some(delay) => self.executor.clock.sleep(delay),
                 None => return,
             }
+            result = self.undo_once(index, step, uncertain, tries.attempt, &mut undo);
+        }
+    }
+
+    /// One attempt of a compensation: its start event, an injected fault if any, the
+    /// call.
+    fn undo_once<S, F>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+        uncertain: bool,
+        attempt: u32,
+        undo: &mut F,
+    ) -> Caught<(), E>
+    where
+        S: Step<Error = E>,
+        F: FnMut(&mut S) -> Result<(), E>,
+    {
+        self.compensation_started(
+            index,
+            Step::name(step),
+            Step::kind(step),
+            attempt,
+            uncertain,
+        );
+        let point = FaultPoint::Compensate {
+            step: StepRef {
+                index,
+                name: Step::name(step),
+                kind: Step::kind(step),
+            },
+            attempt,
+        };
+        match self.executor.observer.intercept(&point) {
+            // A compensation is not repeated: `Repeat` only applies to steps.
+            None | Some(Fault::Repeat) => catch_unwind(AssertUnwindSafe(|| undo(step))),
+            Some(fault) => self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| undo(step)))),
         }
     }
 

@@ -857,7 +857,7 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
 /// test.
 #[test]
 fn several_openers_of_a_new_journal_wait_for_each_other() {
-    const ROUNDS: usize = 500;
+    const ROUNDS: usize = 200;
     const OPENERS: usize = 4;
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crash_recovery-concurrent-open");
     let _ = std::fs::remove_dir_all(&root);

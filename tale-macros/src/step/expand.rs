@@ -20,9 +20,10 @@ use crate::paths::{private, private_at};
 ///        + Kinded<Kind = Compensatable> + Captures<(&'__tale_l0 (),)>
 /// {
 ///     fn __tale_body(order: &Order, amount: u64) -> Result<Payment, E> { body }
-///     StepFn::new((order, amount), "debit", StepKind::Compensatable, Compensatable,
+///     struct Meta; impl StepMeta for Meta { NAME = "debit", KIND = Compensatable, UNCERTAIN = false }
+///     StepFn::new((order, amount), Meta, Compensatable,
 ///             |a| StepReturn::into_result(__tale_body(a.0, per_attempt(&a.1))))
-///         .compensate(false, |a, out| /* checked call of refund(a.0, per_attempt(&a.1), out) */)
+///         .compensate(|a, out| /* checked call of refund(a.0, per_attempt(&a.1), out) */)
 /// }
 /// ```
 /// In an `impl` block the body becomes a hidden sibling method `__tale_debit`
@@ -82,14 +83,26 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         let private = private_at(step.output.span());
         quote_spanned!(step.output.span()=> #private::StepReturn::into_result)
     };
+    // The step's name, kind and uncertainty as constants of a zero-sized type: the
+    // step value then holds its arguments and nothing else.
+    let meta_ty = Ident::new("__TaleMeta", Span::mixed_site());
+    let uncertain = step.uncertain;
+    let meta = quote! {
+        struct #meta_ty;
+        impl #private::StepMeta for #meta_ty {
+            const NAME: &'static str = #name;
+            const KIND: #private::StepKind = #private::StepKind::#runtime_kind;
+            const UNCERTAIN: bool = #uncertain;
+        }
+    };
     let constructor = if step.is_async {
         quote! {
-            #private::AsyncStepFn::new(#args_tuple, #name, #private::StepKind::#runtime_kind, #private::#marker,
+            #private::AsyncStepFn::new(#args_tuple, #meta_ty, #private::#marker,
                 async |#a| #into_result(#callee(#(#arg_exprs),*).await))
         }
     } else {
         quote! {
-            #private::StepFn::new(#args_tuple, #name, #private::StepKind::#runtime_kind, #private::#marker,
+            #private::StepFn::new(#args_tuple, #meta_ty, #private::#marker,
                 |#a| #into_result(#callee(#(#arg_exprs),*)))
         }
     };
@@ -112,6 +125,7 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         #must_use
         #vis fn #ident #generics (#(#params),*) -> #returns #where_clause {
             #nested
+            #meta
             #constructor #compensate #retry #compensation_retry
         }
         #sibling
@@ -236,7 +250,7 @@ fn arg_exprs(step: &StepFn, a: &Ident) -> Vec<TokenStream> {
         .collect()
 }
 
-/// `.compensate(uncertain, |a, out| ...)`: a checked call of the `compensate = ...`
+/// `.compensate(|a, out| ...)`: a checked call of the `compensate = ...`
 /// function with the arguments and the output.
 fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStream {
     let Some(path) = &step.compensate else {
@@ -296,5 +310,5 @@ fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStrea
     } else {
         quote!(|#a, #out|)
     };
-    quote!(.compensate(#uncertain, #closure #call))
+    quote!(.compensate(#closure #call))
 }

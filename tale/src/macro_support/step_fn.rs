@@ -27,12 +27,16 @@ pub struct NoPolicy;
 /// A retry policy, built only when an attempt has failed.
 pub struct Policy<F>(F);
 
-/// What the step's metadata methods answer.
-#[derive(Clone, Copy)]
-struct Meta {
-    name: &'static str,
-    kind: StepKind,
-    uncertain: bool,
+/// What a step's metadata methods answer, known at compile time: `#[step]` declares a
+/// zero-sized type per step function with these constants, so that a step value holds
+/// its arguments and nothing else.
+pub trait StepMeta {
+    /// The step's name.
+    const NAME: &'static str;
+    /// The step's kind.
+    const KIND: StepKind;
+    /// Whether the step's outcome is uncertain.
+    const UNCERTAIN: bool;
 }
 
 /// A retry policy slot.
@@ -56,78 +60,57 @@ impl<E, F: Fn() -> Retry<E>> PolicyOf<E> for Policy<F> {
 macro_rules! step_fn {
     ($ty:ident, $doc:literal, $exec:ident, $undo_bound:ident) => {
         #[doc = $doc]
-        pub struct $ty<A, X, U, P, Q, K, O> {
+        pub struct $ty<A, X, U, P, Q, K, O, M> {
             args: A,
             execute: X,
             undo: U,
             retry: P,
             compensation_retry: Q,
-            meta: Meta,
-            kind: PhantomData<fn() -> (K, O)>,
+            kind: PhantomData<fn() -> (K, O, M)>,
         }
 
-        impl<A, X, K, O> $ty<A, X, NoUndo, NoPolicy, NoPolicy, K, O> {
-            /// A step of `args` that runs `execute`, with no compensation.
+        impl<A, X, K, O, M: StepMeta> $ty<A, X, NoUndo, NoPolicy, NoPolicy, K, O, M> {
+            /// A step of `args` that runs `execute`, with no compensation; `meta` and
+            /// `marker` only carry types.
             #[inline]
-            pub fn new<E>(
-                args: A,
-                name: &'static str,
-                kind: StepKind,
-                _marker: K,
-                execute: X,
-            ) -> Self
+            pub fn new<E>(args: A, _meta: M, _marker: K, execute: X) -> Self
             where
                 X: $exec(&mut A) -> Result<O, E>,
             {
-                let meta = Meta {
-                    name,
-                    kind,
-                    uncertain: false,
-                };
                 $ty {
                     args,
                     execute,
                     undo: NoUndo,
                     retry: NoPolicy,
                     compensation_retry: NoPolicy,
-                    meta,
                     kind: PhantomData,
                 }
             }
         }
 
-        impl<A, X, P, Q, K, O> $ty<A, X, NoUndo, P, Q, K, O> {
+        impl<A, X, P, Q, K, O, M> $ty<A, X, NoUndo, P, Q, K, O, M> {
             /// Adds the compensation.
             #[inline]
-            pub fn compensate<E, G>(
-                self,
-                uncertain: bool,
-                undo: G,
-            ) -> $ty<A, X, Undo<G>, P, Q, K, O>
+            pub fn compensate<E, G>(self, undo: G) -> $ty<A, X, Undo<G>, P, Q, K, O, M>
             where
                 X: $exec(&mut A) -> Result<O, E>,
                 G: $undo_bound(&mut A, Option<&O>) -> Result<(), E>,
             {
-                let meta = Meta {
-                    uncertain,
-                    ..self.meta
-                };
                 $ty {
                     args: self.args,
                     execute: self.execute,
                     undo: Undo(undo),
                     retry: self.retry,
                     compensation_retry: self.compensation_retry,
-                    meta,
                     kind: PhantomData,
                 }
             }
         }
 
-        impl<A, X, U, Q, K, O> $ty<A, X, U, NoPolicy, Q, K, O> {
+        impl<A, X, U, Q, K, O, M> $ty<A, X, U, NoPolicy, Q, K, O, M> {
             /// Adds the default retry policy.
             #[inline]
-            pub fn retry<E, F>(self, policy: F) -> $ty<A, X, U, Policy<F>, Q, K, O>
+            pub fn retry<E, F>(self, policy: F) -> $ty<A, X, U, Policy<F>, Q, K, O, M>
             where
                 X: $exec(&mut A) -> Result<O, E>,
                 F: Fn() -> Retry<E>,
@@ -138,16 +121,15 @@ macro_rules! step_fn {
                     undo: self.undo,
                     retry: Policy(policy),
                     compensation_retry: self.compensation_retry,
-                    meta: self.meta,
                     kind: PhantomData,
                 }
             }
         }
 
-        impl<A, X, U, P, K, O> $ty<A, X, U, P, NoPolicy, K, O> {
+        impl<A, X, U, P, K, O, M> $ty<A, X, U, P, NoPolicy, K, O, M> {
             /// Adds the default retry policy of the compensation.
             #[inline]
-            pub fn compensation_retry<E, F>(self, policy: F) -> $ty<A, X, U, P, Policy<F>, K, O>
+            pub fn compensation_retry<E, F>(self, policy: F) -> $ty<A, X, U, P, Policy<F>, K, O, M>
             where
                 X: $exec(&mut A) -> Result<O, E>,
                 F: Fn() -> Retry<E>,
@@ -158,13 +140,12 @@ macro_rules! step_fn {
                     undo: self.undo,
                     retry: self.retry,
                     compensation_retry: Policy(policy),
-                    meta: self.meta,
                     kind: PhantomData,
                 }
             }
         }
 
-        impl<A, X, U, P, Q, K: Default, O> Kinded for $ty<A, X, U, P, Q, K, O> {
+        impl<A, X, U, P, Q, K: Default, O, M> Kinded for $ty<A, X, U, P, Q, K, O, M> {
             type Kind = K;
         }
     };
@@ -231,8 +212,9 @@ impl<A, O, E, G: AsyncFnMut(&mut A, Option<&O>) -> Result<(), E>> UndoAsync<A, O
     }
 }
 
-impl<A, X, U, P, Q, K, O, E> Step for StepFn<A, X, U, P, Q, K, O>
+impl<A, X, U, P, Q, K, O, M, E> Step for StepFn<A, X, U, P, Q, K, O, M>
 where
+    M: StepMeta,
     X: FnMut(&mut A) -> Result<O, E>,
     U: UndoSync<A, O, E>,
     P: PolicyOf<E>,
@@ -253,16 +235,16 @@ where
         self.undo.undo(&mut self.args, None)
     }
     fn kind(&self) -> StepKind {
-        self.meta.kind
+        M::KIND
     }
     fn name(&self) -> &str {
-        self.meta.name
+        M::NAME
     }
     fn has_compensation(&self) -> bool {
         U::EXISTS
     }
     fn is_uncertain(&self) -> bool {
-        self.meta.uncertain
+        M::UNCERTAIN
     }
     fn retry_policy(&self) -> Option<Retry<E>> {
         self.retry.policy()
@@ -272,8 +254,9 @@ where
     }
 }
 
-impl<A, X, U, P, Q, K, O, E> AsyncStep for AsyncStepFn<A, X, U, P, Q, K, O>
+impl<A, X, U, P, Q, K, O, M, E> AsyncStep for AsyncStepFn<A, X, U, P, Q, K, O, M>
 where
+    M: StepMeta,
     X: AsyncFnMut(&mut A) -> Result<O, E>,
     U: UndoAsync<A, O, E>,
     P: PolicyOf<E>,
@@ -294,16 +277,16 @@ where
         self.undo.undo(&mut self.args, None)
     }
     fn kind(&self) -> StepKind {
-        self.meta.kind
+        M::KIND
     }
     fn name(&self) -> &str {
-        self.meta.name
+        M::NAME
     }
     fn has_compensation(&self) -> bool {
         U::EXISTS
     }
     fn is_uncertain(&self) -> bool {
-        self.meta.uncertain
+        M::UNCERTAIN
     }
     fn retry_policy(&self) -> Option<Retry<E>> {
         self.retry.policy()

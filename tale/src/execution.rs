@@ -63,6 +63,19 @@ pub struct Execution<'x, E, O, C> {
     trouble: Option<Box<Trouble<E>>>,
 }
 
+impl<E> Trouble<E> {
+    fn new() -> Box<Self> {
+        Box::new(Trouble {
+            retried: None,
+            rng: None,
+            compensations: Vec::new(),
+            not_compensated: Vec::new(),
+            stopped: false,
+            compensation_panic: None,
+        })
+    }
+}
+
 /// The state of a run that has seen a failure.
 struct Trouble<E> {
     /// The last step that succeeded after a retry, and how many attempts it took.
@@ -97,28 +110,12 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     }
 
     fn trouble(&mut self) -> &mut Trouble<E> {
-        self.trouble.get_or_insert_with(|| {
-            Box::new(Trouble {
-                retried: None,
-                rng: None,
-                compensations: Vec::new(),
-                not_compensated: Vec::new(),
-                stopped: false,
-                compensation_panic: None,
-            })
-        })
+        self.trouble.get_or_insert_with(Trouble::new)
     }
 
     #[inline]
     pub(crate) fn emit(&mut self, event: &Event<'_, E>) {
         self.executor.observer.on_event(event);
-    }
-
-    fn rng(&mut self) -> &mut Rng {
-        let seed = self.executor.jitter_seed;
-        self.trouble()
-            .rng
-            .get_or_insert_with(|| seed.map_or_else(Rng::from_entropy, Rng::new))
     }
 
     /// Decides after a failed attempt, reading the clock, building the policy and
@@ -129,12 +126,21 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         policy: impl FnOnce() -> Retry<E>,
         error: &E,
     ) -> Decision {
-        let now = self.executor.clock.now();
-        let rng = self.rng();
+        let clock = &self.executor.clock;
+        let seed = self.executor.jitter_seed;
+        let trouble = &mut self.trouble;
+        let rng = move || {
+            // Moved, not borrowed: the closure runs once and hands the generator out.
+            let trouble = trouble;
+            trouble
+                .get_or_insert_with(Trouble::new)
+                .rng
+                .get_or_insert_with(|| seed.map_or_else(Rng::from_entropy, Rng::new))
+        };
         tries
             .policy
             .get_or_insert_with(|| Attempts::new(policy()))
-            .after_failure(error, now, rng)
+            .after_failure(error, || clock.now(), rng)
     }
 
     /// Runs `step` (position `index`) until it succeeds or its retry policy gives up.
@@ -608,41 +614,39 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     #[cold]
     #[inline(never)]
     fn finish_in_trouble<T>(mut self, result: Result<T, Unwind<E>>) -> Result<T, SagaError<E>> {
-        let trouble = self.trouble();
+        // Taken out, not allocated: a step that failed with nothing else going wrong
+        // never needed any failure state.
+        let mut trouble = self.trouble.take();
+        let compensation_panic = trouble.as_mut().and_then(|t| t.compensation_panic.take());
         let (outcome, result) = match result {
-            Ok(value) => (Outcome::Completed, Ok(value)),
+            Ok(value) => (Outcome::Completed, Ok(Some(value))),
             Err(Unwind::Panicked(payload)) => {
                 self.finished(Outcome::Panicked);
                 resume_unwind(payload)
             }
             // A compensation that panicked did not finish: its panic resumes below.
-            Err(Unwind::Failed(_)) if trouble.compensation_panic.is_some() => {
-                self.finished(Outcome::Panicked);
-                let payload = self.trouble().compensation_panic.take();
-                // Invariant: checked by the guard of this arm.
-                resume_unwind(payload.expect("a compensation panicked"))
-            }
-            Err(Unwind::Failed(failure)) => {
-                if trouble.compensations.is_empty() && trouble.not_compensated.is_empty() {
-                    (
-                        Outcome::Compensated,
-                        Err(SagaError::Compensated { failure }),
-                    )
-                } else {
+            Err(Unwind::Failed(_)) if compensation_panic.is_some() => (Outcome::Panicked, Ok(None)),
+            Err(Unwind::Failed(failure)) => match trouble {
+                Some(t) if !t.compensations.is_empty() || !t.not_compensated.is_empty() => {
                     let error = SagaError::CompensationFailed {
                         failure,
-                        compensations: std::mem::take(&mut trouble.compensations),
-                        not_compensated: std::mem::take(&mut trouble.not_compensated),
+                        compensations: t.compensations,
+                        not_compensated: t.not_compensated,
                     };
                     (Outcome::CompensationFailed, Err(error))
                 }
-            }
+                _ => (
+                    Outcome::Compensated,
+                    Err(SagaError::Compensated { failure }),
+                ),
+            },
         };
         self.finished(outcome);
-        if let Some(payload) = self.trouble().compensation_panic.take() {
+        if let Some(payload) = compensation_panic {
             resume_unwind(payload);
         }
-        result
+        // Invariant: `Ok(None)` only stands for a compensation panic, resumed above.
+        result.map(|value| value.expect("a value unless a compensation panicked"))
     }
 
     #[inline]

@@ -309,7 +309,13 @@ impl<E> Attempts<E> {
     }
 
     /// Decides after a failed attempt whose error is `error`, at time `now`.
-    pub(crate) fn after_failure(&mut self, error: &E, now: Duration, rng: &mut Rng) -> Decision {
+    /// The clock is read, and the jitter generator made, only if the policy needs them.
+    pub(crate) fn after_failure<'r>(
+        &mut self,
+        error: &E,
+        now: impl FnOnce() -> Duration,
+        rng: impl FnOnce() -> &'r mut Rng,
+    ) -> Decision {
         if !self.policy.is_transient(error) {
             return Decision::GiveUp(GaveUp::Permanent);
         }
@@ -319,17 +325,18 @@ impl<E> Attempts<E> {
         let Some(delay) = self.next_delay(rng) else {
             return Decision::GiveUp(GaveUp::AttemptsExhausted);
         };
-        let first = *self.first_failure.get_or_insert(now);
-        if let Some(budget) = self.policy.max_elapsed
-            && now.saturating_sub(first).saturating_add(delay) > budget
-        {
-            return Decision::GiveUp(GaveUp::TimeBudgetExhausted);
+        if let Some(budget) = self.policy.max_elapsed {
+            let now = now();
+            let first = *self.first_failure.get_or_insert(now);
+            if now.saturating_sub(first).saturating_add(delay) > budget {
+                return Decision::GiveUp(GaveUp::TimeBudgetExhausted);
+            }
         }
         self.retries_made += 1;
         Decision::RetryAfter(delay)
     }
 
-    fn next_delay(&mut self, rng: &mut Rng) -> Option<Duration> {
+    fn next_delay<'r>(&mut self, rng: impl FnOnce() -> &'r mut Rng) -> Option<Duration> {
         let k = self.retries_made;
         let base = match &self.policy.backoff {
             Backoff::Immediate => Duration::ZERO,
@@ -343,8 +350,8 @@ impl<E> Attempts<E> {
         };
         let jittered = match self.policy.jitter {
             Jitter::None => base,
-            Jitter::Proportional(f) => scale(base, 1.0 - f + 2.0 * f * rng.unit()),
-            Jitter::Full => scale(base, rng.unit()),
+            Jitter::Proportional(f) => scale(base, 1.0 - f + 2.0 * f * rng().unit()),
+            Jitter::Full => scale(base, rng().unit()),
         };
         Some(
             self.policy
@@ -367,7 +374,7 @@ mod tests {
         let mut rng = Rng::new(7);
         let mut out = Vec::new();
         for _ in 0..failures {
-            match run.after_failure(&(), Duration::ZERO, &mut rng) {
+            match run.after_failure(&(), || Duration::ZERO, || &mut rng) {
                 Decision::RetryAfter(d) => out.push(d),
                 stop => return (out, stop),
             }
@@ -422,11 +429,11 @@ mod tests {
         let mut run = Attempts::new(policy);
         let mut rng = Rng::new(1);
         assert!(matches!(
-            run.after_failure(&1, Duration::ZERO, &mut rng),
+            run.after_failure(&1, || Duration::ZERO, || &mut rng),
             Decision::RetryAfter(_)
         ));
         assert_eq!(
-            run.after_failure(&0, Duration::ZERO, &mut rng),
+            run.after_failure(&0, || Duration::ZERO, || &mut rng),
             Decision::GiveUp(GaveUp::Permanent)
         );
     }
@@ -440,15 +447,15 @@ mod tests {
         let mut rng = Rng::new(1);
         let t0 = Duration::from_secs(5);
         assert!(matches!(
-            run.after_failure(&(), t0, &mut rng),
+            run.after_failure(&(), || t0, || &mut rng),
             Decision::RetryAfter(_)
         ));
         assert!(matches!(
-            run.after_failure(&(), t0 + 10 * MS, &mut rng),
+            run.after_failure(&(), || t0 + 10 * MS, || &mut rng),
             Decision::RetryAfter(_)
         ));
         assert_eq!(
-            run.after_failure(&(), t0 + 20 * MS, &mut rng),
+            run.after_failure(&(), || t0 + 20 * MS, || &mut rng),
             Decision::GiveUp(GaveUp::TimeBudgetExhausted)
         );
     }

@@ -157,3 +157,50 @@ async fn a_deadline_fails_the_step_in_flight_and_compensates() {
     assert_eq!(*error.failure().error(), Error::TimedOut);
     assert_eq!(log.lines(), ["run execute: 0", "run compensate: 1"]);
 }
+
+/// The runtime-agnostic default: `SystemClock` sleeps between async retries on a helper
+/// thread, so an async saga runs on any executor, here a bare `block_on` that parks the
+/// thread until woken.
+#[test]
+fn async_retries_sleep_without_a_runtime_on_the_system_clock() {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    use tale::{Retry, SystemClock};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            match future.as_mut().poll(&mut cx) {
+                Poll::Ready(output) => return output,
+                Poll::Pending => std::thread::park(),
+            }
+        }
+    }
+
+    let mut tries = 0;
+    let mut saga: Saga<'_> = AsyncSaga::new("retry").step(
+        AsyncLink::new("flaky", async |s: &mut i32| {
+            tries += 1;
+            if tries < 3 {
+                Err(Error::Boom("busy"))
+            } else {
+                Ok(*s)
+            }
+        })
+        .retry(Retry::times(2).constant(Duration::from_millis(20))),
+    );
+    let start = std::time::Instant::now();
+    block_on(saga.run(&mut Executor::new().clock(SystemClock), &mut 0)).unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(40),
+        "two real delays of 20 ms"
+    );
+}

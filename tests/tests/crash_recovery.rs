@@ -762,6 +762,7 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
         status: Status::Compensated,
         current_step: Some(0),
         current_step_name: Some("flight".into()),
+        attempts: 1,
         records: 7,
         last_error: None,
     };

@@ -489,3 +489,26 @@ fn the_journal_records_how_many_attempts_a_step_took() {
         "{records:?}"
     );
 }
+
+#[test]
+fn operators_see_the_attempts_of_the_current_step() {
+    let store = MemoryStore::new();
+    let world = World {
+        fail_c: true,
+        fail_undo_a: Cell::new(true),
+        ..World::default()
+    };
+    trip(&store, Origin::New, &ada(), &world).unwrap_err();
+    let stuck = &store.sagas(&[Status::Stuck]).unwrap()[0];
+    assert_eq!(
+        (stuck.current_step, stuck.attempts),
+        (Some(0), 1),
+        "a's compensation failed once"
+    );
+    let records = store.records(stuck.id).unwrap();
+    let step_failed = records
+        .iter()
+        .find(|r| matches!(r, Record::StepFailed { .. }))
+        .unwrap();
+    assert!(matches!(step_failed, Record::StepFailed { index: 2, .. }));
+}

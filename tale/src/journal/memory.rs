@@ -39,13 +39,21 @@ pub(crate) fn summarize(row: &mut SagaRow, record: &Record) {
         row.current_step = Some(index);
     }
     match record {
-        Record::StepStarted { name, .. } => row.current_step_name = Some(name.clone()),
+        Record::StepStarted { name, .. } => {
+            row.current_step_name = Some(name.clone());
+            row.attempts = 0;
+        }
+        Record::CompensationStarted { .. } => row.attempts = 0,
+        Record::StepSucceeded { attempts, .. } => row.attempts = *attempts,
+        Record::CompensationSucceeded { .. } => row.attempts = row.attempts.max(1),
         Record::StepFailed { errors, .. } | Record::CompensationFailed { errors, .. } => {
+            // One error per attempt.
+            row.attempts = serde_json::from_str::<Vec<serde_json::Value>>(errors)
+                .map_or(0, |e| u32::try_from(e.len()).unwrap_or(u32::MAX));
             row.last_error = Some(errors.clone());
         }
         Record::Finished { status } => row.status = *status,
         Record::Reopened => row.status = Status::Running,
-        _ => {}
     }
 }
 
@@ -61,6 +69,7 @@ impl Store for MemoryStore {
                 status: Status::Running,
                 current_step: None,
                 current_step_name: None,
+                attempts: 0,
                 records: 0,
                 last_error: None,
             },

@@ -160,6 +160,9 @@ pub struct SagaRow {
     pub current_step: Option<u32>,
     /// The name of that step, if known.
     pub current_step_name: Option<String>,
+    /// How many attempts the current step (or its compensation) has taken, as far as
+    /// the journal knows: 0 while its first attempt runs.
+    pub attempts: u32,
     /// How many records its journal holds.
     pub records: u64,
     /// The last error recorded (a step's or a compensation's), as JSON.

@@ -99,6 +99,7 @@ impl Sync {
 ///     status            TEXT    NOT NULL,  -- Status::as_str
 ///     current_step      INTEGER,
 ///     current_step_name TEXT,
+///     attempts          INTEGER NOT NULL,  -- of the current step or compensation
 ///     records           INTEGER NOT NULL,
 ///     last_error        TEXT,              -- JSON
 ///     created_at        BIGINT  NOT NULL,  -- unix millis
@@ -175,6 +176,7 @@ CREATE TABLE sagas (
     status            TEXT    NOT NULL,
     current_step      INTEGER,
     current_step_name TEXT,
+    attempts          INTEGER NOT NULL DEFAULT 0,
     records           INTEGER NOT NULL,
     last_error        TEXT,
     created_at        BIGINT  NOT NULL,
@@ -193,7 +195,7 @@ CREATE TABLE records (
 ";
 
 const SAGA_COLUMNS: &str =
-    "id, name, inputs, status, current_step, current_step_name, records, last_error";
+    "id, name, inputs, status, current_step, current_step_name, records, last_error, attempts";
 
 impl SqliteStore {
     /// The schema version this tale writes, and the newest it reads.
@@ -508,6 +510,17 @@ fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalError> {
         current_step_name: text(5, "current_step_name")?,
         records,
         last_error: text(7, "last_error")?,
+        attempts: match get(8)? {
+            ValueRef::Integer(i) => {
+                u32::try_from(i).map_err(|_| corrupt(format!("`attempts` {i} is out of range")))?
+            }
+            other => {
+                return Err(corrupt(format!(
+                    "`attempts` is {:?}, not an integer",
+                    other.data_type()
+                )));
+            }
+        },
     })
 }
 
@@ -740,7 +753,7 @@ impl Store for SqliteStore {
         .map_err(db)?;
         tx.execute(
             "UPDATE sagas SET status = ?2, current_step = ?3, current_step_name = ?4, \
-             records = ?5, last_error = ?6, updated_at = ?7 WHERE id = ?1",
+             records = ?5, last_error = ?6, updated_at = ?7, attempts = ?8 WHERE id = ?1",
             params![
                 saga.0,
                 row.status.as_str(),
@@ -748,7 +761,8 @@ impl Store for SqliteStore {
                 row.current_step_name,
                 seq,
                 row.last_error,
-                now
+                now,
+                row.attempts
             ],
         )
         .map_err(db)?;

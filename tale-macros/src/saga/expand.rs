@@ -89,7 +89,25 @@ fn body(saga: &Saga) -> TokenStream {
     let temps: Vec<Ident> = (0..saga.steps.len())
         .map(|i| format_ident!("__t{}", i, span = Span::mixed_site()))
         .collect();
-    let nested = temps
+    // One level per step, or per `join!` group of an async saga (a flat tuple).
+    let mut levels = Vec::new();
+    let mut i = 0;
+    while i < temps.len() {
+        let len = if saga.is_async {
+            saga.steps[i].group_len.max(1)
+        } else {
+            1
+        };
+        if len > 1 {
+            let group = &temps[i..i + len];
+            levels.push(quote!((#(#group,)*)));
+        } else {
+            let temp = &temps[i];
+            levels.push(quote!(#temp));
+        }
+        i += len;
+    }
+    let nested = levels
         .iter()
         .rev()
         .fold(quote!(()), |inner, t| quote!((#t, #inner)));

@@ -18,7 +18,8 @@ use crate::paths::private;
 /// {
 ///     let mut s0 = book_flight(&o); let mut s1 = book_hotel(&o);   // all built first
 ///     /* pivot checks of s0, s1 */
-///     let (g0, (g1, ())) = join2(pin!(run.step(0, &mut s0)), join2(pin!(run.step(1, &mut s1)), ready(()))).await;
+///     let (g0, g1) = join2(pin!(run.step(0, &mut s0)), pin!(run.step(1, &mut s1))).await;
+///     // (more branches: a balanced tree of `join2`, so types nest log2(n) deep)
 ///     match (g0, g1) {
 ///         (Ok(f), Ok(h)) => {
 ///             let rest = { rest... };
@@ -57,19 +58,17 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         quote!(let mut #local = #value;)
     });
     let checks = range.clone().map(|i| kind_check(i, &saga.steps[i]));
-    let joined = range.clone().zip(&locals).rev().fold(
-        quote!(::core::future::ready(())),
-        |inner, (i, local)| {
+    let branches: Vec<TokenStream> = range
+        .clone()
+        .zip(&locals)
+        .map(|(i, local)| {
             let span = saga.steps[i].span;
             let index = proc_macro2::Literal::usize_unsuffixed(i);
-            let branch = quote_spanned!(span=> #private::pin!(#run.step(#index, &mut #local)));
-            quote!(#private::join2(#branch, #inner))
-        },
-    );
-    let pattern = results
-        .iter()
-        .rev()
-        .fold(quote!(()), |inner, g| quote!((#g, #inner)));
+            quote_spanned!(span=> #private::pin!(#run.step(#index, &mut #local)))
+        })
+        .collect();
+    let results_tokens: Vec<TokenStream> = results.iter().map(|g| quote!(#g)).collect();
+    let (joined, pattern) = balanced(&branches, &results_tokens);
     let (outputs, binds, carried) = bindings(saga, range.clone());
     let on_success = on_success(saga, range.clone(), &locals, &carried);
     let undo_survivors = range
@@ -101,6 +100,23 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
             }
         }
     }}
+}
+
+/// The branches joined as a balanced tree of `join2`, and the matching pattern of
+/// nested pairs: a group of n branches nests its types log2(n) deep, so that a
+/// 1000-branch `join!` stays within the compiler's recursion limit.
+fn balanced(branches: &[TokenStream], results: &[TokenStream]) -> (TokenStream, TokenStream) {
+    if let ([branch], [result]) = (branches, results) {
+        return (branch.clone(), result.clone());
+    }
+    let private = private();
+    let mid = branches.len() / 2;
+    let (left, left_pattern) = balanced(&branches[..mid], &results[..mid]);
+    let (right, right_pattern) = balanced(&branches[mid..], &results[mid..]);
+    (
+        quote!(#private::join2(#left, #right)),
+        quote!((#left_pattern, #right_pattern)),
+    )
 }
 
 /// The branches' raw outputs, the statements binding them to the user's names, and
@@ -149,12 +165,11 @@ fn on_success(
     let ok = quote!(::core::result::Result::Ok);
     let err = quote!(::core::result::Result::Err);
     let last = range.end;
+    // The group's outputs travel as one flat tuple, one level of the ladder's nesting,
+    // whatever the number of branches.
+    let group = quote!((#(#carried,)*));
     if last == saga.steps.len() {
-        let chain = carried
-            .iter()
-            .rev()
-            .fold(quote!(()), |inner, c| quote!((#c, #inner)));
-        return quote!(#ok(#chain));
+        return quote!(#ok((#group, ())));
     }
     let next = next_ladder(saga, last);
     let undo_all = range
@@ -162,14 +177,10 @@ fn on_success(
         .zip(carried)
         .rev()
         .map(|((i, local), out)| quote!(#run.compensate(#i, &mut #local, #out).await;));
-    let chain = carried
-        .iter()
-        .rev()
-        .fold(quote!(#rest), |inner, c| quote!((#c, #inner)));
     quote! {
         let #rest = #next;
         match #rest {
-            #ok(#rest) => #ok(#chain),
+            #ok(#rest) => #ok((#group, #rest)),
             #err(#unwind) => { #(#undo_all)* #err(#unwind) }
         }
     }

@@ -43,3 +43,68 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default()
 }
+
+/// A journal store that fails every append after the first `budget` ones: a durable run
+/// halts there, as a crash would stop it, and the journal holds what it held then.
+pub struct Crashing<'s> {
+    inner: &'s tale::journal::MemoryStore,
+    budget: std::sync::atomic::AtomicUsize,
+}
+
+impl<'s> Crashing<'s> {
+    /// Accepts `budget` appends to `inner`, then fails every one.
+    #[must_use]
+    pub fn new(inner: &'s tale::journal::MemoryStore, budget: usize) -> Self {
+        Self {
+            inner,
+            budget: std::sync::atomic::AtomicUsize::new(budget),
+        }
+    }
+}
+
+impl tale::journal::Store for Crashing<'_> {
+    fn begin(
+        &self,
+        name: &str,
+        inputs: &str,
+    ) -> Result<tale::journal::SagaId, tale::journal::JournalError> {
+        self.inner.begin(name, inputs)
+    }
+    fn append(
+        &self,
+        saga: tale::journal::SagaId,
+        record: &tale::journal::Record,
+    ) -> Result<(), tale::journal::JournalError> {
+        use std::sync::atomic::Ordering;
+        if self.budget.fetch_sub(1, Ordering::SeqCst) == 0 {
+            self.budget.store(0, Ordering::SeqCst);
+            return Err(tale::journal::JournalError::Database("disk gone".into()));
+        }
+        self.inner.append(saga, record)
+    }
+    fn records(
+        &self,
+        saga: tale::journal::SagaId,
+    ) -> Result<Vec<tale::journal::Record>, tale::journal::JournalError> {
+        self.inner.records(saga)
+    }
+    fn saga(
+        &self,
+        saga: tale::journal::SagaId,
+    ) -> Result<tale::journal::SagaRow, tale::journal::JournalError> {
+        self.inner.saga(saga)
+    }
+    fn sagas(
+        &self,
+        statuses: &[tale::journal::Status],
+    ) -> Result<Vec<tale::journal::SagaRow>, tale::journal::JournalError> {
+        self.inner.sagas(statuses)
+    }
+    fn set_status(
+        &self,
+        saga: tale::journal::SagaId,
+        status: tale::journal::Status,
+    ) -> Result<(), tale::journal::JournalError> {
+        self.inner.set_status(saga, status)
+    }
+}

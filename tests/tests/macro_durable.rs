@@ -4,14 +4,14 @@
 //! halts the run where a crash would (as in `journal_durable.rs`).
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use tale::journal::{
-    DurableError, Interrupted, JournalError, MemoryStore, Origin, Record, Recoverer, SagaId,
-    SagaRow, Status, Store, idempotency_key,
+    DurableError, Interrupted, JournalError, MemoryStore, Origin, Recoverer, SagaId, Status, Store,
+    idempotency_key,
 };
 use tale::{Event, Executor, observe_fn, saga, step};
+use tests::Crashing;
 
 /// The steps' error: serializable, and able to hold an [`Interrupted`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,46 +25,6 @@ pub enum Error {
 impl From<Interrupted> for Error {
     fn from(i: Interrupted) -> Self {
         Error::Interrupted(i)
-    }
-}
-
-/// A store that fails every append after the first `budget` ones.
-struct Crashing<'s> {
-    inner: &'s MemoryStore,
-    budget: AtomicUsize,
-}
-
-impl<'s> Crashing<'s> {
-    fn new(inner: &'s MemoryStore, budget: usize) -> Self {
-        Self {
-            inner,
-            budget: AtomicUsize::new(budget),
-        }
-    }
-}
-
-impl Store for Crashing<'_> {
-    fn begin(&self, name: &str, inputs: &str) -> Result<SagaId, JournalError> {
-        self.inner.begin(name, inputs)
-    }
-    fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError> {
-        if self.budget.fetch_sub(1, Ordering::SeqCst) == 0 {
-            self.budget.store(0, Ordering::SeqCst);
-            return Err(JournalError::Database("disk gone".into()));
-        }
-        self.inner.append(saga, record)
-    }
-    fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
-        self.inner.records(saga)
-    }
-    fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
-        self.inner.saga(saga)
-    }
-    fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
-        self.inner.sagas(statuses)
-    }
-    fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
-        self.inner.set_status(saga, status)
     }
 }
 

@@ -11,10 +11,12 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::error::{CompensationFailure, SagaError, StepFailure, StepId};
 use crate::event::{Event, Fault, FaultPoint, Observer, Outcome, StepRef};
-use crate::executor::{Executor, OnCompensationFailure};
-use crate::retry::{Attempts, Decision, GaveUp, Retry};
+use crate::executor::Executor;
+use crate::retry::{Attempts, Retry};
 use crate::rng::Rng;
 use crate::step::{Step, StepKind};
+
+mod settle;
 
 /// Why a saga is unwinding: a step failed for good, or panicked.
 ///
@@ -116,31 +118,6 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     #[inline]
     pub(crate) fn emit(&mut self, event: &Event<'_, E>) {
         self.executor.observer.on_event(event);
-    }
-
-    /// Decides after a failed attempt, reading the clock, building the policy and
-    /// drawing jitter only now: a step that succeeds pays for none of it.
-    fn decide(
-        &mut self,
-        tries: &mut Tries<E>,
-        policy: impl FnOnce() -> Retry<E>,
-        error: &E,
-    ) -> Decision {
-        let clock = &self.executor.clock;
-        let seed = self.executor.jitter_seed;
-        let trouble = &mut self.trouble;
-        let rng = move || {
-            // Moved, not borrowed: the closure runs once and hands the generator out.
-            let trouble = trouble;
-            trouble
-                .get_or_insert_with(Trouble::new)
-                .rng
-                .get_or_insert_with(|| seed.map_or_else(Rng::from_entropy, Rng::new))
-        };
-        tries
-            .policy
-            .get_or_insert_with(|| Attempts::new(policy()))
-            .after_failure(error, || clock.now(), rng)
     }
 
     /// Runs `step` (position `index`) until it succeeds or its retry policy gives up.
@@ -436,161 +413,6 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
             });
         }
         stopped
-    }
-
-    /// Handles the end of an attempt of a step: emits its events and decides what next.
-    pub(crate) fn settle<T>(
-        &mut self,
-        index: usize,
-        (name, kind): (&str, StepKind),
-        policy: impl FnOnce() -> Option<Retry<E>>,
-        tries: &mut Tries<E>,
-        result: Result<Result<T, E>, Box<dyn Any + Send>>,
-    ) -> Flow<T, E> {
-        let step = StepRef { index, name, kind };
-        let attempt = tries.attempt;
-        let error = match result {
-            Ok(Ok(output)) => {
-                self.emit(&Event::AttemptSucceeded { step, attempt });
-                return Flow::Done(output);
-            }
-            Ok(Err(error)) => error,
-            Err(payload) => {
-                self.emit(&Event::AttemptPanicked { step, attempt });
-                return Flow::Fail(Unwind::Panicked(payload));
-            }
-        };
-        let decision = self.decide(
-            tries,
-            || policy().unwrap_or_else(|| default_policy(kind)),
-            &error,
-        );
-        let retry_in = decision.delay();
-        self.emit(&Event::AttemptFailed {
-            step,
-            attempt,
-            error: &error,
-            retry_in,
-        });
-        tries.errors.push(error);
-        match decision {
-            Decision::RetryAfter(delay) => {
-                tries.attempt += 1;
-                Flow::Retry(delay)
-            }
-            Decision::GiveUp(gave_up) => Flow::Fail(Unwind::Failed(Box::new(StepFailure {
-                step: StepId {
-                    index,
-                    name: name.to_owned(),
-                },
-                errors: std::mem::take(&mut tries.errors),
-                gave_up,
-                siblings: Vec::new(),
-            }))),
-        }
-    }
-
-    /// Fails a step at once with `error`, whatever its policy says: the saga was
-    /// cancelled or ran out of time.
-    pub(crate) fn give_up(
-        &mut self,
-        index: usize,
-        (name, kind): (&str, StepKind),
-        tries: &mut Tries<E>,
-        error: E,
-        gave_up: GaveUp,
-    ) -> Unwind<E> {
-        let step = StepRef { index, name, kind };
-        let attempt = tries.attempt;
-        self.emit(&Event::AttemptFailed {
-            step,
-            attempt,
-            error: &error,
-            retry_in: None,
-        });
-        tries.errors.push(error);
-        Unwind::Failed(Box::new(StepFailure {
-            step: StepId {
-                index,
-                name: name.to_owned(),
-            },
-            errors: std::mem::take(&mut tries.errors),
-            gave_up,
-            siblings: Vec::new(),
-        }))
-    }
-
-    /// Handles the end of an attempt of a compensation: emits its events, records a
-    /// failure for good, and returns the delay before the next attempt, if any.
-    pub(crate) fn settle_compensation(
-        &mut self,
-        index: usize,
-        (name, kind): (&str, StepKind),
-        policy: impl FnOnce() -> Option<Retry<E>>,
-        tries: &mut Tries<E>,
-        result: Result<Result<(), E>, Box<dyn Any + Send>>,
-        uncertain: bool,
-    ) -> Option<Duration> {
-        let step = StepRef { index, name, kind };
-        let attempt = tries.attempt;
-        let error = match result {
-            Ok(Ok(())) => {
-                self.emit(&Event::CompensationSucceeded { step, attempt });
-                return None;
-            }
-            Ok(Err(error)) => error,
-            Err(payload) => {
-                // A panic is a bug, not a failure to retry: the remaining
-                // compensations still run, and the panic resumes at the end.
-                self.emit(&Event::CompensationFailed {
-                    step,
-                    attempt,
-                    error: None,
-                    retry_in: None,
-                });
-                self.trouble().compensation_panic.get_or_insert(payload);
-                self.stop_if_asked();
-                return None;
-            }
-        };
-        let decision = self.decide(
-            tries,
-            || policy().unwrap_or_else(|| Retry::times(0)),
-            &error,
-        );
-        let retry_in = decision.delay();
-        self.emit(&Event::CompensationFailed {
-            step,
-            attempt,
-            error: Some(&error),
-            retry_in,
-        });
-        tries.errors.push(error);
-        match decision {
-            Decision::RetryAfter(delay) => {
-                tries.attempt += 1;
-                Some(delay)
-            }
-            Decision::GiveUp(gave_up) => {
-                self.trouble().compensations.push(CompensationFailure {
-                    step: StepId {
-                        index,
-                        name: name.to_owned(),
-                    },
-                    errors: std::mem::take(&mut tries.errors),
-                    gave_up,
-                    uncertain,
-                });
-                self.stop_if_asked();
-                None
-            }
-        }
-    }
-
-    fn stop_if_asked(&mut self) {
-        if self.executor.on_compensation_failure == OnCompensationFailure::Stop {
-            self.trouble().stopped = true;
-        }
     }
 
     /// Ends the run: emits the final event and turns the ladder's result into the

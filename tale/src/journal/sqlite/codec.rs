@@ -1,0 +1,284 @@
+//! Rows to types and back: saga summaries and records as the journal stores them.
+
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+use serde_json::{Map, Value, json};
+
+use super::{SAGA_COLUMNS, db, is_damage};
+use crate::journal::{JournalError, Record, SagaId, SagaRow, Status};
+
+/// The saga's summary, or `None` if there is no such saga.
+pub(super) fn read_saga(conn: &Connection, saga: SagaId) -> Result<Option<SagaRow>, JournalError> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE id = ?1"))
+        .map_err(db)?;
+    let mut rows = stmt.query([saga.0]).map_err(db)?;
+    match rows.next().map_err(db)? {
+        Some(row) => decode_saga(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalError> {
+    let get = |i: usize| row.get_ref(i).map_err(db);
+    let id = SagaId(get(0)?.as_i64().map_err(|e| db(e.into()))?);
+    let corrupt = |reason: String| JournalError::Corrupt {
+        saga: id,
+        seq: 0,
+        reason: format!("its summary row is unreadable: {reason}"),
+    };
+    let text = |i: usize, column: &str| -> Result<Option<String>, JournalError> {
+        match get(i)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(t) => String::from_utf8(t.to_vec())
+                .map(Some)
+                .map_err(|_| corrupt(format!("`{column}` is not UTF-8"))),
+            other => Err(corrupt(format!(
+                "`{column}` is {:?}, not text",
+                other.data_type()
+            ))),
+        }
+    };
+    let required = |value: Option<String>, column: &str| {
+        value.ok_or_else(|| corrupt(format!("`{column}` is NULL")))
+    };
+    let status = required(text(3, "status")?, "status")?;
+    let status =
+        Status::from_name(&status).ok_or_else(|| corrupt(format!("unknown status `{status}`")))?;
+    let current_step = match get(4)? {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(
+            u32::try_from(i).map_err(|_| corrupt(format!("`current_step` {i} is out of range")))?,
+        ),
+        other => {
+            return Err(corrupt(format!(
+                "`current_step` is {:?}, not an integer",
+                other.data_type()
+            )));
+        }
+    };
+    let records = match get(6)? {
+        ValueRef::Integer(i) => {
+            u64::try_from(i).map_err(|_| corrupt(format!("`records` {i} is negative")))?
+        }
+        other => {
+            return Err(corrupt(format!(
+                "`records` is {:?}, not an integer",
+                other.data_type()
+            )));
+        }
+    };
+    Ok(SagaRow {
+        id,
+        name: required(text(1, "name")?, "name")?,
+        inputs: required(text(2, "inputs")?, "inputs")?,
+        status,
+        current_step,
+        current_step_name: text(5, "current_step_name")?,
+        records,
+        last_error: text(7, "last_error")?,
+        attempts: match get(8)? {
+            ValueRef::Integer(i) => {
+                u32::try_from(i).map_err(|_| corrupt(format!("`attempts` {i} is out of range")))?
+            }
+            other => {
+                return Err(corrupt(format!(
+                    "`attempts` is {:?}, not an integer",
+                    other.data_type()
+                )));
+            }
+        },
+    })
+}
+
+/// Reads the saga's records into `out`, stopping at the first error.
+pub(super) fn read_records(
+    conn: &Connection,
+    saga: SagaId,
+    out: &mut Vec<Record>,
+) -> Result<(), JournalError> {
+    // One read transaction: the summary and the records are of the same moment.
+    let tx = conn.unchecked_transaction().map_err(db)?;
+    let summary = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+    let damaged = |seq: u64| {
+        move |e: rusqlite::Error| {
+            if e.sqlite_error_code().is_some_and(is_damage) {
+                JournalError::Corrupt {
+                    saga,
+                    seq,
+                    reason: format!("the database file is damaged ({e})"),
+                }
+            } else {
+                db(e)
+            }
+        }
+    };
+    let mut stmt = tx
+        .prepare(
+            "SELECT seq, kind, step_index, payload FROM records \
+             WHERE saga_id = ?1 ORDER BY seq",
+        )
+        .map_err(db)?;
+    let mut rows = stmt.query([saga.0]).map_err(damaged(1))?;
+    let mut expected: u64 = 1;
+    while let Some(row) = rows.next().map_err(damaged(expected))? {
+        let corrupt = |reason: String| JournalError::Corrupt {
+            saga,
+            seq: expected,
+            reason,
+        };
+        let seq = match row.get_ref(0).map_err(db)? {
+            ValueRef::Integer(seq) => seq,
+            other => {
+                return Err(corrupt(format!(
+                    "its `seq` is {:?}, not an integer",
+                    other.data_type()
+                )));
+            }
+        };
+        if u64::try_from(seq).ok() != Some(expected) {
+            return Err(corrupt(format!(
+                "it is missing (the next record stored is number {seq})"
+            )));
+        }
+        let kind = row.get_ref(1).map_err(db)?;
+        let index = row.get_ref(2).map_err(db)?;
+        let payload = row.get_ref(3).map_err(db)?;
+        out.push(decode_record(kind, index, payload).map_err(corrupt)?);
+        expected += 1;
+    }
+    if expected <= summary.records {
+        return Err(JournalError::Corrupt {
+            saga,
+            seq: expected,
+            reason: format!(
+                "it is missing (the saga's summary counts {} records, {} are stored)",
+                summary.records,
+                expected - 1
+            ),
+        });
+    }
+    Ok(())
+}
+
+pub(super) mod kind {
+    pub(super) const STEP_STARTED: &str = "step_started";
+    pub(super) const STEP_SUCCEEDED: &str = "step_succeeded";
+    pub(super) const STEP_FAILED: &str = "step_failed";
+    pub(super) const COMPENSATION_STARTED: &str = "compensation_started";
+    pub(super) const COMPENSATION_SUCCEEDED: &str = "compensation_succeeded";
+    pub(super) const COMPENSATION_FAILED: &str = "compensation_failed";
+    pub(super) const FINISHED: &str = "finished";
+    pub(super) const REOPENED: &str = "reopened";
+}
+
+/// A record's kind and payload, as stored.
+pub(super) fn encode_record(record: &Record) -> (&'static str, Value) {
+    match record {
+        Record::StepStarted { name, .. } => (kind::STEP_STARTED, json!({ "name": name })),
+        Record::StepSucceeded {
+            attempts, output, ..
+        } => (
+            kind::STEP_SUCCEEDED,
+            json!({ "attempts": attempts, "output": output }),
+        ),
+        Record::StepFailed {
+            errors, gave_up, ..
+        } => (
+            kind::STEP_FAILED,
+            json!({ "errors": errors, "gave_up": gave_up }),
+        ),
+        Record::CompensationStarted { uncertain, .. } => (
+            kind::COMPENSATION_STARTED,
+            json!({ "uncertain": uncertain }),
+        ),
+        Record::CompensationSucceeded { .. } => (kind::COMPENSATION_SUCCEEDED, json!({})),
+        Record::CompensationFailed { errors, .. } => {
+            (kind::COMPENSATION_FAILED, json!({ "errors": errors }))
+        }
+        Record::Finished { status } => (kind::FINISHED, json!({ "status": status.as_str() })),
+        Record::Reopened => (kind::REOPENED, json!({})),
+    }
+}
+
+/// Decodes a stored record, or says what is wrong with it.
+pub(super) fn decode_record(
+    kind: ValueRef<'_>,
+    index: ValueRef<'_>,
+    payload: ValueRef<'_>,
+) -> Result<Record, String> {
+    let kind = kind
+        .as_str()
+        .map_err(|_| format!("its `kind` is {:?}, not text", kind.data_type()))?;
+    let payload = payload
+        .as_str()
+        .map_err(|_| format!("its `payload` is {:?}, not text", payload.data_type()))?;
+    let fields: Map<String, Value> = match serde_json::from_str(payload) {
+        Ok(Value::Object(fields)) => fields,
+        Ok(_) => return Err("its payload is not a JSON object".into()),
+        Err(e) => return Err(format!("its payload is not JSON ({e})")),
+    };
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .ok_or_else(|| format!("its payload has no `{name}` (a `{kind}` record)"))
+    };
+    let string = |name: &str| {
+        field(name)?
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("its payload's `{name}` is not a string"))
+    };
+    let number = |name: &str| {
+        field(name)?
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("its payload's `{name}` is not a number of u32 range"))
+    };
+    let index = || match index {
+        ValueRef::Integer(i) => {
+            u32::try_from(i).map_err(|_| format!("its `step_index` {i} is out of range"))
+        }
+        ValueRef::Null => Err(format!("its `step_index` is NULL (a `{kind}` record)")),
+        other => Err(format!(
+            "its `step_index` is {:?}, not an integer",
+            other.data_type()
+        )),
+    };
+    Ok(match kind {
+        kind::STEP_STARTED => Record::StepStarted {
+            index: index()?,
+            name: string("name")?,
+        },
+        kind::STEP_SUCCEEDED => Record::StepSucceeded {
+            index: index()?,
+            attempts: number("attempts")?,
+            output: string("output")?,
+        },
+        kind::STEP_FAILED => Record::StepFailed {
+            index: index()?,
+            errors: string("errors")?,
+            gave_up: string("gave_up")?,
+        },
+        kind::COMPENSATION_STARTED => Record::CompensationStarted {
+            index: index()?,
+            uncertain: field("uncertain")?
+                .as_bool()
+                .ok_or("its payload's `uncertain` is not a boolean")?,
+        },
+        kind::COMPENSATION_SUCCEEDED => Record::CompensationSucceeded { index: index()? },
+        kind::COMPENSATION_FAILED => Record::CompensationFailed {
+            index: index()?,
+            errors: string("errors")?,
+        },
+        kind::FINISHED => {
+            let status = string("status")?;
+            Record::Finished {
+                status: Status::from_name(&status)
+                    .ok_or_else(|| format!("its payload's status `{status}` is unknown"))?,
+            }
+        }
+        kind::REOPENED => Record::Reopened,
+        other => return Err(format!("its kind `{other}` is unknown")),
+    })
+}

@@ -21,10 +21,67 @@ impl fmt::Display for StepId {
     }
 }
 
+/// Every attempt's error, oldest first. The first is kept inline: a step that fails
+/// once (the common case) costs no list.
+#[derive(Default)]
+pub(crate) enum Errors<E> {
+    #[default]
+    Empty,
+    One(E),
+    Many(Vec<E>),
+}
+
+impl<E> Errors<E> {
+    pub(crate) fn push(&mut self, error: E) {
+        *self = match std::mem::take(self) {
+            Errors::Empty => Errors::One(error),
+            Errors::One(first) => Errors::Many(vec![first, error]),
+            Errors::Many(mut all) => {
+                all.push(error);
+                Errors::Many(all)
+            }
+        };
+    }
+
+    pub(crate) fn as_slice(&self) -> &[E] {
+        match self {
+            Errors::Empty => &[],
+            Errors::One(error) => std::slice::from_ref(error),
+            Errors::Many(all) => all,
+        }
+    }
+
+    fn into_vec(self) -> Vec<E> {
+        match self {
+            Errors::Empty => Vec::new(),
+            Errors::One(error) => vec![error],
+            Errors::Many(all) => all,
+        }
+    }
+
+    fn into_last(self) -> Option<E> {
+        match self {
+            Errors::Empty => None,
+            Errors::One(error) => Some(error),
+            Errors::Many(mut all) => all.pop(),
+        }
+    }
+}
+
+impl<E> From<Vec<E>> for Errors<E> {
+    fn from(mut all: Vec<E>) -> Self {
+        match all.len() {
+            0 => Errors::Empty,
+            1 => all.pop().map_or(Errors::Empty, Errors::One),
+            _ => Errors::Many(all),
+        }
+    }
+}
+
 /// A step that failed for good: every attempt's error, in order, and why retrying stopped.
 pub struct StepFailure<E> {
     pub(crate) step: StepId,
-    pub(crate) errors: Vec<E>,
+    pub(crate) errors: Errors<E>,
     pub(crate) gave_up: GaveUp,
     pub(crate) siblings: Vec<StepFailure<E>>,
 }
@@ -32,7 +89,7 @@ pub struct StepFailure<E> {
 /// A compensation that failed for good: every attempt's error, in order.
 pub struct CompensationFailure<E> {
     pub(crate) step: StepId,
-    pub(crate) errors: Vec<E>,
+    pub(crate) errors: Errors<E>,
     pub(crate) gave_up: GaveUp,
     pub(crate) uncertain: bool,
 }
@@ -50,18 +107,19 @@ macro_rules! attempts_accessors {
             pub fn error(&self) -> &E {
                 // Invariant: built only after at least one failed attempt.
                 self.errors
+                    .as_slice()
                     .last()
                     .expect("a failure holds at least one error")
             }
             /// Every attempt's error, oldest first; never empty.
             #[must_use]
             pub fn errors(&self) -> &[E] {
-                &self.errors
+                self.errors.as_slice()
             }
             /// How many attempts were made.
             #[must_use]
             pub fn attempts(&self) -> usize {
-                self.errors.len()
+                self.errors.as_slice().len()
             }
             /// Why retrying stopped.
             #[must_use]
@@ -71,7 +129,7 @@ macro_rules! attempts_accessors {
             /// Every attempt's error, oldest first.
             #[must_use]
             pub fn into_errors(self) -> Vec<E> {
-                self.errors
+                self.errors.into_vec()
             }
         }
 
@@ -80,7 +138,7 @@ macro_rules! attempts_accessors {
                 f.debug_struct(stringify!($ty))
                     .field("step", &self.step)
                     .field("gave_up", &self.gave_up)
-                    .field("errors", &self.errors)
+                    .field("errors", &self.errors.as_slice())
                     .finish()
             }
         }
@@ -106,9 +164,9 @@ impl<E> StepFailure<E> {
 
     /// The error of the last attempt, by value.
     #[must_use]
-    pub fn into_error(mut self) -> E {
+    pub fn into_error(self) -> E {
         self.errors
-            .pop()
+            .into_last()
             .expect("a failure holds at least one error")
     }
 }

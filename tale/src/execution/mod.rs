@@ -9,7 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::error::{CompensationFailure, SagaError, StepFailure, StepId};
+use crate::error::{CompensationFailure, Errors, SagaError, StepFailure, StepId};
 use crate::event::{Event, Fault, FaultPoint, Observer, Outcome, StepRef};
 use crate::executor::Executor;
 use crate::retry::{Attempts, Retry};
@@ -33,7 +33,7 @@ pub enum Unwind<E> {
 pub(crate) struct Tries<E> {
     pub(crate) attempt: u32,
     policy: Option<Attempts<E>>,
-    errors: Vec<E>,
+    errors: Errors<E>,
 }
 
 impl<E> Tries<E> {
@@ -41,7 +41,7 @@ impl<E> Tries<E> {
         Self {
             attempt: 1,
             policy: None,
-            errors: Vec::new(),
+            errors: Errors::Empty,
         }
     }
 }

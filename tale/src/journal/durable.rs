@@ -9,7 +9,7 @@ use super::key::{IdempotencyKey, Phase, with_key};
 use super::replay::{Replay, StepLog};
 use super::{JournalError, Record, SagaId, Status, Store};
 use crate::clock::Clock;
-use crate::error::{CompensationFailure, SagaError, StepFailure, StepId};
+use crate::error::{CompensationFailure, Errors, SagaError, StepFailure, StepId};
 use crate::event::Observer;
 use crate::execution::{Execution, Unwind};
 use crate::executor::Executor;
@@ -170,7 +170,7 @@ where
                 index,
                 name: step.name().to_owned(),
             },
-            errors: vec![E::from(why)],
+            errors: Errors::One(E::from(why)),
             gave_up,
             siblings: Vec::new(),
         }))
@@ -212,7 +212,7 @@ where
                         index,
                         name: step.name().to_owned(),
                     },
-                    errors,
+                    errors: Errors::from(errors),
                     gave_up,
                     siblings: Vec::new(),
                 })),
@@ -318,7 +318,7 @@ where
 
     fn record_failure(&mut self, index: usize, unwind: &Unwind<E>) {
         if let Unwind::Failed(failure) = unwind {
-            match to_json(&failure.errors) {
+            match to_json(failure.errors.as_slice()) {
                 Ok(errors) => {
                     self.write(&Record::StepFailed {
                         index: index_u32(index),
@@ -384,7 +384,7 @@ where
                             index,
                             name: step.name().to_owned(),
                         },
-                        errors,
+                        errors: Errors::from(errors),
                         gave_up: GaveUp::AttemptsExhausted,
                         uncertain,
                     })
@@ -414,7 +414,7 @@ where
             None => Record::CompensationSucceeded {
                 index: index_u32(index),
             },
-            Some(failure) => match to_json(&failure.errors) {
+            Some(failure) => match to_json(failure.errors.as_slice()) {
                 Ok(errors) => Record::CompensationFailed {
                     index: index_u32(index),
                     errors,

@@ -419,9 +419,24 @@ fn a_report_counts_attempts_and_times_on_its_clock() {
 #[test]
 fn a_saga_can_run_again_after_a_failure() {
     let log = Log::new();
-    let mut saga: S<'_> = Saga::new("again").step(step(&log, "a"));
+    let run = log.clone();
+    let mut calls = 0;
+    let fails_once = Link::new("b", move |_: &mut ()| {
+        calls += 1;
+        run.push(format!("do b #{calls}"));
+        if calls == 1 {
+            Err("busy".to_owned())
+        } else {
+            Ok(())
+        }
+    });
+    let mut saga: S<'_> = Saga::new("again").step(step(&log, "a")).step(fails_once);
     let mut executor = Executor::new();
+    saga.run(&mut executor, &mut ()).unwrap_err();
     saga.run(&mut executor, &mut ()).unwrap();
-    saga.run(&mut executor, &mut ()).unwrap();
-    assert_eq!(log.lines(), ["do a", "do a"]);
+    assert_eq!(
+        log.lines(),
+        ["do a", "do b #1", "undo a with a-out", "do a", "do b #2"],
+        "the second run starts afresh"
+    );
 }

@@ -168,7 +168,45 @@ macro_rules! meta_methods {
     };
 }
 
-pub(crate) use {meta_methods, meta_setters};
+/// The constructor and list methods of a saga type with `name` and `links: Vec<$link>`
+/// fields (shared by the sync and async sagas).
+macro_rules! chain_methods {
+    ($link:ident) => {
+        /// An empty saga.
+        pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+            Self {
+                name: name.into(),
+                links: Vec::new(),
+            }
+        }
+
+        #[doc = concat!("Appends a step (anything that converts into a [`", stringify!($link), "`]).")]
+        #[must_use]
+        pub fn step(mut self, link: impl Into<$link<'a, S, E>>) -> Self {
+            self.links.push(link.into());
+            self
+        }
+
+        /// Appends a step, in place.
+        pub fn push(&mut self, link: impl Into<$link<'a, S, E>>) {
+            self.links.push(link.into());
+        }
+
+        /// The number of steps.
+        #[must_use]
+        pub fn len(&self) -> usize {
+            self.links.len()
+        }
+
+        /// True if the saga has no steps (running it succeeds and changes nothing).
+        #[must_use]
+        pub fn is_empty(&self) -> bool {
+            self.links.is_empty()
+        }
+    };
+}
+
+pub(crate) use {chain_methods, meta_methods, meta_setters};
 
 /// The compensation slot of a link that has none.
 type NoUndo<S, O, E> = fn(&mut S, Option<&O>) -> Result<(), E>;
@@ -317,37 +355,7 @@ pub struct Saga<'a, S, E> {
 }
 
 impl<'a, S, E> Saga<'a, S, E> {
-    /// An empty saga.
-    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            name: name.into(),
-            links: Vec::new(),
-        }
-    }
-
-    /// Appends a step.
-    #[must_use]
-    pub fn step(mut self, link: impl Into<Link<'a, S, E>>) -> Self {
-        self.links.push(link.into());
-        self
-    }
-
-    /// Appends a step, in place.
-    pub fn push(&mut self, link: impl Into<Link<'a, S, E>>) {
-        self.links.push(link.into());
-    }
-
-    /// The number of steps.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.links.len()
-    }
-
-    /// True if the saga has no steps (running it succeeds and changes nothing).
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
-    }
+    chain_methods!(Link);
 
     /// Runs every step in order on `state`; on failure, compensates the completed
     /// steps in reverse order.

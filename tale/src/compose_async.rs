@@ -11,7 +11,7 @@ use crate::async_execution::AsyncExecution;
 use crate::async_step::AsyncStep;
 use crate::clock::AsyncSleep;
 use crate::closure::IntoStepResult;
-use crate::compose::{Body, Link, LinkBuilder, Meta, meta_methods, meta_setters};
+use crate::compose::{Body, Link, LinkBuilder, Meta, chain_methods, meta_methods, meta_setters};
 use crate::error::SagaError;
 use crate::event::Observer;
 use crate::executor::Executor;
@@ -295,37 +295,7 @@ pub struct AsyncSaga<'a, S, E> {
 }
 
 impl<'a, S, E> AsyncSaga<'a, S, E> {
-    /// An empty saga.
-    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            name: name.into(),
-            links: Vec::new(),
-        }
-    }
-
-    /// Appends a step (an [`AsyncLink`], or a sync [`Link`]).
-    #[must_use]
-    pub fn step(mut self, link: impl Into<AsyncLink<'a, S, E>>) -> Self {
-        self.links.push(link.into());
-        self
-    }
-
-    /// Appends a step, in place.
-    pub fn push(&mut self, link: impl Into<AsyncLink<'a, S, E>>) {
-        self.links.push(link.into());
-    }
-
-    /// The number of steps.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.links.len()
-    }
-
-    /// True if the saga has no steps.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
-    }
+    chain_methods!(AsyncLink);
 
     /// Runs every step in order on `state`; on failure, compensates the completed
     /// steps in reverse order, one at a time.

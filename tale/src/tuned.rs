@@ -9,11 +9,72 @@ use crate::step::{Step, StepKind};
 /// it also offers itself so that calls chain without nesting.
 pub struct Tuned<S: Step> {
     step: S,
-    name: Option<Cow<'static, str>>,
-    retry: Option<Retry<S::Error>>,
-    compensation_retry: Option<Retry<S::Error>>,
-    uncertain: bool,
+    overrides: Overrides<S::Error>,
 }
+
+/// What [`Tuned`] (and the async saga's `AsyncTuned`) override: `None` and `false` leave
+/// the step's own.
+pub(crate) struct Overrides<E> {
+    pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) retry: Option<Retry<E>>,
+    pub(crate) compensation_retry: Option<Retry<E>>,
+    pub(crate) uncertain: bool,
+}
+
+impl<E> Overrides<E> {
+    pub(crate) fn new() -> Self {
+        Self {
+            name: None,
+            retry: None,
+            compensation_retry: None,
+            uncertain: false,
+        }
+    }
+    pub(crate) fn name<'a>(&'a self, own: &'a str) -> &'a str {
+        self.name.as_deref().unwrap_or(own)
+    }
+    pub(crate) fn retry(&self, own: impl FnOnce() -> Option<Retry<E>>) -> Option<Retry<E>> {
+        self.retry.clone().or_else(own)
+    }
+    pub(crate) fn compensation_retry(
+        &self,
+        own: impl FnOnce() -> Option<Retry<E>>,
+    ) -> Option<Retry<E>> {
+        self.compensation_retry.clone().or_else(own)
+    }
+}
+
+/// The setters of a wrapper with an `overrides: Overrides<S::Error>` field.
+macro_rules! override_setters {
+    () => {
+        /// See [`StepExt::named`](crate::StepExt::named).
+        #[must_use]
+        pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+            self.overrides.name = Some(name.into());
+            self
+        }
+        /// See [`StepExt::retry`](crate::StepExt::retry).
+        #[must_use]
+        pub fn retry(mut self, policy: Retry<S::Error>) -> Self {
+            self.overrides.retry = Some(policy);
+            self
+        }
+        /// See [`StepExt::compensation_retry`](crate::StepExt::compensation_retry).
+        #[must_use]
+        pub fn compensation_retry(mut self, policy: Retry<S::Error>) -> Self {
+            self.overrides.compensation_retry = Some(policy);
+            self
+        }
+        /// See [`StepExt::uncertain`](crate::StepExt::uncertain).
+        #[must_use]
+        pub fn uncertain(mut self) -> Self {
+            self.overrides.uncertain = true;
+            self
+        }
+    };
+}
+
+pub(crate) use override_setters;
 
 /// Methods to adjust any [`Step`] where it is used.
 ///
@@ -59,36 +120,12 @@ impl<S: Step> Tuned<S> {
     fn new(step: S) -> Self {
         Self {
             step,
-            name: None,
-            retry: None,
-            compensation_retry: None,
-            uncertain: false,
+            overrides: Overrides::new(),
         }
     }
-    /// See [`StepExt::named`].
-    #[must_use]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-    /// See [`StepExt::retry`].
-    #[must_use]
-    pub fn retry(mut self, policy: Retry<S::Error>) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-    /// See [`StepExt::compensation_retry`].
-    #[must_use]
-    pub fn compensation_retry(mut self, policy: Retry<S::Error>) -> Self {
-        self.compensation_retry = Some(policy);
-        self
-    }
-    /// See [`StepExt::uncertain`].
-    #[must_use]
-    pub fn uncertain(mut self) -> Self {
-        self.uncertain = true;
-        self
-    }
+
+    override_setters!();
+
     /// The step inside.
     pub fn into_inner(self) -> S {
         self.step
@@ -113,20 +150,19 @@ impl<S: Step> Step for Tuned<S> {
         self.step.kind()
     }
     fn name(&self) -> &str {
-        self.name.as_deref().unwrap_or_else(|| self.step.name())
+        self.overrides.name(self.step.name())
     }
     fn has_compensation(&self) -> bool {
         self.step.has_compensation()
     }
     fn is_uncertain(&self) -> bool {
-        self.uncertain || self.step.is_uncertain()
+        self.overrides.uncertain || self.step.is_uncertain()
     }
     fn retry_policy(&self) -> Option<Retry<S::Error>> {
-        self.retry.clone().or_else(|| self.step.retry_policy())
+        self.overrides.retry(|| self.step.retry_policy())
     }
     fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
-        self.compensation_retry
-            .clone()
-            .or_else(|| self.step.compensation_retry_policy())
+        self.overrides
+            .compensation_retry(|| self.step.compensation_retry_policy())
     }
 }

@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 use crate::async_step::AsyncStep;
 use crate::retry::Retry;
 use crate::step::{Step, StepKind};
+use crate::tuned::{Overrides, override_setters};
 
 use super::kind::Kinded;
 
@@ -301,10 +302,7 @@ where
 /// (The runtime's [`Tuned`](crate::Tuned) wraps sync steps only.)
 pub struct AsyncTuned<S: AsyncStep> {
     step: S,
-    name: Option<Cow<'static, str>>,
-    retry: Option<Retry<S::Error>>,
-    compensation_retry: Option<Retry<S::Error>>,
-    uncertain: bool,
+    overrides: Overrides<S::Error>,
     timeout: Option<crate::Timeout<S::Error>>,
 }
 
@@ -313,10 +311,7 @@ impl<S: AsyncStep> AsyncTuned<S> {
     pub fn new(step: S) -> Self {
         Self {
             step,
-            name: None,
-            retry: None,
-            compensation_retry: None,
-            uncertain: false,
+            overrides: Overrides::new(),
             timeout: None,
         }
     }
@@ -330,30 +325,7 @@ impl<S: AsyncStep> AsyncTuned<S> {
         self.timeout = Some(crate::Timeout::after(after));
         self
     }
-    /// See [`StepExt::named`](crate::StepExt::named).
-    #[must_use]
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-    /// See [`StepExt::retry`](crate::StepExt::retry).
-    #[must_use]
-    pub fn retry(mut self, policy: Retry<S::Error>) -> Self {
-        self.retry = Some(policy);
-        self
-    }
-    /// See [`StepExt::compensation_retry`](crate::StepExt::compensation_retry).
-    #[must_use]
-    pub fn compensation_retry(mut self, policy: Retry<S::Error>) -> Self {
-        self.compensation_retry = Some(policy);
-        self
-    }
-    /// See [`StepExt::uncertain`](crate::StepExt::uncertain).
-    #[must_use]
-    pub fn uncertain(mut self) -> Self {
-        self.uncertain = true;
-        self
-    }
+    override_setters!();
 }
 
 impl<S: AsyncStep> AsyncStep for AsyncTuned<S> {
@@ -374,21 +346,20 @@ impl<S: AsyncStep> AsyncStep for AsyncTuned<S> {
         self.step.kind()
     }
     fn name(&self) -> &str {
-        self.name.as_deref().unwrap_or_else(|| self.step.name())
+        self.overrides.name(self.step.name())
     }
     fn has_compensation(&self) -> bool {
         self.step.has_compensation()
     }
     fn is_uncertain(&self) -> bool {
-        self.uncertain || self.step.is_uncertain()
+        self.overrides.uncertain || self.step.is_uncertain()
     }
     fn retry_policy(&self) -> Option<Retry<S::Error>> {
-        self.retry.clone().or_else(|| self.step.retry_policy())
+        self.overrides.retry(|| self.step.retry_policy())
     }
     fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
-        self.compensation_retry
-            .clone()
-            .or_else(|| self.step.compensation_retry_policy())
+        self.overrides
+            .compensation_retry(|| self.step.compensation_retry_policy())
     }
     fn timeout(&self) -> Option<crate::Timeout<S::Error>> {
         self.timeout.or_else(|| self.step.timeout())

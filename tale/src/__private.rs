@@ -24,7 +24,7 @@ pub use crate::macro_support::kind::{
 };
 pub use crate::macro_support::step_fn::{AsyncStepFn, AsyncTuned, StepFn, StepMeta};
 pub use crate::macro_support::{
-    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt,
+    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt, release,
 };
 pub use crate::retry::Retry;
 pub use crate::step::{Step, StepKind};

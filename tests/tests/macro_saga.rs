@@ -294,3 +294,57 @@ fn the_item_form_is_a_function_of_the_executor_and_the_inputs() {
         Some("refund 3 as 30")
     );
 }
+
+/// A step with a destructor that borrows an earlier step's output.
+struct Receipt<'a> {
+    log: &'a Log,
+    payment: &'a String,
+}
+
+impl tale::Step for Receipt<'_> {
+    type Output = ();
+    type Error = Fail;
+    fn execute(&mut self) -> Result<(), Fail> {
+        self.log.push(format!("receipt for {}", self.payment));
+        Ok(())
+    }
+    fn compensate(&mut self, (): &()) -> Result<(), Fail> {
+        Ok(())
+    }
+}
+
+fn receipt<'a>(log: &'a Log, payment: &'a String) -> Receipt<'a> {
+    Receipt { log, payment }
+}
+
+impl Drop for Receipt<'_> {
+    fn drop(&mut self) {
+        self.log.push(format!("drop receipt for {}", self.payment));
+    }
+}
+
+#[step]
+fn pay(log: &Log) -> Result<String, Fail> {
+    log.push("pay");
+    Ok("payment-1".to_owned())
+}
+
+#[test]
+fn the_tail_moves_outputs_that_steps_with_destructors_borrowed() {
+    let log = Log::default();
+    let payment: String = saga! {
+        let payment = pay(&log);
+        let () = receipt(&log, &payment);
+        {
+            log.push("tail");
+            payment
+        }
+    }
+    .unwrap();
+    assert_eq!(payment, "payment-1");
+    // The step values are dropped, last first, before the tail runs.
+    assert_eq!(
+        log.lines(),
+        ["pay", "receipt for payment-1", "drop receipt for payment-1", "tail"]
+    );
+}

@@ -65,7 +65,6 @@ fn body(saga: &Saga) -> TokenStream {
         |e| Ident::new("__tale_exec", syn::spanned::Spanned::span(e)),
     );
     let run = hidden("__run");
-    let result = hidden("__r");
     let unwind = hidden("__u");
     let executor = match (&saga.executor, &saga.item) {
         (Some(executor), _) => quote!(#executor),
@@ -86,41 +85,6 @@ fn body(saga: &Saga) -> TokenStream {
     let name = &saga.name;
     let phase = phase_of(0, Span::call_site());
     let ladder = ladder(saga, 0);
-    let temps: Vec<Ident> = (0..saga.steps.len())
-        .map(|i| format_ident!("__t{}", i, span = Span::mixed_site()))
-        .collect();
-    // One level per step, or per `join!` group of an async saga (a flat tuple).
-    let mut levels = Vec::new();
-    let mut i = 0;
-    while i < temps.len() {
-        let len = if saga.is_async {
-            saga.steps[i].group_len.max(1)
-        } else {
-            1
-        };
-        if len > 1 {
-            let group = &temps[i..i + len];
-            levels.push(quote!((#(#group,)*)));
-        } else {
-            let temp = &temps[i];
-            levels.push(quote!(#temp));
-        }
-        i += len;
-    }
-    let nested = levels
-        .iter()
-        .rev()
-        .fold(quote!(()), |inner, t| quote!((#t, #inner)));
-    let rebinds = saga.steps.iter().zip(&temps).map(|(step, temp)| match &step.binding {
-        Binding::Named { mutability, ident, .. } => {
-            quote!(#[allow(unused_variables, unused_mut, clippy::let_unit_value)] let #mutability #ident = #temp;)
-        }
-        Binding::Discard => quote!(),
-    });
-    let tail = saga
-        .tail
-        .as_ref()
-        .map_or_else(|| quote!(()), |tail| quote!(#tail));
     let start = if let Some(durable) = &saga.durable {
         durable_start(durable, &executor_mut, name)
     } else if saga.is_async {
@@ -140,18 +104,45 @@ fn body(saga: &Saga) -> TokenStream {
     } else {
         quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)
     };
+    let label = saga_label();
     quote! {
         let mut #exec = #executor;
         #start
         let #phase = #private::BeforePivot;
-        let #result = #ladder;
-        #run.finish(match #result {
-            ::core::result::Result::Ok(#nested) => {
-                #(#rebinds)*
-                ::core::result::Result::Ok(#tail)
-            }
-            ::core::result::Result::Err(#unwind) => ::core::result::Result::Err(#unwind),
-        })
+        #label: {
+            let #unwind = #ladder;
+            #run.finish(::core::result::Result::Err(#unwind))
+        }
+    }
+}
+
+/// The label of the block a saga's run is: its success leaves it with a `break`.
+fn saga_label() -> syn::Lifetime {
+    syn::Lifetime::new("'__tale_saga", Span::mixed_site())
+}
+
+/// Every step succeeded: drop the step values (last first, as if their scopes ended:
+/// they may borrow outputs that the tail moves), evaluate the tail and leave the saga's
+/// block with `run.finish(Ok(tail))`. Leaving by `break` keeps the outputs where they
+/// were bound: nothing is carried outward through the levels, so an async saga's state
+/// holds each output once.
+pub(super) fn succeed(saga: &Saga) -> TokenStream {
+    let private = private();
+    let run = hidden("__run");
+    let label = saga_label();
+    let releases = saga
+        .steps
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, step)| step_local(i, step));
+    let tail = saga
+        .tail
+        .as_ref()
+        .map_or_else(|| quote!(()), |tail| quote!(#tail));
+    quote! {
+        #(#private::release(#releases);)*
+        break #label #run.finish(::core::result::Result::Ok(#tail));
     }
 }
 
@@ -170,9 +161,10 @@ pub(super) fn phase_of(index: usize, span: Span) -> Ident {
     format_ident!("__tale_p{}", index, span = span)
 }
 
-/// The level of step `index`: build the step (or the whole `join!` group), check its
-/// kind, run it; on success bind the output and run the rest; if the rest fails,
-/// compensate this step with its output.
+/// The level of step `index`, an expression that evaluates to the `Unwind` of a failed
+/// run (success leaves by [`succeed`]): build the step (or the whole `join!` group),
+/// check its kind, run it; on success bind the output and run the rest; if the rest
+/// fails, compensate this step with its output.
 pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     let step = &saga.steps[index];
     if saga.is_async && step.group_len > 1 {
@@ -181,7 +173,6 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     let local = step_local(index, step);
     let run = hidden("__run");
     let output = hidden("__o");
-    let rest = hidden("__rest");
     let unwind = hidden("__u");
     let ok = quote!(::core::result::Result::Ok);
     let err = quote!(::core::result::Result::Err);
@@ -223,7 +214,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         }
     };
     let on_success = if index + 1 == saga.steps.len() {
-        quote!(#ok((#carried, ())))
+        succeed(saga)
     } else {
         let next = ladder(saga, index + 1);
         let compensate = if saga.is_async {
@@ -232,11 +223,9 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
             quote!(#run.compensate(#index, &mut #local, #carried);)
         };
         quote! {
-            let #rest = #next;
-            match #rest {
-                #ok(#rest) => #ok((#carried, #rest)),
-                #err(#unwind) => { #compensate #err(#unwind) }
-            }
+            let #unwind = #next;
+            #compensate
+            #unwind
         }
     };
     quote! {{
@@ -244,7 +233,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         #check
         match #attempt {
             #ok(#output) => { #bind #on_success }
-            #err(#unwind) => #err(#unwind),
+            #err(#unwind) => #unwind,
         }
     }}
 }

@@ -7,7 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::ast::{Binding, Saga};
-use super::expand::{hidden, kind_check, ladder as next_ladder, step_local, value};
+use super::expand::{hidden, kind_check, ladder as next_ladder, step_local, succeed, value};
 use crate::paths::private;
 
 /// ```text
@@ -96,7 +96,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
             (#(#results,)*) => {
                 let mut #failed = #private::GroupFailure::new();
                 #(#undo_survivors)*
-                #err(#failed.into_unwind())
+                #failed.into_unwind()
             }
         }
     }}
@@ -160,16 +160,10 @@ fn on_success(
     carried: &[TokenStream],
 ) -> TokenStream {
     let run = hidden("__run");
-    let rest = hidden("__rest");
     let unwind = hidden("__u");
-    let ok = quote!(::core::result::Result::Ok);
-    let err = quote!(::core::result::Result::Err);
     let last = range.end;
-    // The group's outputs travel as one flat tuple, one level of the ladder's nesting,
-    // whatever the number of branches.
-    let group = quote!((#(#carried,)*));
     if last == saga.steps.len() {
-        return quote!(#ok((#group, ())));
+        return succeed(saga);
     }
     let next = next_ladder(saga, last);
     let undo_all = range
@@ -178,10 +172,8 @@ fn on_success(
         .rev()
         .map(|((i, local), out)| quote!(#run.compensate(#i, &mut #local, #out).await;));
     quote! {
-        let #rest = #next;
-        match #rest {
-            #ok(#rest) => #ok((#group, #rest)),
-            #err(#unwind) => { #(#undo_all)* #err(#unwind) }
-        }
+        let #unwind = #next;
+        #(#undo_all)*
+        #unwind
     }
 }

@@ -114,3 +114,10 @@ impl<O, C: Clock> ExecutorMut for &mut Executor<O, C> {
         self
     }
 }
+
+/// Drops a step value. A saga that succeeded drops its step values (last first, as
+/// their scopes would end) before its tail moves the outputs they may borrow.
+#[inline(always)]
+pub fn release<T>(value: T) {
+    drop(value);
+}

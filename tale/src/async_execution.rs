@@ -1,9 +1,8 @@
-//! One run of an async saga: [`Execution`]'s logic behind a `RefCell`, borrowed only
+//! One run of an async saga: [`Execution`]'s logic behind a lock, taken only
 //! between awaits, so that the branches of a parallel group can run concurrently on
 //! one run.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
@@ -17,12 +16,13 @@ use crate::event::{Event, Fault, FaultPoint, Observer, StepRef};
 use crate::execution::{Caught, Execution, Flow, Tries, Unwind};
 use crate::executor::Executor;
 use crate::retry::GaveUp;
+use crate::shared::Shared;
 use crate::timeout::{CancelHandle, CancelOn, Cancelled, Limits, TimedOut, Timeout};
 
 /// One run of an async saga on an [`Executor`]. Its methods take `&self`, so the
 /// branches of a parallel group share it.
 pub struct AsyncExecution<'x, E, O, C> {
-    run: RefCell<Execution<'x, E, O, C>>,
+    run: Shared<Execution<'x, E, O, C>>,
     deadline: Option<(Duration, Timeout<E>)>,
     cancel: Option<CancelOn<'x, E>>,
     /// With fail-fast groups: the signal that stops a parallel group's branches in
@@ -55,7 +55,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
     /// Starts a run of the saga named `saga`.
     pub fn start(executor: &'x mut Executor<O, C>, saga: &'x str) -> Self {
         Self {
-            run: RefCell::new(Execution::start(executor, saga)),
+            run: Shared::new(Execution::start(executor, saga)),
             deadline: None,
             cancel: None,
             siblings: None,
@@ -82,15 +82,15 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
     }
 
     fn intercept(&self, point: &FaultPoint<'_>) -> Option<Fault<E>> {
-        self.run.borrow_mut().executor.observer.intercept(point)
+        self.run.lock().executor.observer.intercept(point)
     }
 
-    /// The wait an injected [`Fault::Delay`] asks for (boxed: only tests pay for it).
-    fn delay(&self, fault: Option<&Fault<E>>) -> Option<Pin<Box<dyn Future<Output = ()>>>> {
+    /// The wait an injected [`Fault::Delay`] asks for.
+    fn delay(&self, fault: Option<&Fault<E>>) -> Option<impl Future<Output = ()> + '_> {
         match fault {
             Some(Fault::Delay(delay)) => {
-                let sleep = self.run.borrow().executor.clock.sleep_async(*delay);
-                Some(Box::pin(sleep))
+                let sleep = self.run.lock().executor.clock.sleep_async(*delay);
+                Some(sleep)
             }
             _ => None,
         }
@@ -103,7 +103,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             .map(|t| (t.after, Interrupt::TimedOut(t.after)));
         // The clock is read only when a deadline is set.
         let deadline = self.deadline.as_ref().map(|(at, _)| {
-            let now = self.run.borrow().executor.clock.now();
+            let now = self.run.lock().executor.clock.now();
             (at.saturating_sub(now), Interrupt::Deadline)
         });
         match (timeout, deadline) {
@@ -124,7 +124,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         }
         let (timer, reason) = match limit {
             Some((after, reason)) => {
-                let sleep = self.run.borrow().executor.clock.sleep_async(after);
+                let sleep = self.run.lock().executor.clock.sleep_async(after);
                 (Some(sleep), Some(reason))
             }
             None => (None, None),
@@ -132,10 +132,9 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         let cancelled = self.cancel.as_ref().map(|(handle, _)| handle.cancelled());
         let sibling_failed = self.siblings.as_ref().map(|(handle, _)| handle.cancelled());
         Race {
-            cancelled: cancelled.map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = ()> + '_>>),
-            sibling_failed: sibling_failed
-                .map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = ()> + '_>>),
-            timer: timer.map(|f| Box::pin(f) as Pin<Box<dyn Future<Output = ()> + '_>>),
+            cancelled: pin!(cancelled),
+            sibling_failed: pin!(sibling_failed),
+            timer: pin!(timer),
             reason,
             future,
         }
@@ -174,7 +173,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                     kind: step.kind(),
                 };
                 self.run
-                    .borrow_mut()
+                    .lock()
                     .emit(&Event::AttemptSucceeded { step, attempt: 1 });
                 Ok(output)
             }
@@ -189,9 +188,6 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         step: &S,
         attempt: u32,
     ) -> Option<Fault<E>> {
-        self.run
-            .borrow_mut()
-            .attempt_started(index, step.name(), step.kind(), attempt);
         let point = FaultPoint::Execute {
             step: StepRef {
                 index,
@@ -200,7 +196,10 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             },
             attempt,
         };
-        self.intercept(&point)
+        // One lock for both.
+        let mut run = self.run.lock();
+        run.attempt_started(index, step.name(), step.kind(), attempt);
+        run.executor.observer.intercept(&point)
     }
 
     /// One attempt, altered by `fault`, raced against `limit` and the cancel handle.
@@ -284,7 +283,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                     let meta = (step.name(), step.kind());
                     let unwind = self
                         .run
-                        .borrow_mut()
+                        .lock()
                         .give_up(index, meta, &mut tries, error, gave_up);
                     self.undo_uncertain(index, step, true).await;
                     return Err(unwind);
@@ -294,13 +293,13 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                 let meta = (step.name(), step.kind());
                 let policy = || step.retry_policy();
                 self.run
-                    .borrow_mut()
+                    .lock()
                     .settle(index, meta, policy, &mut tries, result)
             };
             match flow {
                 Flow::Done(output) => return Ok(output),
                 Flow::Retry(delay) => {
-                    let sleep = self.run.borrow().executor.clock.sleep_async(delay);
+                    let sleep = self.run.lock().executor.clock.sleep_async(delay);
                     sleep.await;
                 }
                 Flow::Fail(unwind) => {
@@ -345,17 +344,13 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         step: &mut S,
         output: Option<&S::Output>,
     ) {
-        if self
-            .run
-            .borrow_mut()
-            .skipped(index, step.name(), step.kind())
-        {
+        if self.run.lock().skipped(index, step.name(), step.kind()) {
             return;
         }
         let uncertain = output.is_none();
         let mut tries = Tries::new();
         loop {
-            self.run.borrow_mut().compensation_started(
+            self.run.lock().compensation_started(
                 index,
                 step.name(),
                 step.kind(),
@@ -389,12 +384,12 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                 let meta = (step.name(), step.kind());
                 let policy = || step.compensation_retry_policy();
                 self.run
-                    .borrow_mut()
+                    .lock()
                     .settle_compensation(index, meta, policy, &mut tries, result, uncertain)
             };
             match next {
                 Some(delay) => {
-                    let sleep = self.run.borrow().executor.clock.sleep_async(delay);
+                    let sleep = self.run.lock().executor.clock.sleep_async(delay);
                     sleep.await;
                 }
                 None => return,
@@ -427,37 +422,44 @@ impl<F: Future> Future for CatchUnwind<'_, F> {
     }
 }
 
-/// A step's attempt racing its time limit and the cancel signal. Only built when a
-/// limit or a handle exists, so the boxes cost nothing on the plain path.
-struct Race<'a, F> {
-    cancelled: Option<Pin<Box<dyn Future<Output = ()> + 'a>>>,
-    sibling_failed: Option<Pin<Box<dyn Future<Output = ()> + 'a>>>,
-    timer: Option<Pin<Box<dyn Future<Output = ()> + 'a>>>,
+/// A step's attempt racing its time limit and the cancel signals. Only built when a
+/// limit or a handle exists.
+struct Race<'a, F, X, Y, T> {
+    cancelled: Pin<&'a mut Option<X>>,
+    sibling_failed: Pin<&'a mut Option<Y>>,
+    timer: Pin<&'a mut Option<T>>,
     reason: Option<Interrupt>,
     future: Pin<&'a mut F>,
 }
 
-impl<F: Future> Future for Race<'_, F> {
+/// Polls an optional pinned future; `false` if there is none.
+fn ready<F: Future<Output = ()>>(future: Pin<&mut Option<F>>, cx: &mut Context<'_>) -> bool {
+    future
+        .as_pin_mut()
+        .is_some_and(|future| future.poll(cx).is_ready())
+}
+
+impl<F, X, Y, T> Future for Race<'_, F, X, Y, T>
+where
+    F: Future,
+    X: Future<Output = ()>,
+    Y: Future<Output = ()>,
+    T: Future<Output = ()>,
+{
     type Output = Result<F::Output, Interrupt>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if let Some(cancelled) = &mut this.cancelled
-            && cancelled.as_mut().poll(cx).is_ready()
-        {
+        if ready(this.cancelled.as_mut(), cx) {
             return Poll::Ready(Err(Interrupt::Cancelled));
         }
-        if let Some(failed) = &mut this.sibling_failed
-            && failed.as_mut().poll(cx).is_ready()
-        {
+        if ready(this.sibling_failed.as_mut(), cx) {
             return Poll::Ready(Err(Interrupt::SiblingFailed));
         }
         if let Poll::Ready(output) = this.future.as_mut().poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        if let Some(timer) = &mut this.timer
-            && timer.as_mut().poll(cx).is_ready()
-        {
+        if ready(this.timer.as_mut(), cx) {
             // Invariant: `reason` is set together with `timer`.
             return Poll::Ready(Err(this.reason.take().expect("a timer has a reason")));
         }

@@ -109,24 +109,36 @@ impl Clock for ManualClock {
 pub trait AsyncSleep: Clock {
     /// Completes after `duration`. The future must not borrow the clock: the executor
     /// awaits it without holding on to the run's state.
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static;
+    fn sleep_async(
+        &self,
+        duration: Duration,
+    ) -> impl std::future::Future<Output = ()> + 'static + use<Self>;
 }
 
-impl<C: AsyncSleep + ?Sized> AsyncSleep for &C {
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static {
+impl<'c, C: AsyncSleep + ?Sized> AsyncSleep for &'c C {
+    fn sleep_async(
+        &self,
+        duration: Duration,
+    ) -> impl std::future::Future<Output = ()> + 'static + use<'c, C> {
         (**self).sleep_async(duration)
     }
 }
 
 impl AsyncSleep for ManualClock {
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static {
+    fn sleep_async(
+        &self,
+        duration: Duration,
+    ) -> impl std::future::Future<Output = ()> + 'static + use<> {
         self.sleep(duration);
         std::future::ready(())
     }
 }
 
 impl AsyncSleep for SystemClock {
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static {
+    fn sleep_async(
+        &self,
+        duration: Duration,
+    ) -> impl std::future::Future<Output = ()> + 'static + use<> {
         ThreadSleep {
             duration,
             shared: None,
@@ -216,7 +228,10 @@ impl Clock for TokioClock {
 
 #[cfg(feature = "tokio")]
 impl AsyncSleep for TokioClock {
-    fn sleep_async(&self, duration: Duration) -> impl std::future::Future<Output = ()> + 'static {
+    fn sleep_async(
+        &self,
+        duration: Duration,
+    ) -> impl std::future::Future<Output = ()> + 'static + use<> {
         tokio::time::sleep(duration)
     }
 }

@@ -19,6 +19,7 @@ mod macro_support;
 mod report;
 mod retry;
 mod rng;
+mod shared;
 mod step;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -345,6 +345,11 @@ fn the_tail_moves_outputs_that_steps_with_destructors_borrowed() {
     // The step values are dropped, last first, before the tail runs.
     assert_eq!(
         log.lines(),
-        ["pay", "receipt for payment-1", "drop receipt for payment-1", "tail"]
+        [
+            "pay",
+            "receipt for payment-1",
+            "drop receipt for payment-1",
+            "tail"
+        ]
     );
 }

@@ -54,7 +54,7 @@ async fn cancel_room(
     Ok(())
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() {
     let order = Order {
         customer: "Grace".into(),
@@ -85,15 +85,21 @@ async fn main() {
         .clock(clock)
         .observer((narrator, Report::new(clock)));
 
-    let result = saga!(
-        async {
-            #![saga(name = "parallel booking", executor = &mut executor)]
-            let payment = debit_customer(&bank, &order);
-            let (seat, room) = join!(book_flight(&airline, &order), book_hotel(&hotels, &order));
-            (payment, seat, room)
-        }
-    )
-    .await;
+    // The saga's future is `Send`: it runs as a task of the multi-threaded runtime.
+    let booking = tokio::spawn(async move {
+        let result = saga!(
+            async {
+                #![saga(name = "parallel booking", executor = &mut executor)]
+                let payment = debit_customer(&bank, &order);
+                let (seat, room) =
+                    join!(book_flight(&airline, &order), book_hotel(&hotels, &order));
+                (payment, seat, room)
+            }
+        )
+        .await;
+        (result, executor, bank, airline)
+    });
+    let (result, executor, bank, airline) = booking.await.expect("the booking task panicked");
 
     match &result {
         Ok((payment, seat, room)) => println!("\nBooked: {payment}, {seat}, {room}."),

@@ -1,8 +1,9 @@
 //! Shared pieces of the runnable examples in `examples/`: pretend services that keep
 //! their effects in memory, so that an example can show what its saga did to the world.
 
-use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// What can go wrong when booking a holiday.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,11 +77,12 @@ pub struct Order {
     pub price: u32,
 }
 
-/// A bank account that can be charged and refunded.
+/// A bank account that can be charged and refunded. It is `Sync`, so sagas that
+/// borrow it can be spawned on a multi-threaded runtime.
 #[derive(Debug)]
 pub struct Bank {
-    balance: Cell<u32>,
-    next_id: Cell<u32>,
+    /// The balance and the next payment number.
+    account: Mutex<(u32, u32)>,
 }
 
 impl Bank {
@@ -88,15 +90,20 @@ impl Bank {
     #[must_use]
     pub fn new(balance: u32) -> Self {
         Self {
-            balance: Cell::new(balance),
-            next_id: Cell::new(1),
+            account: Mutex::new((balance, 1)),
         }
     }
 
     /// The balance in euros.
     #[must_use]
     pub fn balance(&self) -> u32 {
-        self.balance.get()
+        self.account().0
+    }
+
+    fn account(&self) -> std::sync::MutexGuard<'_, (u32, u32)> {
+        self.account
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Charges `amount`, returning a payment id.
@@ -105,21 +112,21 @@ impl Bank {
     ///
     /// [`BookingError::InsufficientFunds`] if the balance is too low.
     pub fn charge(&self, amount: u32) -> Result<PaymentId, BookingError> {
-        let available = self.balance.get();
+        let mut account = self.account();
+        let (available, id) = *account;
         if available < amount {
             return Err(BookingError::InsufficientFunds {
                 needed: amount,
                 available,
             });
         }
-        self.balance.set(available - amount);
-        let id = self.next_id.replace(self.next_id.get() + 1);
+        *account = (available - amount, id + 1);
         Ok(PaymentId(format!("pay-{id}")))
     }
 
     /// Refunds `amount` for `payment`.
     pub fn refund(&self, _payment: &PaymentId, amount: u32) {
-        self.balance.set(self.balance.get() + amount);
+        self.account().0 += amount;
     }
 }
 
@@ -128,8 +135,8 @@ impl Bank {
 pub struct Reservations {
     name: &'static str,
     prefix: &'static str,
-    held: RefCell<Vec<String>>,
-    failures_left: Cell<u32>,
+    held: Mutex<Vec<String>>,
+    failures_left: AtomicU32,
 }
 
 impl Reservations {
@@ -139,15 +146,15 @@ impl Reservations {
         Self {
             name,
             prefix,
-            held: RefCell::new(Vec::new()),
-            failures_left: Cell::new(0),
+            held: Mutex::new(Vec::new()),
+            failures_left: AtomicU32::new(0),
         }
     }
 
     /// Makes the next `n` requests time out.
     #[must_use]
     pub fn timing_out(self, n: u32) -> Self {
-        self.failures_left.set(n);
+        self.failures_left.store(n, Ordering::Relaxed);
         self
     }
 
@@ -157,11 +164,13 @@ impl Reservations {
     ///
     /// [`BookingError::Timeout`] while the service is set to time out.
     pub fn reserve(&self, who: &str) -> Result<Reservation, BookingError> {
-        if self.failures_left.get() > 0 {
-            self.failures_left.set(self.failures_left.get() - 1);
+        let failing = self
+            .failures_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if failing.is_ok() {
             return Err(BookingError::Timeout(self.name));
         }
-        let mut held = self.held.borrow_mut();
+        let mut held = self.lock_held();
         let id = format!("{}{}", self.prefix, held.len() + 1);
         held.push(format!("{id} for {who}"));
         Ok(Reservation(id))
@@ -169,14 +178,19 @@ impl Reservations {
 
     /// Cancels reservation `id`.
     pub fn cancel(&self, id: &Reservation) {
-        self.held
-            .borrow_mut()
+        self.lock_held()
             .retain(|r| !r.starts_with(&format!("{id} ")));
     }
 
     /// The reservations held now.
     #[must_use]
     pub fn held(&self) -> Vec<String> {
-        self.held.borrow().clone()
+        self.lock_held().clone()
+    }
+
+    fn lock_held(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -22,6 +22,7 @@ pub use crate::macro_support::kind::{
     AfterPivot, BeforePivot, Compensatable, KindOfMarked, KindOfUnmarked, Kinded, Pivot, Probe,
     Retriable, Uncompensated,
 };
+pub use crate::macro_support::send_step::{SendAsyncStep, SendFn, SendStep, SendUndoFn};
 pub use crate::macro_support::step_fn::{AsyncStepFn, AsyncTuned, StepFn, StepMeta};
 pub use crate::macro_support::{
     ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt, release,

@@ -43,7 +43,8 @@ impl Ledger {
     }
 }
 
-#[step(compensate = cancel)]
+/// `local`: its futures hold a `&RefCell`, so they are not `Send`.
+#[step(compensate = cancel, local)]
 async fn book(log: &RefCell<Vec<String>>, what: &'static str) -> Result<String, Fail> {
     log.borrow_mut().push(format!("book {what}"));
     Ok(what.to_uppercase())
@@ -101,7 +102,7 @@ fn an_async_saga_compensates_in_reverse_with_sync_steps_mixed_in() {
 
 #[test]
 fn async_methods_borrow_self_mutably_and_retry_on_any_step() {
-    #[step]
+    #[step(local)]
     async fn flaky(tries: &RefCell<u32>) -> Result<u32, Fail> {
         *tries.borrow_mut() += 1;
         if *tries.borrow() < 3 {

@@ -2,7 +2,6 @@
 //! group's contract: siblings in flight finish, completed branches are compensated,
 //! then the steps before the fork, in reverse; every branch error is reported.
 
-use std::cell::RefCell;
 use std::time::Duration;
 
 use tale::{Executor, SagaError, TokioClock, saga, step};
@@ -12,16 +11,16 @@ use tokio::time::{Instant, sleep};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fail(&'static str);
 
-/// What happened, in order.
+/// What happened, in order (`Sync`, so the steps' futures are `Send`).
 #[derive(Default)]
-pub struct Log(RefCell<Vec<String>>);
+pub struct Log(std::sync::Mutex<Vec<String>>);
 
 impl Log {
     fn push(&self, line: String) {
-        self.0.borrow_mut().push(line);
+        self.0.lock().unwrap().push(line);
     }
     fn lines(&self) -> Vec<String> {
-        self.0.borrow().clone()
+        self.0.lock().unwrap().clone()
     }
 }
 

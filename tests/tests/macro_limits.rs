@@ -1,7 +1,6 @@
 //! Time limits and cancellation in async `saga!`s: `.timeout(...)` on a step, and the
 //! `deadline` and `cancel` options, on tokio with paused time.
 
-use std::cell::RefCell;
 use std::time::Duration;
 
 use tale::{
@@ -30,16 +29,16 @@ impl From<Cancelled> for Fail {
     }
 }
 
-/// What happened, in order.
+/// What happened, in order (`Sync`, so the steps' futures are `Send`).
 #[derive(Default)]
-pub struct Log(RefCell<Vec<String>>);
+pub struct Log(std::sync::Mutex<Vec<String>>);
 
 impl Log {
     fn push(&self, line: String) {
-        self.0.borrow_mut().push(line);
+        self.0.lock().unwrap().push(line);
     }
     fn lines(&self) -> Vec<String> {
-        self.0.borrow().clone()
+        self.0.lock().unwrap().clone()
     }
 }
 

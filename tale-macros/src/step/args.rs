@@ -22,6 +22,7 @@ pub(crate) struct StepArgs {
     pub(crate) pivot: Option<Spanned<()>>,
     pub(crate) retriable: Option<Spanned<()>>,
     pub(crate) uncertain: Option<Spanned<()>>,
+    pub(crate) local: Option<Spanned<()>>,
 }
 
 const KEYS: &[&str] = &[
@@ -32,6 +33,7 @@ const KEYS: &[&str] = &[
     "pivot",
     "retriable",
     "uncertain",
+    "local",
 ];
 
 /// Sets an option once; a second time is an error at the second key.
@@ -85,7 +87,7 @@ pub(crate) fn parse_step_option(meta: &ParseNestedMeta<'_>, out: &mut StepArgs) 
             let name: LitStr = value_of(meta, "name = \"...\"")?.parse()?;
             set_once(&mut out.name, &key, span, name)
         }
-        "pivot" | "retriable" | "uncertain" => {
+        "pivot" | "retriable" | "uncertain" | "local" => {
             if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
                 return Err(meta.error(format_args!(
                     "`{key}` takes no value: write `#[step({key})]`"
@@ -94,7 +96,8 @@ pub(crate) fn parse_step_option(meta: &ParseNestedMeta<'_>, out: &mut StepArgs) 
             let slot = match key.as_str() {
                 "pivot" => &mut out.pivot,
                 "retriable" => &mut out.retriable,
-                _ => &mut out.uncertain,
+                "uncertain" => &mut out.uncertain,
+                _ => &mut out.local,
             };
             set_once(slot, &key, span, ())
         }
@@ -103,7 +106,7 @@ pub(crate) fn parse_step_option(meta: &ParseNestedMeta<'_>, out: &mut StepArgs) 
 }
 
 fn unknown(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Error {
-    let expected = "expected `compensate`, `retry`, `compensation_retry`, `name`, `pivot`, `retriable` or `uncertain`";
+    let expected = "expected `compensate`, `retry`, `compensation_retry`, `name`, `pivot`, `retriable`, `uncertain` or `local`";
     match did_you_mean(key, KEYS) {
         Some(close) => meta.error(format_args!(
             "unknown `step` option `{key}`; did you mean `{close}`? ({expected})"

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{GenericParam, Ident};
 
-use super::validate::{Kind, Pass, StepFn};
+use super::validate::{Futures, Kind, Pass, StepFn};
 use crate::paths::{private, private_at};
 
 /// ```text
@@ -49,17 +49,7 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
     } else {
         Ident::new("__tale_body", ident.span())
     };
-    let body_fn = {
-        let mut sig = item.sig.clone();
-        sig.ident = body_ident.clone();
-        let block = &item.block;
-        let hidden = if step.in_impl {
-            quote!(#[doc(hidden)])
-        } else {
-            quote!()
-        };
-        quote!(#hidden #(#body_attrs)* #sig #block)
-    };
+    let body_fn = body_fn(step, &body_ident, &body_attrs);
     let turbofish = turbofish(step);
     let callee = if step.in_impl {
         quote!(Self::#body_ident #turbofish)
@@ -72,30 +62,23 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         let names = step.args.iter().map(|arg| &arg.name);
         quote!((#(#names,)*))
     };
-    let name = &step.name;
-    let (runtime_kind, marker) = match step.kind {
-        Kind::Compensatable => (quote!(Compensatable), quote!(Compensatable)),
-        Kind::Uncompensated => (quote!(Compensatable), quote!(Uncompensated)),
-        Kind::Pivot => (quote!(Pivot), quote!(Pivot)),
-        Kind::Retriable => (quote!(Retriable), quote!(Retriable)),
-    };
+    let marker = marker(step.kind);
     let into_result = {
         let private = private_at(step.output.span());
         quote_spanned!(step.output.span()=> #private::StepReturn::into_result)
     };
-    // The step's name, kind and uncertainty as constants of a zero-sized type: the
-    // step value then holds its arguments and nothing else.
     let meta_ty = Ident::new("__TaleMeta", Span::mixed_site());
-    let uncertain = step.uncertain;
-    let meta = quote! {
-        struct #meta_ty;
-        impl #private::StepMeta for #meta_ty {
-            const NAME: &'static str = #name;
-            const KIND: #private::StepKind = #private::StepKind::#runtime_kind;
-            const UNCERTAIN: bool = #uncertain;
+    let meta = meta(step, &meta_ty);
+    let send = step.futures == Futures::Send;
+    let mut helpers = quote!();
+    let constructor = if send {
+        let exec = helper_ident(step, "exec");
+        let (exec_fn, exec_ref) = send_exec(step, &exec, &a, &into_result, &callee, &arg_exprs);
+        helpers.extend(exec_fn);
+        quote! {
+            #private::AsyncStepFn::new(#args_tuple, #meta_ty, #private::#marker, #exec_ref)
         }
-    };
-    let constructor = if step.is_async {
+    } else if step.is_async {
         quote! {
             #private::AsyncStepFn::new(#args_tuple, #meta_ty, #private::#marker,
                 async |#a| #into_result(#callee(#(#arg_exprs),*).await))
@@ -106,7 +89,17 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
                 |#a| #into_result(#callee(#(#arg_exprs),*)))
         }
     };
-    let compensate = compensate(step, &a, &arg_exprs);
+    let compensate = if send {
+        match send_undo(step, &a, &arg_exprs) {
+            Some((undo_fn, undo_ref)) => {
+                helpers.extend(undo_fn);
+                quote!(.compensate(#undo_ref))
+            }
+            None => quote!(),
+        }
+    } else {
+        compensate(step, &a, &arg_exprs)
+    };
     let retry = step
         .retry
         .as_ref()
@@ -116,9 +109,15 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         .as_ref()
         .map(|r| quote_spanned!(r.span()=> .compensation_retry(|| #r)));
     let (nested, sibling) = if step.in_impl {
-        (quote!(), body_fn)
+        (quote!(), quote!(#body_fn #helpers))
     } else {
-        (body_fn, quote!())
+        (quote!(#body_fn #helpers), quote!())
+    };
+    let value = quote!(#constructor #compensate #retry #compensation_retry);
+    let value = if send {
+        quote!(#private::SendStep::new(#value))
+    } else {
+        value
     };
     quote! {
         #(#outer_attrs)*
@@ -126,9 +125,53 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         #vis fn #ident #generics (#(#params),*) -> #returns #where_clause {
             #nested
             #meta
-            #constructor #compensate #retry #compensation_retry
+            #value
         }
         #sibling
+    }
+}
+
+/// The user's function renamed `body_ident`, with the attributes that apply to the body.
+fn body_fn(step: &StepFn, body_ident: &Ident, body_attrs: &[&syn::Attribute]) -> TokenStream {
+    let mut sig = step.item.sig.clone();
+    sig.ident = body_ident.clone();
+    let block = &step.item.block;
+    let hidden = if step.in_impl {
+        quote!(#[doc(hidden)])
+    } else {
+        quote!()
+    };
+    quote!(#hidden #(#body_attrs)* #sig #block)
+}
+
+/// The step's name, kind and uncertainty as constants of a zero-sized type `meta_ty`:
+/// the step value then holds its arguments and nothing else.
+fn meta(step: &StepFn, meta_ty: &Ident) -> TokenStream {
+    let private = private();
+    let name = &step.name;
+    let runtime_kind = match step.kind {
+        Kind::Compensatable | Kind::Uncompensated => quote!(Compensatable),
+        Kind::Pivot => quote!(Pivot),
+        Kind::Retriable => quote!(Retriable),
+    };
+    let uncertain = step.uncertain;
+    quote! {
+        struct #meta_ty;
+        impl #private::StepMeta for #meta_ty {
+            const NAME: &'static str = #name;
+            const KIND: #private::StepKind = #private::StepKind::#runtime_kind;
+            const UNCERTAIN: bool = #uncertain;
+        }
+    }
+}
+
+/// The kind marker type's name (in `__private`).
+fn marker(kind: Kind) -> TokenStream {
+    match kind {
+        Kind::Compensatable => quote!(Compensatable),
+        Kind::Uncompensated => quote!(Uncompensated),
+        Kind::Pivot => quote!(Pivot),
+        Kind::Retriable => quote!(Retriable),
     }
 }
 
@@ -185,26 +228,26 @@ fn returns(step: &StepFn) -> TokenStream {
         quote_spanned!(output.span()=> <#output as #private::StepReturn>)
     };
     let private = private();
-    let trait_ = if step.is_async {
-        quote!(AsyncStep)
-    } else {
-        quote!(Step)
+    let trait_ = match step.futures {
+        Futures::Send => quote!(SendAsyncStep),
+        Futures::Local => quote!(AsyncStep),
+        Futures::None => quote!(Step),
     };
-    let marker = match step.kind {
-        Kind::Compensatable => quote!(Compensatable),
-        Kind::Uncompensated => quote!(Uncompensated),
-        Kind::Pivot => quote!(Pivot),
-        Kind::Retriable => quote!(Retriable),
-    };
+    let marker = marker(step.kind);
     let lifetimes = &step.lifetimes;
     let captures = if lifetimes.is_empty() {
         quote!()
     } else {
         quote!(+ #private::Captures<(#(&#lifetimes (),)*)>)
     };
-    quote! {
+    let opaque = quote! {
         impl #private::#trait_<Output = #ret::Output, Error = #ret::Error>
             + #private::Kinded<Kind = #private::#marker> #captures
+    };
+    if step.futures == Futures::Send {
+        quote!(#private::SendStep<#opaque>)
+    } else {
+        opaque
     }
 }
 
@@ -260,6 +303,21 @@ fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStrea
     // At the path, with its hygiene: errors about the compensation call point there
     // (tokens of two hygiene contexts widen an error to the whole attribute).
     let out = Ident::new("__tale_out", span);
+    let call = compensation_call(step, arg_exprs, &out);
+    let closure = if step.is_async {
+        quote!(async |#a, #out|)
+    } else {
+        quote!(|#a, #out|)
+    };
+    quote!(.compensate(#closure #call))
+}
+
+/// The call of the `compensate = ...` function with the arguments and `out`, the
+/// output (an `Option`), type-checked.
+fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> TokenStream {
+    // Invariant: only called for a step with a compensation.
+    let path = step.compensate.as_ref().expect("a compensation");
+    let span = path.span();
     let args = Ident::new("__tale_args", span);
     let undo = Ident::new("__tale_undo", span);
     let private = private_at(span);
@@ -272,7 +330,7 @@ fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStrea
     let some = quote!(::core::option::Option::Some);
     let none = quote!(::core::option::Option::None);
     let ok = quote!(::core::result::Result::Ok(()));
-    let call = match (step.is_async, uncertain) {
+    match (step.is_async, uncertain) {
         (true, false) => quote_spanned! {span=>
             match #out {
                 #some(#out) => #private::compensate_async((#(#arg_exprs,)*), #out, &mut #path).await,
@@ -304,11 +362,139 @@ fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStrea
                 quote!(match #out { #some(#out) => { #checked } #none => #ok })
             }
         }
-    };
-    let closure = if step.is_async {
-        quote!(async |#a, #out|)
+    }
+}
+
+/// The hidden helper function `kind` (`exec` or `undo`) of the step: a sibling
+/// associated function in an `impl` block, a nested function otherwise.
+fn helper_ident(step: &StepFn, kind: &str) -> Ident {
+    let ident = &step.item.sig.ident;
+    if step.in_impl {
+        format_ident!("__tale_{}_{}", kind, ident, span = ident.span())
     } else {
-        quote!(|#a, #out|)
+        format_ident!("__tale_{}", kind, span = Span::mixed_site())
+    }
+}
+
+/// The types of the step's arguments as the step value holds them (the tuple `A`).
+fn arg_types(step: &StepFn) -> Vec<TokenStream> {
+    step.args
+        .iter()
+        .map(|arg| match (&arg.ty, &step.receiver) {
+            (Some(ty), _) => quote!(#ty),
+            (None, Some(syn::FnArg::Receiver(r))) => match &r.kind {
+                syn::ReceiverKind::Reference(_, lifetime, mutability) => {
+                    quote!(&#lifetime #mutability Self)
+                }
+                _ => quote!(Self),
+            },
+            (None, _) => quote!(Self),
+        })
+        .collect()
+}
+
+/// The generics of a helper: the step function's, after `lifetimes`.
+fn helper_generics(step: &StepFn, lifetimes: &[&syn::Lifetime]) -> TokenStream {
+    let params = &step.generics.params;
+    quote!(<#(#lifetimes,)* #params>)
+}
+
+/// The helper that runs the body of a `Send` async step once:
+/// `fn exec<'a>(args: &'a mut A) -> impl Future<Output = Result<..>> + Send + 'a`. A
+/// body whose future is not `Send` fails to compile here, at the step's name.
+/// Returns the helper and the path that names it.
+fn send_exec(
+    step: &StepFn,
+    exec: &Ident,
+    a: &Ident,
+    into_result: &TokenStream,
+    callee: &TokenStream,
+    arg_exprs: &[TokenStream],
+) -> (TokenStream, TokenStream) {
+    let output = &step.output;
+    let ret = {
+        let private = private_at(output.span());
+        quote_spanned!(output.span()=> <#output as #private::StepReturn>)
     };
-    quote!(.compensate(#closure #call))
+    let tick = syn::Lifetime::new("'__tale_a", Span::mixed_site());
+    let generics = helper_generics(step, &[&tick]);
+    let where_clause = &step.generics.where_clause;
+    let types = arg_types(step);
+    let name_span = step.item.sig.ident.span();
+    let send = quote_spanned!(name_span=> ::core::marker::Send);
+    let helper = quote! {
+        #[doc(hidden)]
+        #[allow(clippy::needless_lifetimes, clippy::manual_async_fn)]
+        fn #exec #generics (#a: &#tick mut (#(#types,)*))
+            -> impl ::core::future::Future<Output = ::core::result::Result<#ret::Output, #ret::Error>> + #send + #tick
+            #where_clause
+        {
+            async move { #into_result(#callee(#(#arg_exprs),*).await) }
+        }
+    };
+    let turbofish = turbofish(step);
+    let path = if step.in_impl {
+        quote!(Self::#exec #turbofish)
+    } else {
+        quote!(#exec #turbofish)
+    };
+    (helper, path)
+}
+
+/// The helper that runs the compensation of a `Send` async step, if it has one:
+/// `fn undo<'a, 'b>(args: &'a mut A, out: Option<&'b O>) -> impl Future + Send`.
+fn send_undo(
+    step: &StepFn,
+    a: &Ident,
+    arg_exprs: &[TokenStream],
+) -> Option<(TokenStream, TokenStream)> {
+    let path = step.compensate.as_ref()?;
+    let span = path.span();
+    let out = Ident::new("__tale_out", span);
+    // A direct call: through a trait bound (as `compensation_call` checks it), rustc
+    // cannot prove the future `Send` when the compensation takes a `'static` argument
+    // (rust-lang/rust#110338).
+    let call = if step.uncertain {
+        quote_spanned!(span=> #path(#(#arg_exprs,)* #out).await)
+    } else {
+        quote_spanned! {span=>
+            match #out {
+                ::core::option::Option::Some(#out) => #path(#(#arg_exprs,)* #out).await,
+                ::core::option::Option::None => ::core::result::Result::Ok(()),
+            }
+        }
+    };
+    let output = &step.output;
+    let ret = {
+        let private = private_at(output.span());
+        quote_spanned!(output.span()=> <#output as #private::StepReturn>)
+    };
+    let undo = helper_ident(step, "undo");
+    let (ta, tb) = (
+        syn::Lifetime::new("'__tale_a", Span::mixed_site()),
+        syn::Lifetime::new("'__tale_b", Span::mixed_site()),
+    );
+    let generics = helper_generics(step, &[&ta, &tb]);
+    let where_clause = &step.generics.where_clause;
+    let types = arg_types(step);
+    let send = quote_spanned!(span=> ::core::marker::Send);
+    let helper = quote! {
+        #[doc(hidden)]
+        #[allow(clippy::needless_lifetimes, clippy::manual_async_fn)]
+        fn #undo #generics (
+            #a: &#ta mut (#(#types,)*),
+            #out: ::core::option::Option<&#tb #ret::Output>,
+        ) -> impl ::core::future::Future<Output = ::core::result::Result<(), #ret::Error>> + #send
+            #where_clause
+        {
+            async move { #call }
+        }
+    };
+    let turbofish = turbofish(step);
+    let path = if step.in_impl {
+        quote!(Self::#undo #turbofish)
+    } else {
+        quote!(#undo #turbofish)
+    };
+    Some((helper, path))
 }

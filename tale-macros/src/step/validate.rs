@@ -45,11 +45,24 @@ pub(crate) struct Arg {
     pub(crate) span: Span,
 }
 
+/// The futures of a step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Futures {
+    /// A sync step has none.
+    None,
+    /// An `async fn` step's are `Send`, checked where the step is declared.
+    Send,
+    /// `#[step(local)]`: they need not be `Send`.
+    Local,
+}
+
 /// A validated `#[step]` function.
 pub(crate) struct StepFn {
     /// The function as written, minus the `#[step]` attribute.
     pub(crate) item: ItemFn,
     pub(crate) is_async: bool,
+    /// What the step's futures promise.
+    pub(crate) futures: Futures,
     /// Inside an `impl` block: the body becomes a hidden sibling method.
     pub(crate) in_impl: bool,
     pub(crate) kind: Kind,
@@ -92,6 +105,12 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
     }
     signature(&item, &mut diag);
     let is_async = item.sig.asyncness.is_some();
+    if let (Some(local), false) = (&args.local, is_async) {
+        diag.error(
+            local.key,
+            "`local` is for `async fn` steps (their futures need not be `Send`); a sync step has no future: remove `local`",
+        );
+    }
     let (args_model, receiver, output, lifetimes, generics) = arguments(&item, &mut diag);
     diag.finish()?;
     let name = args.name.map_or_else(
@@ -103,6 +122,11 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
         is_async,
         kind,
         uncertain: args.uncertain.is_some(),
+        futures: match (is_async, args.local.is_some()) {
+            (false, _) => Futures::None,
+            (true, false) => Futures::Send,
+            (true, true) => Futures::Local,
+        },
         compensate: args.compensate.map(|c| c.value),
         retry: args.retry.map(|r| r.value),
         compensation_retry: args.compensation_retry.map(|r| r.value),

@@ -9,6 +9,7 @@
 
 pub(crate) mod compensation;
 pub(crate) mod kind;
+pub(crate) mod send_step;
 pub(crate) mod step_fn;
 
 use crate::clock::Clock;

@@ -22,7 +22,7 @@ use super::kind::Kinded;
 pub struct NoUndo;
 /// A compensation closure, lent the arguments and the output (`None` for a failed
 /// uncertain step).
-pub struct Undo<G>(G);
+pub struct Undo<G>(pub(super) G);
 /// No retry policy of the step's own.
 pub struct NoPolicy;
 /// A retry policy, built only when an attempt has failed.
@@ -164,6 +164,23 @@ step_fn!(
     AsyncFnMut,
     AsyncFnMut
 );
+
+impl<A, X, U, P, Q, K, O, M> AsyncStepFn<A, X, U, P, Q, K, O, M> {
+    /// The arguments and the body, borrowed apart.
+    #[inline]
+    pub(super) fn args_and_execute(&mut self) -> (&mut A, &mut X) {
+        (&mut self.args, &mut self.execute)
+    }
+    /// The arguments and the compensation, borrowed apart.
+    #[inline]
+    pub(super) fn args_and_undo(&mut self) -> (&mut A, &mut U) {
+        (&mut self.args, &mut self.undo)
+    }
+    /// The retry policies of the step and of its compensation.
+    pub(super) fn policies(&self) -> (&P, &Q) {
+        (&self.retry, &self.compensation_retry)
+    }
+}
 
 /// The compensation slot of a [`StepFn`].
 pub trait UndoSync<A, O, E> {

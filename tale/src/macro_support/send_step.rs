@@ -1,0 +1,232 @@
+//! Async `#[step]` functions whose futures are `Send`, so that a saga of them can be
+//! spawned on a multi-threaded runtime.
+//!
+//! A `#[step] async fn` returns an opaque type, and rustc cannot see through an opaque
+//! type to the futures of its trait methods: an `impl AsyncStep` step makes every saga
+//! that runs it non-`Send`. So the step function returns `SendStep<impl SendAsyncStep>`
+//! instead: [`SendAsyncStep`] promises `Send` futures in its signatures, and
+//! [`SendStep`] is a concrete `AsyncStep` whose futures are those, visibly `Send`.
+//!
+//! The body and the compensation are called through fn items that `#[step]` generates
+//! (`fn exec<'a>(args: &'a mut A) -> impl Future + Send + 'a`): a closure cannot return
+//! a future that borrows its argument, and an async closure's future cannot be bounded
+//! on stable Rust. [`SendFn`] and [`SendUndoFn`] name those futures so that bounds can
+//! ask for `Send`.
+
+use std::future::Future;
+
+use crate::async_step::AsyncStep;
+use crate::retry::Retry;
+use crate::step::StepKind;
+
+use super::kind::Kinded;
+use super::step_fn::{AsyncStepFn, NoUndo, PolicyOf, StepMeta, Undo};
+
+/// A step body called with its arguments, returning a `Send` future.
+///
+/// `Bound` is never named: its default, `&'a A`, limits `for<'a> SendFn<'a, A>` to the
+/// lifetimes `A` outlives (without it, the bound would demand `A: 'static`).
+pub trait SendFn<'a, A, Bound = &'a A> {
+    /// What the body's future produces.
+    type Output;
+    /// The body's future.
+    type Future: Future<Output = Self::Output> + Send + 'a;
+    /// Calls the body.
+    fn call(&mut self, args: &'a mut A) -> Self::Future;
+}
+
+impl<'a, A, F, Fut> SendFn<'a, A> for F
+where
+    F: FnMut(&'a mut A) -> Fut,
+    Fut: Future + Send + 'a,
+{
+    type Output = Fut::Output;
+    type Future = Fut;
+    #[inline]
+    fn call(&mut self, args: &'a mut A) -> Fut {
+        self(args)
+    }
+}
+
+/// A compensation called with the arguments and the output (`None` for a failed
+/// uncertain step), returning a `Send` future. `Bound` as on [`SendFn`].
+pub trait SendUndoFn<'a, 'b, A, O, E, Bound = (&'a A, &'b O)> {
+    /// The compensation's future.
+    type Future: Future<Output = Result<(), E>> + Send;
+    /// Calls the compensation.
+    fn call(&mut self, args: &'a mut A, output: Option<&'b O>) -> Self::Future;
+}
+
+impl<'a, 'b, A, O, E, F, Fut> SendUndoFn<'a, 'b, A, O, E> for F
+where
+    F: FnMut(&'a mut A, Option<&'b O>) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send,
+{
+    type Future = Fut;
+    #[inline]
+    fn call(&mut self, args: &'a mut A, output: Option<&'b O>) -> Fut {
+        self(args, output)
+    }
+}
+
+/// The compensation slot of a `Send` async step.
+pub trait SendUndo<A, O, E> {
+    /// Whether there is a compensation.
+    const EXISTS: bool;
+    /// Runs it.
+    fn undo(
+        &mut self,
+        args: &mut A,
+        output: Option<&O>,
+    ) -> impl Future<Output = Result<(), E>> + Send;
+}
+
+impl<A, O, E: Send> SendUndo<A, O, E> for NoUndo {
+    const EXISTS: bool = false;
+    #[inline]
+    fn undo(&mut self, _: &mut A, _: Option<&O>) -> impl Future<Output = Result<(), E>> + Send {
+        std::future::ready(Ok(()))
+    }
+}
+
+impl<A, O, E, G> SendUndo<A, O, E> for Undo<G>
+where
+    G: for<'a, 'b> SendUndoFn<'a, 'b, A, O, E>,
+{
+    const EXISTS: bool = true;
+    #[inline]
+    fn undo(
+        &mut self,
+        args: &mut A,
+        output: Option<&O>,
+    ) -> impl Future<Output = Result<(), E>> + Send {
+        self.0.call(args, output)
+    }
+}
+
+/// [`AsyncStep`] with `Send` futures: what a `#[step] async fn` returns, wrapped in
+/// [`SendStep`]. The metadata methods mean what they mean on `AsyncStep`.
+pub trait SendAsyncStep {
+    /// What a successful `execute` produces.
+    type Output;
+    /// The error of an attempt or of a compensation.
+    type Error;
+    /// Runs the step once.
+    fn execute(&mut self) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
+    /// Undoes a completed step.
+    fn compensate(
+        &mut self,
+        output: &Self::Output,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Undoes a step that failed with an uncertain outcome.
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// See [`AsyncStep::kind`].
+    fn kind(&self) -> StepKind;
+    /// See [`AsyncStep::name`].
+    fn name(&self) -> &str;
+    /// See [`AsyncStep::has_compensation`].
+    fn has_compensation(&self) -> bool;
+    /// See [`AsyncStep::is_uncertain`].
+    fn is_uncertain(&self) -> bool;
+    /// See [`AsyncStep::retry_policy`].
+    fn retry_policy(&self) -> Option<Retry<Self::Error>>;
+    /// See [`AsyncStep::compensation_retry_policy`].
+    fn compensation_retry_policy(&self) -> Option<Retry<Self::Error>>;
+}
+
+impl<A, X, U, P, Q, K, O, M, E> SendAsyncStep for AsyncStepFn<A, X, U, P, Q, K, O, M>
+where
+    M: StepMeta,
+    X: for<'a> SendFn<'a, A, Output = Result<O, E>>,
+    U: SendUndo<A, O, E>,
+    P: PolicyOf<E>,
+    Q: PolicyOf<E>,
+{
+    type Output = O;
+    type Error = E;
+
+    #[inline]
+    fn execute(&mut self) -> impl Future<Output = Result<O, E>> + Send {
+        let (args, execute) = self.args_and_execute();
+        execute.call(args)
+    }
+    #[inline]
+    fn compensate(&mut self, output: &O) -> impl Future<Output = Result<(), E>> + Send {
+        let (args, undo) = self.args_and_undo();
+        undo.undo(args, Some(output))
+    }
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> + Send {
+        let (args, undo) = self.args_and_undo();
+        undo.undo(args, None)
+    }
+    fn kind(&self) -> StepKind {
+        M::KIND
+    }
+    fn name(&self) -> &str {
+        M::NAME
+    }
+    fn has_compensation(&self) -> bool {
+        U::EXISTS
+    }
+    fn is_uncertain(&self) -> bool {
+        M::UNCERTAIN
+    }
+    fn retry_policy(&self) -> Option<Retry<E>> {
+        self.policies().0.policy()
+    }
+    fn compensation_retry_policy(&self) -> Option<Retry<E>> {
+        self.policies().1.policy()
+    }
+}
+
+/// The step value of a `#[step] async fn`: an [`AsyncStep`] whose futures are `Send`
+/// (unless the function is `#[step(local)]`, which returns an `impl AsyncStep`). Its
+/// futures are those of `S`, so rustc sees that they are `Send`.
+pub struct SendStep<S>(S);
+
+impl<S: SendAsyncStep> SendStep<S> {
+    /// Wraps a step with `Send` futures.
+    #[inline]
+    pub fn new(step: S) -> Self {
+        SendStep(step)
+    }
+}
+
+impl<S: Kinded> Kinded for SendStep<S> {
+    type Kind = S::Kind;
+}
+
+impl<S: SendAsyncStep> AsyncStep for SendStep<S> {
+    type Output = S::Output;
+    type Error = S::Error;
+
+    #[inline]
+    fn execute(&mut self) -> impl Future<Output = Result<S::Output, S::Error>> {
+        self.0.execute()
+    }
+    #[inline]
+    fn compensate(&mut self, output: &S::Output) -> impl Future<Output = Result<(), S::Error>> {
+        self.0.compensate(output)
+    }
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
+        self.0.compensate_uncertain()
+    }
+    fn kind(&self) -> StepKind {
+        self.0.kind()
+    }
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn has_compensation(&self) -> bool {
+        self.0.has_compensation()
+    }
+    fn is_uncertain(&self) -> bool {
+        self.0.is_uncertain()
+    }
+    fn retry_policy(&self) -> Option<Retry<S::Error>> {
+        self.0.retry_policy()
+    }
+    fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
+        self.0.compensation_retry_policy()
+    }
+}

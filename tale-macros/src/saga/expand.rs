@@ -16,28 +16,33 @@ use crate::paths::{private, private_at};
 ///     let mut exec = Executor::new();
 ///     let mut run = Execution::start(ExecutorMut::executor_mut(&mut exec), "saga");
 ///     let p0 = BeforePivot;
-///     let r = {
-///         let mut s0 = step_a(&x);
-///         let p1 = (&Probe::new(&s0)).tale_kind().then(p0);   // pivot checks
-///         match run.step(0, &mut s0) {
-///             Ok(o) => {
-///                 let a = o;
-///                 let rest = { let mut s1 = step_b(&a); ...; match run.step(1, &mut s1) {
-///                     Ok(o) => { let b = o; Ok((b, ())) }
-///                     Err(u) => Err(u),
-///                 } };                                       // s1 dropped: `a` is free
-///                 match rest {
-///                     Ok(rest) => Ok((a, rest)),
-///                     Err(u) => { run.compensate(0, &mut s0, a); Err(u) }
+///     'saga: {
+///         let u = {                                          // each level: an Unwind
+///             let mut s0 = step_a(&x);
+///             let p1 = (&Probe::new(&s0)).tale_kind().then(p0);   // pivot checks
+///             match run.step(0, &mut s0) {
+///                 Ok(o) => {
+///                     let a = o;
+///                     let u = { let mut s1 = step_b(&a); ...; match run.step(1, &mut s1) {
+///                         Ok(o) => { let b = o; release(s1); release(s0);
+///                                    break 'saga run.finish(Ok(Trip { a, b })) }
+///                         Err(u) => u,
+///                     } };
+///                     run.compensate(0, &mut s0, a);
+///                     u
 ///                 }
+///                 Err(u) => u,
 ///             }
-///             Err(u) => Err(u),
-///         }
-///     };
-///     run.finish(match r { Ok((t0, (t1, ()))) => { let a = t0; let b = t1; Ok(Trip { a, b }) }
-///                          Err(u) => Err(u) })
+///         };
+///         run.finish(Err(u))
+///     }
 /// }
 /// ```
+/// Success leaves by `break`, so the outputs stay where they were bound instead of
+/// travelling outward as nested tuples (in an async saga, every level's tuple was kept
+/// in the state machine: a 100-step saga's future was 25 KB, now 5.4 KB). The step
+/// values are released first, last first, as their scopes would end, since they may
+/// borrow outputs that the tail moves.
 /// The async form runs on an `AsyncExecution` inside `async { ... }`, and runs the
 /// branches of a `join!` concurrently (see `group.rs`).
 pub(crate) fn expand(saga: &Saga) -> TokenStream {

@@ -20,7 +20,7 @@ use crate::retry::Retry;
 use crate::step::StepKind;
 
 use super::kind::Kinded;
-use super::step_fn::{AsyncStepFn, NoUndo, PolicyOf, StepMeta, Undo};
+use super::step_fn::{AsyncStepFn, NoUndo, PolicyOf, StepMeta, Undo, step_fn_meta};
 
 /// A step body called with its arguments, returning a `Send` future.
 ///
@@ -159,24 +159,7 @@ where
         let (args, undo) = self.args_and_undo();
         undo.undo(args, None)
     }
-    fn kind(&self) -> StepKind {
-        M::KIND
-    }
-    fn name(&self) -> &str {
-        M::NAME
-    }
-    fn has_compensation(&self) -> bool {
-        U::EXISTS
-    }
-    fn is_uncertain(&self) -> bool {
-        M::UNCERTAIN
-    }
-    fn retry_policy(&self) -> Option<Retry<E>> {
-        self.policies().0.policy()
-    }
-    fn compensation_retry_policy(&self) -> Option<Retry<E>> {
-        self.policies().1.policy()
-    }
+    step_fn_meta!(E);
 }
 
 /// The step value of a `#[step] async fn`: an [`AsyncStep`] whose futures are `Send`

@@ -65,8 +65,8 @@ macro_rules! step_fn {
             args: A,
             execute: X,
             undo: U,
-            retry: P,
-            compensation_retry: Q,
+            pub(super) retry: P,
+            pub(super) compensation_retry: Q,
             kind: PhantomData<fn() -> (K, O, M)>,
         }
 
@@ -176,11 +176,33 @@ impl<A, X, U, P, Q, K, O, M> AsyncStepFn<A, X, U, P, Q, K, O, M> {
     pub(super) fn args_and_undo(&mut self) -> (&mut A, &mut U) {
         (&mut self.args, &mut self.undo)
     }
-    /// The retry policies of the step and of its compensation.
-    pub(super) fn policies(&self) -> (&P, &Q) {
-        (&self.retry, &self.compensation_retry)
-    }
 }
+
+/// The metadata methods of a step value: its name, kind and uncertainty are constants
+/// of `M`, whether it compensates is `U`'s, its policies are built by its slots.
+macro_rules! step_fn_meta {
+    ($error:ty) => {
+        fn kind(&self) -> StepKind {
+            M::KIND
+        }
+        fn name(&self) -> &str {
+            M::NAME
+        }
+        fn has_compensation(&self) -> bool {
+            U::EXISTS
+        }
+        fn is_uncertain(&self) -> bool {
+            M::UNCERTAIN
+        }
+        fn retry_policy(&self) -> Option<Retry<$error>> {
+            self.retry.policy()
+        }
+        fn compensation_retry_policy(&self) -> Option<Retry<$error>> {
+            self.compensation_retry.policy()
+        }
+    };
+}
+pub(super) use step_fn_meta;
 
 /// The compensation slot of a [`StepFn`].
 pub trait UndoSync<A, O, E> {
@@ -252,24 +274,7 @@ where
     fn compensate_uncertain(&mut self) -> Result<(), E> {
         self.undo.undo(&mut self.args, None)
     }
-    fn kind(&self) -> StepKind {
-        M::KIND
-    }
-    fn name(&self) -> &str {
-        M::NAME
-    }
-    fn has_compensation(&self) -> bool {
-        U::EXISTS
-    }
-    fn is_uncertain(&self) -> bool {
-        M::UNCERTAIN
-    }
-    fn retry_policy(&self) -> Option<Retry<E>> {
-        self.retry.policy()
-    }
-    fn compensation_retry_policy(&self) -> Option<Retry<E>> {
-        self.compensation_retry.policy()
-    }
+    step_fn_meta!(E);
 }
 
 impl<A, X, U, P, Q, K, O, M, E> AsyncStep for AsyncStepFn<A, X, U, P, Q, K, O, M>
@@ -294,24 +299,7 @@ where
     fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> {
         self.undo.undo(&mut self.args, None)
     }
-    fn kind(&self) -> StepKind {
-        M::KIND
-    }
-    fn name(&self) -> &str {
-        M::NAME
-    }
-    fn has_compensation(&self) -> bool {
-        U::EXISTS
-    }
-    fn is_uncertain(&self) -> bool {
-        M::UNCERTAIN
-    }
-    fn retry_policy(&self) -> Option<Retry<E>> {
-        self.retry.policy()
-    }
-    fn compensation_retry_policy(&self) -> Option<Retry<E>> {
-        self.compensation_retry.policy()
-    }
+    step_fn_meta!(E);
 }
 
 /// A step of an async saga with some of its properties overridden: what `saga!` makes

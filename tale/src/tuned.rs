@@ -76,6 +76,33 @@ macro_rules! override_setters {
 
 pub(crate) use override_setters;
 
+/// The metadata methods of a wrapper of `step: S` with `overrides`: the overrides win,
+/// the rest is the step's.
+macro_rules! overridden_metadata {
+    () => {
+        fn kind(&self) -> StepKind {
+            self.step.kind()
+        }
+        fn name(&self) -> &str {
+            self.overrides.name(self.step.name())
+        }
+        fn has_compensation(&self) -> bool {
+            self.step.has_compensation()
+        }
+        fn is_uncertain(&self) -> bool {
+            self.overrides.uncertain || self.step.is_uncertain()
+        }
+        fn retry_policy(&self) -> Option<Retry<S::Error>> {
+            self.overrides.retry(|| self.step.retry_policy())
+        }
+        fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
+            self.overrides
+                .compensation_retry(|| self.step.compensation_retry_policy())
+        }
+    };
+}
+pub(crate) use overridden_metadata;
+
 /// Methods to adjust any [`Step`] where it is used.
 ///
 /// # Examples
@@ -146,23 +173,5 @@ impl<S: Step> Step for Tuned<S> {
     fn compensate_uncertain(&mut self) -> Result<(), S::Error> {
         self.step.compensate_uncertain()
     }
-    fn kind(&self) -> StepKind {
-        self.step.kind()
-    }
-    fn name(&self) -> &str {
-        self.overrides.name(self.step.name())
-    }
-    fn has_compensation(&self) -> bool {
-        self.step.has_compensation()
-    }
-    fn is_uncertain(&self) -> bool {
-        self.overrides.uncertain || self.step.is_uncertain()
-    }
-    fn retry_policy(&self) -> Option<Retry<S::Error>> {
-        self.overrides.retry(|| self.step.retry_policy())
-    }
-    fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
-        self.overrides
-            .compensation_retry(|| self.step.compensation_retry_policy())
-    }
+    overridden_metadata!();
 }

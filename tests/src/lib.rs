@@ -1,13 +1,13 @@
 //! Shared fixtures of the test suite in `tests/`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tale::{Event, FnObserver, observe_fn};
 
-/// A shared, ordered record of what steps and compensations did.
+/// A shared, ordered record of what steps and compensations did. It is `Send + Sync`,
+/// so steps that borrow it have `Send` futures and sagas of them can be spawned.
 #[derive(Clone, Debug, Default)]
-pub struct Log(Rc<RefCell<Vec<String>>>);
+pub struct Log(Arc<Mutex<Vec<String>>>);
 
 impl Log {
     /// An empty log.
@@ -18,13 +18,18 @@ impl Log {
 
     /// Appends a line.
     pub fn push(&self, line: impl Into<String>) {
-        self.0.borrow_mut().push(line.into());
+        self.lock().push(line.into());
     }
 
     /// Every line so far.
     #[must_use]
     pub fn lines(&self) -> Vec<String> {
-        self.0.borrow().clone()
+        self.lock().clone()
+    }
+
+    /// The lines, whatever a panicking test left behind.
+    fn lock(&self) -> MutexGuard<'_, Vec<String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// An observer that appends every event's `Display` form.

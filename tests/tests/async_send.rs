@@ -2,26 +2,15 @@
 //! multi-threaded runtime. `#[step(local)]` steps need not be.
 
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
-use tale::{Executor, SagaError, TokioClock, saga, step};
+use tale::{Executor, Retry, SagaError, TokioClock, saga, step};
+use tests::Log;
 
 /// The steps' error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fail(&'static str);
-
-/// What happened, in order.
-#[derive(Default)]
-pub struct Log(Mutex<Vec<String>>);
-
-impl Log {
-    fn push(&self, line: String) {
-        self.0.lock().unwrap().push(line);
-    }
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 #[step(compensate = refund)]
 async fn charge(log: &Log, amount: u32) -> Result<u32, Fail> {
@@ -82,7 +71,7 @@ fn assert_send<T: Send>(value: T) -> T {
 
 /// Runs a saga on another worker thread of a multi-threaded runtime.
 async fn book(
-    log: Arc<Log>,
+    log: Log,
     guest: &'static str,
 ) -> (Result<(u32, String, usize), SagaError<Fail>>, Vec<String>) {
     let saga = async move {
@@ -104,8 +93,8 @@ async fn book(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saga_of_async_steps_runs_on_a_spawned_task() {
-    let log = Arc::new(Log::default());
-    let (result, rooms) = book(Arc::clone(&log), "ada").await;
+    let log = Log::new();
+    let (result, rooms) = book(log.clone(), "ada").await;
     assert_eq!(result.unwrap(), (40, "seat-1".to_owned(), 1));
     assert_eq!(rooms, ["ada"]);
     assert_eq!(log.lines(), ["charge 40", "reserve seat"]);
@@ -113,8 +102,8 @@ async fn a_saga_of_async_steps_runs_on_a_spawned_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spawned_saga_that_fails_compensates_every_completed_step() {
-    let log = Arc::new(Log::default());
-    let (result, rooms) = book(Arc::clone(&log), "nobody").await;
+    let log = Log::new();
+    let (result, rooms) = book(log.clone(), "nobody").await;
     let error = result.unwrap_err();
     assert_eq!(error.failure().error(), &Fail("no such guest"));
     assert!(error.is_compensated());
@@ -154,4 +143,71 @@ async fn local_steps_run_in_sagas_on_the_current_thread() {
         .await;
     assert_eq!(result.unwrap(), 3);
     assert_eq!(counter.get(), 2);
+}
+
+/// Fails until its third attempt.
+#[step(
+    compensate = unclaim,
+    retry = Retry::times(2).constant(Duration::from_millis(1)),
+    compensation_retry = Retry::times(1).constant(Duration::from_millis(1)),
+)]
+async fn claim(log: &Log, attempts: &AtomicU32) -> Result<u32, Fail> {
+    tokio::task::yield_now().await;
+    let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
+    log.push(format!("claim attempt {attempt}"));
+    if attempt < 3 {
+        Err(Fail("busy"))
+    } else {
+        Ok(attempt)
+    }
+}
+
+/// Fails its first attempt.
+async fn unclaim(log: &Log, attempts: &AtomicU32, claimed: &u32) -> Result<(), Fail> {
+    let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
+    log.push(format!("unclaim {claimed}, call {attempt}"));
+    if attempt < 5 {
+        Err(Fail("still busy"))
+    } else {
+        Ok(())
+    }
+}
+
+#[step]
+async fn refuse(log: &Log) -> Result<(), Fail> {
+    log.push("refuse".to_owned());
+    Err(Fail("refused"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_policies_of_send_steps_apply_to_the_step_and_its_compensation() {
+    let log = Log::new();
+    let run_log = log.clone();
+    let saga = async move {
+        let attempts = AtomicU32::new(0);
+        let mut executor = Executor::new().clock(TokioClock::new());
+        saga!(
+            async {
+                #![saga(executor = &mut executor)]
+                let claimed = claim(&run_log, &attempts);
+                let () = refuse(&run_log);
+                claimed
+            }
+        )
+        .await
+    };
+    let error = tokio::spawn(assert_send(saga)).await.unwrap().unwrap_err();
+    assert!(error.is_compensated());
+    assert_eq!(error.failure().error(), &Fail("refused"));
+    assert_eq!(
+        log.lines(),
+        [
+            "claim attempt 1",
+            "claim attempt 2",
+            "claim attempt 3",
+            "refuse",
+            "unclaim 3, call 4",
+            "unclaim 3, call 5"
+        ]
+    );
 }

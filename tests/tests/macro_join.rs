@@ -5,28 +5,16 @@
 use std::time::Duration;
 
 use tale::{Executor, SagaError, TokioClock, saga, step};
+use tests::Log;
 use tokio::time::{Instant, sleep};
 
 /// The steps' error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fail(&'static str);
 
-/// What happened, in order (`Sync`, so the steps' futures are `Send`).
-#[derive(Default)]
-pub struct Log(std::sync::Mutex<Vec<String>>);
-
-impl Log {
-    fn push(&self, line: String) {
-        self.0.lock().unwrap().push(line);
-    }
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
 #[step(compensate = refund)]
 fn debit(log: &Log) -> Result<u32, Fail> {
-    log.push("debit".into());
+    log.push("debit");
     Ok(100)
 }
 
@@ -60,7 +48,7 @@ async fn cancel(
 
 #[step]
 fn confirm(log: &Log, fail: bool) -> Result<(), Fail> {
-    log.push("confirm".into());
+    log.push("confirm");
     if fail { Err(Fail("confirm")) } else { Ok(()) }
 }
 

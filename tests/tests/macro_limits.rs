@@ -6,6 +6,7 @@ use std::time::Duration;
 use tale::{
     CancelHandle, Cancelled, Executor, GaveUp, SagaError, TimedOut, TokioClock, saga, step,
 };
+use tests::Log;
 use tokio::time::{Instant, sleep};
 
 /// The steps' error.
@@ -29,34 +30,21 @@ impl From<Cancelled> for Fail {
     }
 }
 
-/// What happened, in order (`Sync`, so the steps' futures are `Send`).
-#[derive(Default)]
-pub struct Log(std::sync::Mutex<Vec<String>>);
-
-impl Log {
-    fn push(&self, line: String) {
-        self.0.lock().unwrap().push(line);
-    }
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
 #[step(compensate = undo_quick)]
 fn quick(log: &Log) -> Result<u32, Fail> {
-    log.push("quick".into());
+    log.push("quick");
     Ok(1)
 }
 
 fn undo_quick(log: &Log, _out: &u32) -> Result<(), Fail> {
-    log.push("undo quick".into());
+    log.push("undo quick");
     Ok(())
 }
 
 #[step(compensate = undo_slow, uncertain)]
 async fn slow(log: &Log, secs: u64) -> Result<u32, Fail> {
     sleep(Duration::from_secs(secs)).await;
-    log.push("slow finished".into());
+    log.push("slow finished");
     Ok(2)
 }
 

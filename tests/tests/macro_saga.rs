@@ -6,23 +6,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use tale::{Event, Executor, ManualClock, Retry, SagaError, observe_fn, saga, step};
+use tests::Log;
 
 /// The steps' error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fail(&'static str);
-
-/// What happened, in order.
-#[derive(Default)]
-pub struct Log(RefCell<Vec<String>>);
-
-impl Log {
-    fn push(&self, line: impl Into<String>) {
-        self.0.borrow_mut().push(line.into());
-    }
-    fn lines(&self) -> Vec<String> {
-        self.0.borrow().clone()
-    }
-}
 
 #[step(compensate = refund)]
 fn debit(log: &Log, amount: u32) -> Result<u32, Fail> {

@@ -198,26 +198,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     } else {
         quote_spanned!(step.span=> #run.step(#index_lit, &mut #local))
     };
-    let (bind, carried) = match &step.binding {
-        Binding::Named {
-            mutability,
-            ident,
-            ty,
-        } => {
-            let ty = ty.as_ref().map(|ty| quote!(: #ty));
-            (
-                quote!(#[allow(clippy::let_unit_value)] let #mutability #ident #ty = #output;),
-                quote!(#ident),
-            )
-        }
-        Binding::Discard => {
-            let hidden = format_ident!("__o{}", index, span = Span::mixed_site());
-            (
-                quote!(#[allow(clippy::let_unit_value)] let #hidden = #output;),
-                quote!(#hidden),
-            )
-        }
-    };
+    let (bind, carried) = bind_output(index, &step.binding, &output);
     let on_success = if index + 1 == saga.steps.len() {
         succeed(saga)
     } else {
@@ -241,6 +222,33 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
             #err(#unwind) => #unwind,
         }
     }}
+}
+
+/// The statement binding step `index`'s raw `output` to the user's name (a hidden one
+/// for a discarded output), and that name.
+pub(super) fn bind_output(
+    index: usize,
+    binding: &Binding,
+    output: &Ident,
+) -> (TokenStream, TokenStream) {
+    let (bind, name) = match binding {
+        Binding::Named {
+            mutability,
+            ident,
+            ty,
+        } => {
+            let ty = ty.as_ref().map(|ty| quote!(: #ty));
+            (
+                quote!(let #mutability #ident #ty = #output;),
+                quote!(#ident),
+            )
+        }
+        Binding::Discard => {
+            let hidden = format_ident!("__o{}", index, span = Span::mixed_site());
+            (quote!(let #hidden = #output;), quote!(#hidden))
+        }
+    };
+    (quote!(#[allow(clippy::let_unit_value)] #bind), name)
 }
 
 /// The compile-time pivot check of step `index`: the phase after it, from the phase

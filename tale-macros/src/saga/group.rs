@@ -6,8 +6,10 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::ast::{Binding, Saga};
-use super::expand::{hidden, kind_check, ladder as next_ladder, step_local, succeed, value};
+use super::ast::Saga;
+use super::expand::{
+    bind_output, hidden, kind_check, ladder as next_ladder, step_local, succeed, value,
+};
 use crate::paths::private;
 
 /// ```text
@@ -22,17 +24,16 @@ use crate::paths::private;
 ///     // (more branches: a balanced tree of `join2`, so types nest log2(n) deep)
 ///     match (g0, g1) {
 ///         (Ok(f), Ok(h)) => {
-///             let rest = { rest... };
-///             match rest {
-///                 Ok(rest) => Ok((f, (h, rest))),
-///                 Err(u) => { run.compensate(1, &mut s1, h).await; run.compensate(0, &mut s0, f).await; Err(u) }
-///             }
+///             let u = { rest... };               // success leaves with `break`
+///             run.compensate(1, &mut s1, h).await;
+///             run.compensate(0, &mut s0, f).await;
+///             u
 ///         }
 ///         (g0, g1) => {                          // some branch failed: undo the others
 ///             let mut failed = GroupFailure::new();
 ///             match g1 { Ok(o) => run.compensate(1, &mut s1, o).await, Err(u) => failed.add(1, u) }
 ///             match g0 { Ok(o) => run.compensate(0, &mut s0, o).await, Err(u) => failed.add(0, u) }
-///             Err(failed.into_unwind())          // the first failure, the others as siblings
+///             failed.into_unwind()               // the first failure, the others as siblings
 ///         }
 ///     }
 /// }
@@ -127,24 +128,8 @@ fn bindings(saga: &Saga, range: Range<usize>) -> (Vec<Ident>, Vec<TokenStream>, 
     let mut carried = Vec::new();
     for i in range {
         let output = format_ident!("__b{}", i, span = Span::mixed_site());
-        let (bind, name) = match &saga.steps[i].binding {
-            Binding::Named {
-                mutability,
-                ident,
-                ty,
-            } => {
-                let ty = ty.as_ref().map(|ty| quote!(: #ty));
-                (
-                    quote!(let #mutability #ident #ty = #output;),
-                    quote!(#ident),
-                )
-            }
-            Binding::Discard => {
-                let hidden = format_ident!("__o{}", i, span = Span::mixed_site());
-                (quote!(let #hidden = #output;), quote!(#hidden))
-            }
-        };
-        binds.push(quote!(#[allow(clippy::let_unit_value)] #bind));
+        let (bind, name) = bind_output(i, &saga.steps[i].binding, &output);
+        binds.push(bind);
         carried.push(name);
         outputs.push(output);
     }

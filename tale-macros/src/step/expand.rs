@@ -50,12 +50,7 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         Ident::new("__tale_body", ident.span())
     };
     let body_fn = body_fn(step, &body_ident, &body_attrs);
-    let turbofish = turbofish(step);
-    let callee = if step.in_impl {
-        quote!(Self::#body_ident #turbofish)
-    } else {
-        quote!(#body_ident #turbofish)
-    };
+    let callee = callable(step, &body_ident);
     let a = Ident::new("__a", Span::mixed_site());
     let arg_exprs = arg_exprs(step, &a);
     let args_tuple = {
@@ -72,13 +67,12 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
     let send = step.futures == Futures::Send;
     let mut helpers = quote!();
     let constructor = if send {
-        let exec = helper_ident(step, "exec");
-        let (exec_fn, exec_ref) = send_exec(step, &exec, &a, &into_result, &callee, &arg_exprs);
+        let (exec_fn, exec_ref) = send_exec(step, &a, &into_result, &callee, &arg_exprs);
         helpers.extend(exec_fn);
         quote! {
             #private::AsyncStepFn::new(#args_tuple, #meta_ty, #private::#marker, #exec_ref)
         }
-    } else if step.is_async {
+    } else if step.is_async() {
         quote! {
             #private::AsyncStepFn::new(#args_tuple, #meta_ty, #private::#marker,
                 async |#a| #into_result(#callee(#(#arg_exprs),*).await))
@@ -222,11 +216,7 @@ fn params(step: &StepFn) -> Vec<TokenStream> {
 
 /// `impl Step<Output = .., Error = ..> + Kinded<Kind = ..> + Captures<(..)>`.
 fn returns(step: &StepFn) -> TokenStream {
-    let output = &step.output;
-    let ret = {
-        let private = private_at(output.span());
-        quote_spanned!(output.span()=> <#output as #private::StepReturn>)
-    };
+    let ret = step_return(step);
     let private = private();
     let trait_ = match step.futures {
         Futures::Send => quote!(SendAsyncStep),
@@ -248,6 +238,24 @@ fn returns(step: &StepFn) -> TokenStream {
         quote!(#private::SendStep<#opaque>)
     } else {
         opaque
+    }
+}
+
+/// `<Output as StepReturn>`, located at the return type.
+fn step_return(step: &StepFn) -> TokenStream {
+    let output = &step.output;
+    let private = private_at(output.span());
+    quote_spanned!(output.span()=> <#output as #private::StepReturn>)
+}
+
+/// How the step function calls its generated sibling `ident` (the body or a helper):
+/// `Self::ident::<T>` in an `impl` block, `ident::<T>` otherwise.
+fn callable(step: &StepFn, ident: &Ident) -> TokenStream {
+    let turbofish = turbofish(step);
+    if step.in_impl {
+        quote!(Self::#ident #turbofish)
+    } else {
+        quote!(#ident #turbofish)
     }
 }
 
@@ -304,7 +312,7 @@ fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStrea
     // (tokens of two hygiene contexts widen an error to the whole attribute).
     let out = Ident::new("__tale_out", span);
     let call = compensation_call(step, arg_exprs, &out);
-    let closure = if step.is_async {
+    let closure = if step.is_async() {
         quote!(async |#a, #out|)
     } else {
         quote!(|#a, #out|)
@@ -322,15 +330,11 @@ fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> T
     let undo = Ident::new("__tale_undo", span);
     let private = private_at(span);
     let uncertain = step.uncertain;
-    let output = &step.output;
-    let ret = {
-        let private = private_at(output.span());
-        quote_spanned!(output.span()=> <#output as #private::StepReturn>)
-    };
+    let ret = step_return(step);
     let some = quote!(::core::option::Option::Some);
     let none = quote!(::core::option::Option::None);
     let ok = quote!(::core::result::Result::Ok(()));
-    match (step.is_async, uncertain) {
+    match (step.is_async(), uncertain) {
         (true, false) => quote_spanned! {span=>
             match #out {
                 #some(#out) => #private::compensate_async((#(#arg_exprs,)*), #out, &mut #path).await,
@@ -401,43 +405,32 @@ fn helper_generics(step: &StepFn, lifetimes: &[&syn::Lifetime]) -> TokenStream {
 
 /// The helper that runs the body of a `Send` async step once:
 /// `fn exec<'a>(args: &'a mut A) -> impl Future<Output = Result<..>> + Send + 'a`. A
-/// body whose future is not `Send` fails to compile here, at the step's name.
-/// Returns the helper and the path that names it.
+/// body whose future is not `Send` fails to compile here (rustc reports it at the
+/// `#[step]` attribute). Returns the helper and the path that names it.
 fn send_exec(
     step: &StepFn,
-    exec: &Ident,
     a: &Ident,
     into_result: &TokenStream,
     callee: &TokenStream,
     arg_exprs: &[TokenStream],
 ) -> (TokenStream, TokenStream) {
-    let output = &step.output;
-    let ret = {
-        let private = private_at(output.span());
-        quote_spanned!(output.span()=> <#output as #private::StepReturn>)
-    };
+    let ret = step_return(step);
     let tick = syn::Lifetime::new("'__tale_a", Span::mixed_site());
     let generics = helper_generics(step, &[&tick]);
     let where_clause = &step.generics.where_clause;
     let types = arg_types(step);
-    let name_span = step.item.sig.ident.span();
-    let send = quote_spanned!(name_span=> ::core::marker::Send);
+    let exec = helper_ident(step, "exec");
     let helper = quote! {
         #[doc(hidden)]
         #[allow(clippy::needless_lifetimes, clippy::manual_async_fn)]
         fn #exec #generics (#a: &#tick mut (#(#types,)*))
-            -> impl ::core::future::Future<Output = ::core::result::Result<#ret::Output, #ret::Error>> + #send + #tick
+            -> impl ::core::future::Future<Output = ::core::result::Result<#ret::Output, #ret::Error>> + ::core::marker::Send + #tick
             #where_clause
         {
             async move { #into_result(#callee(#(#arg_exprs),*).await) }
         }
     };
-    let turbofish = turbofish(step);
-    let path = if step.in_impl {
-        quote!(Self::#exec #turbofish)
-    } else {
-        quote!(#exec #turbofish)
-    };
+    let path = callable(step, &exec);
     (helper, path)
 }
 
@@ -448,27 +441,23 @@ fn send_undo(
     a: &Ident,
     arg_exprs: &[TokenStream],
 ) -> Option<(TokenStream, TokenStream)> {
-    let path = step.compensate.as_ref()?;
-    let span = path.span();
+    let compensation = step.compensate.as_ref()?;
+    let span = compensation.span();
     let out = Ident::new("__tale_out", span);
     // A direct call: through a trait bound (as `compensation_call` checks it), rustc
     // cannot prove the future `Send` when the compensation takes a `'static` argument
     // (rust-lang/rust#110338).
     let call = if step.uncertain {
-        quote_spanned!(span=> #path(#(#arg_exprs,)* #out).await)
+        quote_spanned!(span=> #compensation(#(#arg_exprs,)* #out).await)
     } else {
         quote_spanned! {span=>
             match #out {
-                ::core::option::Option::Some(#out) => #path(#(#arg_exprs,)* #out).await,
+                ::core::option::Option::Some(#out) => #compensation(#(#arg_exprs,)* #out).await,
                 ::core::option::Option::None => ::core::result::Result::Ok(()),
             }
         }
     };
-    let output = &step.output;
-    let ret = {
-        let private = private_at(output.span());
-        quote_spanned!(output.span()=> <#output as #private::StepReturn>)
-    };
+    let ret = step_return(step);
     let undo = helper_ident(step, "undo");
     let (ta, tb) = (
         syn::Lifetime::new("'__tale_a", Span::mixed_site()),
@@ -490,11 +479,6 @@ fn send_undo(
             async move { #call }
         }
     };
-    let turbofish = turbofish(step);
-    let path = if step.in_impl {
-        quote!(Self::#undo #turbofish)
-    } else {
-        quote!(#undo #turbofish)
-    };
+    let path = callable(step, &undo);
     Some((helper, path))
 }

@@ -60,7 +60,6 @@ pub(crate) enum Futures {
 pub(crate) struct StepFn {
     /// The function as written, minus the `#[step]` attribute.
     pub(crate) item: ItemFn,
-    pub(crate) is_async: bool,
     /// What the step's futures promise.
     pub(crate) futures: Futures,
     /// Inside an `impl` block: the body becomes a hidden sibling method.
@@ -80,6 +79,13 @@ pub(crate) struct StepFn {
     pub(crate) lifetimes: Vec<Lifetime>,
     /// The step function's generics: the user's plus the named lifetimes.
     pub(crate) generics: syn::Generics,
+}
+
+impl StepFn {
+    /// Whether it is an `async fn`.
+    pub(crate) fn is_async(&self) -> bool {
+        self.futures != Futures::None
+    }
 }
 
 /// Checks the options against each other and against the function.
@@ -119,7 +125,6 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
     );
     Ok(StepFn {
         in_impl: receiver.is_some() || mentions_self(&item),
-        is_async,
         kind,
         uncertain: args.uncertain.is_some(),
         futures: match (is_async, args.local.is_some()) {

@@ -81,11 +81,14 @@ pub trait SendUndo<A, O, E> {
     ) -> impl Future<Output = Result<(), E>> + Send;
 }
 
-impl<A, O, E: Send> SendUndo<A, O, E> for NoUndo {
+impl<A, O, E> SendUndo<A, O, E> for NoUndo {
     const EXISTS: bool = false;
+    // Not an `async fn`, whose future would hold the arguments (and be `Send` only if
+    // they are), nor `ready(Ok(()))`, which holds the result (`Send` only if `E` is).
+    #[allow(clippy::manual_async_fn)]
     #[inline]
     fn undo(&mut self, _: &mut A, _: Option<&O>) -> impl Future<Output = Result<(), E>> + Send {
-        std::future::ready(Ok(()))
+        async { Ok(()) }
     }
 }
 

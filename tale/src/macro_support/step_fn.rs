@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use crate::async_step::AsyncStep;
 use crate::retry::Retry;
 use crate::step::{Step, StepKind};
-use crate::tuned::{Overrides, override_setters};
+use crate::tuned::{Overrides, overridden_metadata, override_setters};
 
 use super::kind::Kinded;
 
@@ -347,25 +347,7 @@ impl<S: AsyncStep> AsyncStep for AsyncTuned<S> {
     fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
         self.step.compensate_uncertain()
     }
-    fn kind(&self) -> StepKind {
-        self.step.kind()
-    }
-    fn name(&self) -> &str {
-        self.overrides.name(self.step.name())
-    }
-    fn has_compensation(&self) -> bool {
-        self.step.has_compensation()
-    }
-    fn is_uncertain(&self) -> bool {
-        self.overrides.uncertain || self.step.is_uncertain()
-    }
-    fn retry_policy(&self) -> Option<Retry<S::Error>> {
-        self.overrides.retry(|| self.step.retry_policy())
-    }
-    fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
-        self.overrides
-            .compensation_retry(|| self.step.compensation_retry_policy())
-    }
+    overridden_metadata!();
     fn timeout(&self) -> Option<crate::Timeout<S::Error>> {
         self.timeout.or_else(|| self.step.timeout())
     }

@@ -15,6 +15,7 @@ use crate::error::SagaError;
 use crate::event::{Event, Fault, FaultPoint, Observer, StepRef};
 use crate::execution::{Caught, Execution, Flow, Tries, Unwind};
 use crate::executor::Executor;
+use crate::permits::Permits;
 use crate::retry::GaveUp;
 use crate::shared::Shared;
 use crate::timeout::{CancelHandle, CancelOn, Cancelled, Limits, TimedOut, Timeout};
@@ -28,7 +29,9 @@ pub struct AsyncExecution<'x, E, O, C> {
     /// With fail-fast groups: the signal that stops a parallel group's branches in
     /// flight once one of them failed for good.
     siblings: Option<Signal<E>>,
-    compensation_concurrency: usize,
+    /// With `max_concurrent_compensations`: the bound on the compensations of a
+    /// parallel group's branches.
+    permits: Option<Permits>,
 }
 
 /// The first attempt of a step, when the plain path already started it.
@@ -59,13 +62,8 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             deadline: None,
             cancel: None,
             siblings: None,
-            compensation_concurrency: usize::MAX,
+            permits: None,
         }
-    }
-
-    /// How many compensations of parallel branches may run at once.
-    pub fn compensation_concurrency(&self) -> usize {
-        self.compensation_concurrency
     }
 
     /// Applies a deadline (counted from now) and a cancel handle.
@@ -77,7 +75,8 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         }
         self.cancel = limits.cancel;
         self.siblings = limits.fail_fast.map(|error| (CancelHandle::new(), error));
-        self.compensation_concurrency = limits.compensation_concurrency;
+        self.permits = (limits.compensation_concurrency < usize::MAX)
+            .then(|| Permits::new(limits.compensation_concurrency));
         self
     }
 
@@ -334,6 +333,45 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
     ) {
         if step.has_compensation() {
             self.undo(index, step, Some(&output)).await;
+        }
+    }
+
+    /// Compensates branch `index` of a parallel group given its output, as
+    /// [`compensate`](Self::compensate), once a permit is free if the run bounds its
+    /// concurrent compensations. The caller joins a group's compensations; the order it
+    /// lists them in is the order they take the permits (`saga!` lists the last branch
+    /// first, `run_concurrent_transaction` the first).
+    pub async fn compensate_branch<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        output: S::Output,
+    ) {
+        if !step.has_compensation() {
+            return;
+        }
+        let _permit = match &self.permits {
+            Some(permits) => Some(permits.acquire().await),
+            None => None,
+        };
+        self.undo(index, step, Some(&output)).await;
+    }
+
+    /// Settles branch `index` of a parallel group after some branch failed: compensates
+    /// it if it succeeded (as [`compensate_branch`](Self::compensate_branch)), or hands
+    /// back how it failed.
+    pub async fn settle_branch<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        result: Result<S::Output, Unwind<E>>,
+    ) -> Option<Unwind<E>> {
+        match result {
+            Ok(output) => {
+                self.compensate_branch(index, step, output).await;
+                None
+            }
+            Err(unwind) => Some(unwind),
         }
     }
 

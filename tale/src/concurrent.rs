@@ -11,7 +11,7 @@ use crate::clock::AsyncSleep;
 use crate::error::SagaError;
 use crate::event::Observer;
 use crate::executor::Executor;
-use crate::join::{GroupFailure, join_all, join_bounded};
+use crate::join::{GroupFailure, join_all};
 use crate::retry::Retry;
 use crate::timeout::{Limits, Timeout};
 
@@ -258,16 +258,15 @@ where
     if !any_failed {
         return run.finish(Ok(outputs.into_iter().flatten().collect()));
     }
-    let concurrency = run.compensation_concurrency();
-    join_bounded(
+    // Started in branch order, as talepy gathers them.
+    join_all(
         bound
             .iter_mut()
             .zip(outputs)
             .enumerate()
             .filter_map(|(index, (step, output))| {
-                Some(Box::pin(run.compensate(index, step, output?)))
+                Some(Box::pin(run.compensate_branch(index, step, output?)))
             }),
-        concurrency,
     )
     .await;
     let unwind = failed.into_unwind();

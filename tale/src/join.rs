@@ -77,28 +77,14 @@ impl<A: Future + Unpin, B: Future + Unpin> Future for Join2<A, B> {
 
 /// Runs every future concurrently and returns their outputs in order.
 pub(crate) fn join_all<F: Future + Unpin>(futures: impl IntoIterator<Item = F>) -> JoinAll<F> {
-    join_bounded(futures, usize::MAX)
-}
-
-/// Runs the futures concurrently, at most `limit` at a time (in order: a future starts
-/// when one before it finishes), and returns their outputs in order.
-pub(crate) fn join_bounded<F: Future + Unpin>(
-    futures: impl IntoIterator<Item = F>,
-    limit: usize,
-) -> JoinAll<F> {
     JoinAll {
         futures: futures.into_iter().map(MaybeDone::Running).collect(),
-        started: 0,
-        limit: limit.max(1),
     }
 }
 
-/// The future of [`join_all`] and [`join_bounded`].
+/// The future of [`join_all`].
 pub(crate) struct JoinAll<F: Future> {
     futures: Vec<MaybeDone<F>>,
-    /// How many futures, from the first, have been polled at least once.
-    started: usize,
-    limit: usize,
 }
 
 // As for `Join2`.
@@ -108,31 +94,12 @@ impl<F: Future + Unpin> Future for JoinAll<F> {
     type Output = Vec<F::Output>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            let running = this.futures[..this.started]
-                .iter()
-                .filter(|f| matches!(f, MaybeDone::Running(_)))
-                .count();
-            if running >= this.limit || this.started == this.futures.len() {
-                break;
-            }
-            this.started += 1;
-        }
-        let mut all = this.started == this.futures.len();
-        let mut finished_any = false;
-        for future in &mut this.futures[..this.started] {
-            let was_running = matches!(future, MaybeDone::Running(_));
-            let done = future.poll_done(cx);
-            finished_any |= was_running && done;
-            all &= done;
-        }
-        if !all && finished_any && this.started < this.futures.len() {
-            // A slot opened: start the next futures now rather than on the next wake.
-            cx.waker().wake_by_ref();
+        let mut all = true;
+        for future in &mut self.futures {
+            all &= future.poll_done(cx);
         }
         if all {
-            Poll::Ready(this.futures.iter_mut().map(MaybeDone::take).collect())
+            Poll::Ready(self.futures.iter_mut().map(MaybeDone::take).collect())
         } else {
             Poll::Pending
         }
@@ -173,6 +140,16 @@ impl<E> GroupFailure<E> {
         }
     }
 
+    /// Records how branch `index` failed, if it did ([`AsyncExecution::settle_branch`]'s
+    /// output).
+    ///
+    /// [`AsyncExecution::settle_branch`]: crate::__private::AsyncExecution::settle_branch
+    pub fn add_settled(&mut self, index: usize, settled: Option<Unwind<E>>) {
+        if let Some(unwind) = settled {
+            self.add(index, unwind);
+        }
+    }
+
     /// The group's failure.
     ///
     /// # Panics
@@ -189,63 +166,5 @@ impl<E> GroupFailure<E> {
         let mut first = failures.next().expect("a branch of the group failed");
         first.siblings.extend(failures.map(|f| *f));
         Unwind::Failed(first)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::cell::Cell;
-    use std::task::Waker;
-
-    use super::*;
-
-    /// Pending for `polls` polls, tracking how many of its kind run at once.
-    struct Task<'a> {
-        polls: u32,
-        started: bool,
-        running: &'a Cell<usize>,
-        peak: &'a Cell<usize>,
-    }
-
-    impl Future for Task<'_> {
-        type Output = u32;
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-            if !self.started {
-                self.started = true;
-                self.running.set(self.running.get() + 1);
-                self.peak.set(self.peak.get().max(self.running.get()));
-            }
-            if self.polls == 0 {
-                self.running.set(self.running.get() - 1);
-                return Poll::Ready(7);
-            }
-            self.polls -= 1;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-
-    fn run(limit: usize) -> (Vec<u32>, usize) {
-        let (running, peak) = (Cell::new(0), Cell::new(0));
-        let tasks = (0..10).map(|i| Task {
-            polls: 2 + i % 3,
-            started: false,
-            running: &running,
-            peak: &peak,
-        });
-        let mut join = join_bounded(tasks, limit);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(out) = Pin::new(&mut join).poll(&mut cx) {
-                return (out, peak.get());
-            }
-        }
-    }
-
-    #[test]
-    fn bounded_join_never_runs_more_than_the_limit() {
-        assert_eq!(run(3), (vec![7; 10], 3));
-        assert_eq!(run(1).1, 1);
-        assert!(run(usize::MAX).1 > 3);
     }
 }

@@ -16,6 +16,7 @@ mod join;
 #[cfg(feature = "journal")]
 pub mod journal;
 mod macro_support;
+mod permits;
 mod report;
 mod retry;
 mod rng;

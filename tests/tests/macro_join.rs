@@ -211,3 +211,85 @@ async fn fail_fast_stops_the_siblings_in_flight_and_compensates_them_as_uncertai
         ]
     );
 }
+
+#[step(compensate = unhold)]
+async fn hold(log: &Log, what: &'static str) -> Result<&'static str, Fail> {
+    log.push(format!("hold {what}"));
+    Ok(what)
+}
+
+async fn unhold(log: &Log, what: &'static str, _held: &&'static str) -> Result<(), Fail> {
+    log.push(format!("unhold {what}"));
+    sleep(Duration::from_secs(1)).await;
+    log.push(format!("unheld {what}"));
+    Ok(())
+}
+
+/// Three branches whose compensations take a second each; the group's third branch
+/// fails if `in_group`, else the step after the group does. Returns how long the
+/// compensations took.
+async fn undo_three(log: &Log, bound: usize, in_group: bool) -> Duration {
+    let start = Instant::now();
+    let error = saga!(
+        async {
+            #![saga(
+                executor = Executor::new().clock(TokioClock::new()),
+                max_concurrent_compensations = bound
+            )]
+            let (_a, _b, _c) = join!(hold(log, "a"), hold(log, "b"), book(log, "c", 0, in_group));
+            confirm(log, true);
+        }
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_compensated());
+    start.elapsed()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_groups_compensations_run_concurrently_last_branch_first() {
+    let log = Log::default();
+    assert_eq!(
+        undo_three(&log, usize::MAX, true).await,
+        Duration::from_secs(1),
+        "a and b were undone at once"
+    );
+    let lines = log.lines();
+    assert_eq!(&lines[4..6], ["unhold b", "unhold a"], "{lines:?}");
+
+    let log = Log::default();
+    assert_eq!(
+        undo_three(&log, usize::MAX, false).await,
+        Duration::from_secs(1),
+        "after a later failure too"
+    );
+    let lines = log.lines();
+    let started: Vec<_> = lines
+        .iter()
+        .filter(|l| l.starts_with("unhold") || l.starts_with("cancel"))
+        .collect();
+    assert_eq!(
+        started,
+        ["cancel c c-1", "unhold b", "unhold a"],
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_concurrent_compensations_bounds_a_groups_compensations() {
+    for in_group in [true, false] {
+        let log = Log::default();
+        assert_eq!(
+            undo_three(&log, 1, in_group).await,
+            Duration::from_secs(2),
+            "one at a time"
+        );
+        let lines = log.lines();
+        let undone: Vec<_> = lines.iter().filter(|l| l.starts_with("unh")).collect();
+        assert_eq!(
+            undone,
+            ["unhold b", "unheld b", "unhold a", "unheld a"],
+            "in reverse branch order"
+        );
+    }
+}

@@ -43,6 +43,9 @@ pub(crate) struct Saga {
     pub(crate) cancel: Option<Expr>,
     /// `fail_fast` (async sagas): a failed `join!` branch stops its siblings in flight.
     pub(crate) fail_fast: bool,
+    /// `max_concurrent_compensations = <usize>` (async sagas): the bound on a `join!`
+    /// group's compensations running at once.
+    pub(crate) max_concurrent_compensations: Option<Expr>,
     pub(crate) steps: Vec<SagaStep>,
     pub(crate) tail: Option<Expr>,
     pub(crate) item: Option<(Vec<Attribute>, Visibility, Box<Signature>)>,

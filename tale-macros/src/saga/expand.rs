@@ -103,8 +103,12 @@ fn body(saga: &Saga) -> TokenStream {
             quote_spanned!(span=> .cancel_on(#c))
         });
         let fail_fast = saga.fail_fast.then(|| quote!(.fail_fast()));
-        let limits = (deadline.is_some() || cancel.is_some() || saga.fail_fast)
-            .then(|| quote!(.limits(#private::Limits::new() #deadline #cancel #fail_fast)));
+        let bound = saga.max_concurrent_compensations.as_ref().map(|n| {
+            let span = syn::spanned::Spanned::span(n);
+            quote_spanned!(span=> .max_concurrent_compensations(#n))
+        });
+        let limits = (deadline.is_some() || cancel.is_some() || saga.fail_fast || bound.is_some())
+            .then(|| quote!(.limits(#private::Limits::new() #deadline #cancel #fail_fast #bound)));
         quote!(let #run = #private::AsyncExecution::start(#executor_mut, #name) #limits;)
     } else {
         quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)

@@ -25,27 +25,29 @@ use crate::paths::private;
 ///     match (g0, g1) {
 ///         (Ok(f), Ok(h)) => {
 ///             let u = { rest... };               // success leaves with `break`
-///             run.compensate(1, &mut s1, h).await;
-///             run.compensate(0, &mut s0, f).await;
+///             let ((), ()) = join2(pin!(run.compensate_branch(1, &mut s1, h)),
+///                                  pin!(run.compensate_branch(0, &mut s0, f))).await;
 ///             u
 ///         }
 ///         (g0, g1) => {                          // some branch failed: undo the others
+///             let (g1, g0) = join2(pin!(run.settle_branch(1, &mut s1, g1)),
+///                                  pin!(run.settle_branch(0, &mut s0, g0))).await;
 ///             let mut failed = GroupFailure::new();
-///             match g1 { Ok(o) => run.compensate(1, &mut s1, o).await, Err(u) => failed.add(1, u) }
-///             match g0 { Ok(o) => run.compensate(0, &mut s0, o).await, Err(u) => failed.add(0, u) }
+///             failed.add_settled(0, g0); failed.add_settled(1, g1);
 ///             failed.into_unwind()               // the first failure, the others as siblings
 ///         }
 ///     }
 /// }
 /// ```
+/// The branches' compensations run concurrently, in one join (one await, whatever the
+/// number of branches), listed last branch first: under
+/// `max_concurrent_compensations = 1` they run in reverse order.
 pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     let private = private();
     let range = index..index + saga.steps[index].group_len;
     let run = hidden("__run");
-    let unwind = hidden("__u");
     let failed = hidden("__failed");
     let ok = quote!(::core::result::Result::Ok);
-    let err = quote!(::core::result::Result::Err);
     let locals: Vec<_> = range
         .clone()
         .map(|i| step_local(i, &saga.steps[i]))
@@ -72,19 +74,18 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     let (joined, pattern) = balanced(&branches, &results_tokens);
     let (outputs, binds, carried) = bindings(saga, range.clone());
     let on_success = on_success(saga, range.clone(), &locals, &carried);
-    let undo_survivors = range
+    let settled: Vec<TokenStream> = range
+        .clone()
         .zip(&locals)
         .zip(&results)
+        .map(|((i, local), g)| quote!(#private::pin!(#run.settle_branch(#i, &mut #local, #g))))
         .rev()
-        .map(|((i, local), g)| {
-            let output = hidden("__o");
-            quote! {
-                match #g {
-                    #ok(#output) => #run.compensate(#i, &mut #local, #output).await,
-                    #err(#unwind) => #failed.add(#i, #unwind),
-                }
-            }
-        });
+        .collect();
+    let reversed: Vec<TokenStream> = results_tokens.iter().rev().cloned().collect();
+    let (settle_all, settled_pattern) = balanced(&settled, &reversed);
+    let add = range
+        .zip(&results)
+        .map(|(i, g)| quote!(#failed.add_settled(#i, #g);));
     quote! {{
         #(#builds)*
         #(#checks)*
@@ -95,8 +96,9 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
                 #on_success
             }
             (#(#results,)*) => {
+                let #settled_pattern = #settle_all.await;
                 let mut #failed = #private::GroupFailure::new();
-                #(#undo_survivors)*
+                #(#add)*
                 #failed.into_unwind()
             }
         }
@@ -151,14 +153,18 @@ fn on_success(
         return succeed(saga);
     }
     let next = next_ladder(saga, last);
-    let undo_all = range
+    let private = private();
+    let undo_all: Vec<TokenStream> = range
         .zip(locals)
         .zip(carried)
+        .map(|((i, local), out)| quote!(#private::pin!(#run.compensate_branch(#i, &mut #local, #out))))
         .rev()
-        .map(|((i, local), out)| quote!(#run.compensate(#i, &mut #local, #out).await;));
+        .collect();
+    let units: Vec<TokenStream> = undo_all.iter().map(|_| quote!(())).collect();
+    let (undo_all, units) = balanced(&undo_all, &units);
     quote! {
         let #unwind = #next;
-        #(#undo_all)*
+        let #units = #undo_all.await;
         #unwind
     }
 }

@@ -3,6 +3,7 @@
 mod ast;
 mod expand;
 mod group;
+mod options;
 mod parse;
 mod validate;
 

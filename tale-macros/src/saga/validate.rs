@@ -7,8 +7,8 @@ use syn::spanned::Spanned as _;
 use syn::{Expr, FnArg, LitStr, Pat, Signature, Stmt, Type};
 
 use super::ast::{Binding, Durable, Form, Saga, SagaInput, SagaStep, Source};
-use crate::diag::{Diag, did_you_mean};
-use crate::step::{Spanned, set_once};
+use super::options::options;
+use crate::diag::Diag;
 
 /// The methods that `saga!` applies itself to any step (sync or async).
 const MODIFIERS: &[&str] = &[
@@ -112,6 +112,7 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
         deadline: options.deadline.map(|d| d.value),
         cancel: options.cancel.map(|c| c.value),
         fail_fast: options.fail_fast.is_some(),
+        max_concurrent_compensations: options.max_concurrent_compensations.map(|n| n.value),
         steps,
         tail,
         item,
@@ -120,7 +121,7 @@ pub(crate) fn validate(input: SagaInput) -> syn::Result<Saga> {
 }
 
 /// True for the async forms: `saga!(async { ... })` and an `async fn`.
-fn is_async(form: &Form) -> bool {
+pub(super) fn is_async(form: &Form) -> bool {
     matches!(form, Form::Async { .. })
         || matches!(form, Form::Item { sig, .. } if sig.asyncness.is_some())
 }
@@ -132,134 +133,6 @@ fn sync_timeouts(steps: &[SagaStep], diag: &mut Diag) {
             diag.error(method.span(), "`.timeout(...)` needs an async saga: a timeout stops a step in flight by dropping its future; use `saga!(async { ... })`");
         }
     }
-}
-
-/// Reports the options that a sync saga cannot have: time limits and cancellation.
-fn sync_options(options: &Options, diag: &mut Diag) {
-    let keys = [
-        (options.deadline.as_ref().map(|o| o.key), "deadline"),
-        (options.cancel.as_ref().map(|o| o.key), "cancel"),
-        (options.fail_fast.as_ref().map(|o| o.key), "fail_fast"),
-    ];
-    for (span, key) in keys {
-        if let Some(span) = span {
-            diag.error(
-                span,
-                format_args!("`{key}` needs an async saga: time limits and cancellation stop a step in flight by dropping its future; use `saga!(async {{ ... }})`"),
-            );
-        }
-    }
-}
-
-/// The options of `#![saga(...)]`, each at most once.
-struct Options {
-    name: Option<Spanned<LitStr>>,
-    executor: Option<Spanned<Expr>>,
-    durable: Option<Spanned<()>>,
-    deadline: Option<Spanned<Expr>>,
-    cancel: Option<Spanned<Expr>>,
-    fail_fast: Option<Spanned<()>>,
-}
-
-/// `#![saga(name = "...", executor = ..., durable)]`.
-fn options(input: &SagaInput, diag: &mut Diag) -> Options {
-    let mut options = Options {
-        name: None,
-        executor: None,
-        durable: None,
-        deadline: None,
-        cancel: None,
-        fail_fast: None,
-    };
-    // `durable` is valid only in the item form, so only that form lists it.
-    let (keys, expected): (&[&str], _) = match input.form {
-        Form::Item { .. } => (
-            &[
-                "name",
-                "executor",
-                "deadline",
-                "cancel",
-                "fail_fast",
-                "durable",
-            ],
-            "expected `name`, `executor`, `deadline`, `cancel`, `fail_fast` or `durable`",
-        ),
-        _ => (
-            &["name", "executor", "deadline", "cancel", "fail_fast"],
-            "expected `name`, `executor`, `deadline`, `cancel` or `fail_fast`",
-        ),
-    };
-    for attr in &input.inner_attrs {
-        if !attr.path().is_ident("saga") {
-            diag.error(
-                attr.path().span(),
-                "`saga!` accepts only `#![saga(name = \"...\", executor = ...)]` here",
-            );
-            continue;
-        }
-        let parsed = attr.parse_nested_meta(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            let span = meta.path.span();
-            let form = match key.as_str() {
-                "name" => "name = \"...\"",
-                "executor" => "executor = &mut executor",
-                "deadline" => "deadline = Duration::from_secs(30)",
-                "cancel" => "cancel = &cancel_handle",
-                "fail_fast" => {
-                    if meta.input.peek(syn::Token![=]) {
-                        meta.input.parse::<syn::Token![=]>()?;
-                        let value: Expr = meta.input.parse()?;
-                        return Err(syn::Error::new(
-                            value.span(),
-                            "`fail_fast` takes no value: write `#![saga(fail_fast)]`, or remove it",
-                        ));
-                    }
-                    return set_once(&mut options.fail_fast, &key, span, ());
-                }
-                "durable" => {
-                    if meta.input.peek(syn::Token![=]) {
-                        meta.input.parse::<syn::Token![=]>()?;
-                        let value: Expr = meta.input.parse()?;
-                        return Err(syn::Error::new(
-                            value.span(),
-                            "`durable` takes no value: write `#![saga(durable)]`, or remove it",
-                        ));
-                    }
-                    return set_once(&mut options.durable, &key, span, ());
-                }
-                _ => {
-                    return Err(match did_you_mean(&key, keys) {
-                        Some(close) => meta.error(format_args!(
-                            "unknown `saga` option `{key}`; did you mean `{close}`? ({expected})"
-                        )),
-                        None => {
-                            meta.error(format_args!("unknown `saga` option `{key}`; {expected}"))
-                        }
-                    });
-                }
-            };
-            if !meta.input.peek(syn::Token![=]) {
-                return Err(meta.error(format_args!("expected `{form}`")));
-            }
-            match key.as_str() {
-                "name" => set_once(&mut options.name, &key, span, meta.value()?.parse()?),
-                "deadline" => set_once(&mut options.deadline, &key, span, meta.value()?.parse()?),
-                "cancel" => set_once(&mut options.cancel, &key, span, meta.value()?.parse()?),
-                _ => set_once(&mut options.executor, &key, span, meta.value()?.parse()?),
-            }
-        });
-        if let Err(error) = parsed {
-            diag.push(error);
-        }
-    }
-    if !is_async(&input.form) {
-        sync_options(&options, diag);
-    }
-    options
 }
 
 const DURABLE_INPUTS: &str = "a durable `saga!` function takes exactly two inputs, the saga's inputs (recorded in the journal) then its environment (never stored): `fn name(inputs: &Inputs, env: &Env)`";

@@ -6,67 +6,77 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use pin_project_lite::pin_project;
+
 use crate::error::StepFailure;
 use crate::execution::Unwind;
 
-/// A future polled until done, then holding its output.
-enum MaybeDone<F: Future> {
-    Running(F),
-    Done(Option<F::Output>),
+pin_project! {
+    /// A future polled until done, then holding its output. The future is pinned in
+    /// place; the output never is.
+    #[project = MaybeDoneProj]
+    enum MaybeDone<F: Future> {
+        Running { #[pin] future: F },
+        Done { output: Option<F::Output> },
+    }
 }
 
-impl<F: Future + Unpin> MaybeDone<F> {
+impl<F: Future> MaybeDone<F> {
+    fn new(future: F) -> Self {
+        MaybeDone::Running { future }
+    }
+
     /// Polls if still running; true once the output is in.
-    fn poll_done(&mut self, cx: &mut Context<'_>) -> bool {
-        if let MaybeDone::Running(future) = self {
-            match Pin::new(future).poll(cx) {
-                Poll::Ready(output) => *self = MaybeDone::Done(Some(output)),
+    fn poll_done(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        if let MaybeDoneProj::Running { future } = self.as_mut().project() {
+            match future.poll(cx) {
+                // Drops the finished future in place.
+                Poll::Ready(output) => self.set(MaybeDone::Done {
+                    output: Some(output),
+                }),
                 Poll::Pending => return false,
             }
         }
         true
     }
 
-    fn take(&mut self) -> F::Output {
-        match self {
+    fn take(self: Pin<&mut Self>) -> F::Output {
+        match self.project() {
             // Invariant: taken once, after `poll_done` returned true.
-            MaybeDone::Done(output) => output.take().expect("output taken once"),
-            MaybeDone::Running(_) => unreachable!("taken before done"),
+            MaybeDoneProj::Done { output } => output.take().expect("output taken once"),
+            MaybeDoneProj::Running { .. } => unreachable!("taken before done"),
         }
     }
 }
 
 /// Runs two futures concurrently and returns both outputs: the building block of
-/// `join!` in async sagas (nested for more branches). The futures are pinned by the
-/// caller (`pin!`), so nothing is boxed.
-pub fn join2<A, B>(a: A, b: B) -> Join2<A, B>
-where
-    A: Future + Unpin,
-    B: Future + Unpin,
-{
+/// `join!` in async sagas (nested for more branches). The futures are held in place, so
+/// a whole group is one value: nothing is boxed, and the saga's state machine keeps one
+/// local for the group rather than one per branch.
+pub fn join2<A: Future, B: Future>(a: A, b: B) -> Join2<A, B> {
     Join2 {
-        a: MaybeDone::Running(a),
-        b: MaybeDone::Running(b),
+        a: MaybeDone::new(a),
+        b: MaybeDone::new(b),
     }
 }
 
-/// The future of [`join2`].
-pub struct Join2<A: Future, B: Future> {
-    a: MaybeDone<A>,
-    b: MaybeDone<B>,
+pin_project! {
+    /// The future of [`join2`].
+    pub struct Join2<A: Future, B: Future> {
+        #[pin]
+        a: MaybeDone<A>,
+        #[pin]
+        b: MaybeDone<B>,
+    }
 }
 
-// Nothing is pinned structurally: the futures are `Unpin` and the outputs are never
-// pinned, so moving a `Join2` is harmless.
-impl<A: Future, B: Future> Unpin for Join2<A, B> {}
-
-impl<A: Future + Unpin, B: Future + Unpin> Future for Join2<A, B> {
+impl<A: Future, B: Future> Future for Join2<A, B> {
     type Output = (A::Output, B::Output);
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let a = this.a.poll_done(cx);
-        let b = this.b.poll_done(cx);
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let a = this.a.as_mut().poll_done(cx);
+        let b = this.b.as_mut().poll_done(cx);
         if a && b {
             Poll::Ready((this.a.take(), this.b.take()))
         } else {
@@ -78,7 +88,7 @@ impl<A: Future + Unpin, B: Future + Unpin> Future for Join2<A, B> {
 /// Runs every future concurrently and returns their outputs in order.
 pub(crate) fn join_all<F: Future + Unpin>(futures: impl IntoIterator<Item = F>) -> JoinAll<F> {
     JoinAll {
-        futures: futures.into_iter().map(MaybeDone::Running).collect(),
+        futures: futures.into_iter().map(MaybeDone::new).collect(),
     }
 }
 
@@ -87,7 +97,8 @@ pub(crate) struct JoinAll<F: Future> {
     futures: Vec<MaybeDone<F>>,
 }
 
-// As for `Join2`.
+// The futures live in the `Vec`'s buffer, which moving a `JoinAll` does not move, and
+// the outputs are never pinned.
 impl<F: Future> Unpin for JoinAll<F> {}
 
 impl<F: Future + Unpin> Future for JoinAll<F> {
@@ -96,10 +107,11 @@ impl<F: Future + Unpin> Future for JoinAll<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut all = true;
         for future in &mut self.futures {
-            all &= future.poll_done(cx);
+            all &= Pin::new(future).poll_done(cx);
         }
         if all {
-            Poll::Ready(self.futures.iter_mut().map(MaybeDone::take).collect())
+            let taken = self.futures.iter_mut().map(|f| Pin::new(f).take());
+            Poll::Ready(taken.collect())
         } else {
             Poll::Pending
         }

@@ -114,7 +114,12 @@ fn body(saga: &Saga) -> TokenStream {
         quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)
     };
     let label = saga_label();
+    // The traits of the steps' kind checks, once for the whole saga: a `use` in each
+    // check's own block made rustc's method resolution quadratic in the steps (half the
+    // type-check time of a 200-branch `join!`).
     quote! {
+        #[allow(unused_imports)]
+        use #private::{KindOfMarked as _, KindOfUnmarked as _};
         let mut #exec = #executor;
         #start
         let #phase = #private::BeforePivot;
@@ -144,7 +149,7 @@ pub(super) fn succeed(saga: &Saga) -> TokenStream {
         .iter()
         .enumerate()
         .rev()
-        .map(|(i, step)| step_local(i, step));
+        .map(|(i, _)| step_place(saga, i));
     let tail = saga
         .tail
         .as_ref()
@@ -160,8 +165,37 @@ pub(super) fn succeed(saga: &Saga) -> TokenStream {
 /// It is `__tale_`-prefixed and resolved at the call site rather than mixed-site:
 /// rustc reports a failed bound on `&mut local` at the span of the whole expression,
 /// and tokens of two hygiene contexts widen that span to the whole `saga!`.
-pub(super) fn step_local(index: usize, step: &SagaStep) -> Ident {
+fn step_local(index: usize, step: &SagaStep) -> Ident {
     format_ident!("__tale_s{}", index, span = step.span)
+}
+
+/// Where step `index`'s value lives: its own local, or for a branch of an async
+/// `join!`, a field of the group's tuple. An async saga's state machine costs rustc
+/// time quadratic in the locals that live across an await (the layout's storage
+/// conflicts, borrowck's liveness), so a group keeps its branches in one local.
+pub(super) fn step_place(saga: &Saga, index: usize) -> TokenStream {
+    let step = &saga.steps[index];
+    if !(saga.is_async && (step.in_group || step.group_len > 1)) {
+        let local = step_local(index, step);
+        return quote!(#local);
+    }
+    // Invariant: a group starts with a step that is not `in_group`.
+    let first = (0..=index)
+        .rev()
+        .find(|&i| !saga.steps[i].in_group)
+        .expect("a group has a first branch");
+    let group = group_local(first, step.span);
+    let field = syn::Index {
+        index: u32::try_from(index - first).expect("fewer than 2^32 branches"),
+        span: step.span,
+    };
+    quote_spanned!(step.span=> #group.#field)
+}
+
+/// The tuple of the async `join!` group starting at step `first`, located at `span`
+/// (the step using it) for the same reason as [`step_local`].
+pub(super) fn group_local(first: usize, span: Span) -> Ident {
+    format_ident!("__tale_g{}", first, span = span)
 }
 
 /// The phase before step `index` (for the pivot checks), located at `span` for the
@@ -195,7 +229,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         });
         quote!(#(#builds)*)
     };
-    let check = kind_check(index, step);
+    let check = kind_check(saga, index);
     let index_lit = proc_macro2::Literal::usize_unsuffixed(index);
     let attempt = if saga.is_async {
         quote_spanned!(step.span=> #run.step(#index_lit, &mut #local).await)
@@ -257,17 +291,14 @@ pub(super) fn bind_output(
 
 /// The compile-time pivot check of step `index`: the phase after it, from the phase
 /// before it and its kind.
-pub(super) fn kind_check(index: usize, step: &SagaStep) -> TokenStream {
+pub(super) fn kind_check(saga: &Saga, index: usize) -> TokenStream {
     let private = private();
-    let local = step_local(index, step);
+    let step = &saga.steps[index];
+    let local = step_place(saga, index);
     let phase = phase_of(index, step.span);
     let next_phase = phase_of(index + 1, step.span);
     quote_spanned! {step.span=>
-        let #next_phase = {
-            #[allow(unused_imports)]
-            use #private::{KindOfMarked as _, KindOfUnmarked as _};
-            (&#private::Probe::new(&#local)).tale_kind()
-        }.then(#phase);
+        let #next_phase = (&#private::Probe::new(&#local)).tale_kind().then(#phase);
     }
 }
 

@@ -8,7 +8,7 @@ use syn::Ident;
 
 use super::ast::Saga;
 use super::expand::{
-    bind_output, hidden, kind_check, ladder as next_ladder, step_local, succeed, value,
+    bind_output, group_local, hidden, kind_check, ladder as next_ladder, step_place, succeed, value,
 };
 use crate::paths::private;
 
@@ -18,20 +18,20 @@ use crate::paths::private;
 /// becomes, in an async saga,
 /// ```text
 /// {
-///     let mut s0 = book_flight(&o); let mut s1 = book_hotel(&o);   // all built first
-///     /* pivot checks of s0, s1 */
-///     let (g0, g1) = join2(pin!(run.step(0, &mut s0)), pin!(run.step(1, &mut s1))).await;
+///     let mut g = (book_flight(&o), book_hotel(&o));   // all built first, one local
+///     /* pivot checks of g.0, g.1 */
+///     let (g0, g1) = join2(run.step(0, &mut g.0), run.step(1, &mut g.1)).await;
 ///     // (more branches: a balanced tree of `join2`, so types nest log2(n) deep)
 ///     match (g0, g1) {
 ///         (Ok(f), Ok(h)) => {
 ///             let u = { rest... };               // success leaves with `break`
-///             let ((), ()) = join2(pin!(run.compensate_branch(1, &mut s1, h)),
-///                                  pin!(run.compensate_branch(0, &mut s0, f))).await;
+///             let ((), ()) = join2(run.compensate_branch(1, &mut g.1, h),
+///                                  run.compensate_branch(0, &mut g.0, f)).await;
 ///             u
 ///         }
 ///         (g0, g1) => {                          // some branch failed: undo the others
-///             let (g1, g0) = join2(pin!(run.settle_branch(1, &mut s1, g1)),
-///                                  pin!(run.settle_branch(0, &mut s0, g0))).await;
+///             let (g1, g0) = join2(run.settle_branch(1, &mut g.1, g1),
+///                                  run.settle_branch(0, &mut g.0, g0)).await;
 ///             let mut failed = GroupFailure::new();
 ///             failed.add_settled(0, g0); failed.add_settled(1, g1);
 ///             failed.into_unwind()               // the first failure, the others as siblings
@@ -41,44 +41,43 @@ use crate::paths::private;
 /// ```
 /// The branches' compensations run concurrently, in one join (one await, whatever the
 /// number of branches), listed last branch first: under
-/// `max_concurrent_compensations = 1` they run in reverse order.
+/// `max_concurrent_compensations = 1` they run in reverse order. Each join is one value
+/// holding its futures in place, and the step values are one tuple: rustc's cost for an
+/// async block grows with the square of the locals live across an await, so a group
+/// adds a handful of them, not several per branch (a 200-branch `join!` took 11.3 s to
+/// check with a local per step value and per pinned future, 3.7 s now).
 pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     let private = private();
     let range = index..index + saga.steps[index].group_len;
     let run = hidden("__run");
     let failed = hidden("__failed");
     let ok = quote!(::core::result::Result::Ok);
-    let locals: Vec<_> = range
-        .clone()
-        .map(|i| step_local(i, &saga.steps[i]))
-        .collect();
+    let places: Vec<_> = range.clone().map(|i| step_place(saga, i)).collect();
     let results: Vec<_> = range
         .clone()
         .map(|i| format_ident!("__g{}", i, span = Span::mixed_site()))
         .collect();
-    let builds = range.clone().zip(&locals).map(|(i, local)| {
-        let value = value(saga, &saga.steps[i]);
-        quote!(let mut #local = #value;)
-    });
-    let checks = range.clone().map(|i| kind_check(i, &saga.steps[i]));
+    let group = group_local(index, saga.steps[index].span);
+    let values = range.clone().map(|i| value(saga, &saga.steps[i]));
+    let checks = range.clone().map(|i| kind_check(saga, i));
     let branches: Vec<TokenStream> = range
         .clone()
-        .zip(&locals)
-        .map(|(i, local)| {
+        .zip(&places)
+        .map(|(i, place)| {
             let span = saga.steps[i].span;
             let index = proc_macro2::Literal::usize_unsuffixed(i);
-            quote_spanned!(span=> #private::pin!(#run.step(#index, &mut #local)))
+            quote_spanned!(span=> #run.step(#index, &mut #place))
         })
         .collect();
     let results_tokens: Vec<TokenStream> = results.iter().map(|g| quote!(#g)).collect();
     let (joined, pattern) = balanced(&branches, &results_tokens);
     let (outputs, binds, carried) = bindings(saga, range.clone());
-    let on_success = on_success(saga, range.clone(), &locals, &carried);
+    let on_success = on_success(saga, range.clone(), &places, &carried);
     let settled: Vec<TokenStream> = range
         .clone()
-        .zip(&locals)
+        .zip(&places)
         .zip(&results)
-        .map(|((i, local), g)| quote!(#private::pin!(#run.settle_branch(#i, &mut #local, #g))))
+        .map(|((i, place), g)| quote!(#run.settle_branch(#i, &mut #place, #g)))
         .rev()
         .collect();
     let reversed: Vec<TokenStream> = results_tokens.iter().rev().cloned().collect();
@@ -87,7 +86,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         .zip(&results)
         .map(|(i, g)| quote!(#failed.add_settled(#i, #g);));
     quote! {{
-        #(#builds)*
+        let mut #group = (#(#values,)*);
         #(#checks)*
         let #pattern = #joined.await;
         match (#(#results,)*) {
@@ -143,7 +142,7 @@ fn bindings(saga: &Saga, range: Range<usize>) -> (Vec<Ident>, Vec<TokenStream>, 
 fn on_success(
     saga: &Saga,
     range: Range<usize>,
-    locals: &[Ident],
+    places: &[TokenStream],
     carried: &[TokenStream],
 ) -> TokenStream {
     let run = hidden("__run");
@@ -153,11 +152,10 @@ fn on_success(
         return succeed(saga);
     }
     let next = next_ladder(saga, last);
-    let private = private();
     let undo_all: Vec<TokenStream> = range
-        .zip(locals)
+        .zip(places)
         .zip(carried)
-        .map(|((i, local), out)| quote!(#private::pin!(#run.compensate_branch(#i, &mut #local, #out))))
+        .map(|((i, place), out)| quote!(#run.compensate_branch(#i, &mut #place, #out)))
         .rev()
         .collect();
     let units: Vec<TokenStream> = undo_all.iter().map(|_| quote!(())).collect();

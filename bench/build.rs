@@ -62,6 +62,44 @@ fn async_hand(n: usize) -> String {
     s
 }
 
+/// A `join!` of `n` async no-op steps, and the same futures joined by hand with
+/// `futures::future::join_all`, compensating the ones that succeeded if any failed.
+fn join(n: usize) -> String {
+    let mut s = format!("/// A `join!` of {n} async no-op steps.\n");
+    s += &format!("pub async fn join_saga_{n}(x: &u64) -> Result<u64, tale::SagaError<Fail>> {{\n");
+    s += "    tale::saga!(async {\n        #![saga(name = \"bench\", executor = tale::Executor::new().clock(tale::TokioClock::new()))]\n";
+    let names: Vec<String> = (0..n)
+        .map(|i| {
+            if i == 0 || i == n - 1 {
+                format!("o{i}")
+            } else {
+                "_".to_owned()
+            }
+        })
+        .collect();
+    let steps = vec!["async_noop(x)"; n];
+    let _ = writeln!(
+        s,
+        "        let ({}) = join!({});",
+        names.join(", "),
+        steps.join(", ")
+    );
+    s += &format!("        o0 + o{}\n    }})\n    .await\n}}\n\n", n - 1);
+    s += &format!("/// The same {n} futures with `futures::future::join_all`.\n");
+    s += &format!("pub async fn join_hand_{n}(x: &u64) -> Result<u64, Fail> {{\n");
+    s += &format!(
+        "    let results = futures_util::future::join_all((0..{n}).map(|_| async_noop_body(x))).await;\n"
+    );
+    s += "    if let Some(error) = results.iter().find_map(|r| r.err()) {\n";
+    s += "        for o in results.iter().rev().flatten() { let _ = undo_body(x, o); }\n";
+    s += "        return Err(error);\n    }\n";
+    s += &format!(
+        "    Ok(results[0].unwrap_or(0) + results[{}].unwrap_or(0))\n}}\n",
+        n - 1
+    );
+    s
+}
+
 fn main() {
     let mut out = String::new();
     for n in [10, 100] {
@@ -73,5 +111,7 @@ fn main() {
     let path =
         PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("generated.rs");
     std::fs::write(path, out).expect("OUT_DIR is writable");
+    let path = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("join.rs");
+    std::fs::write(path, join(1000)).expect("OUT_DIR is writable");
     println!("cargo::rerun-if-changed=build.rs");
 }

@@ -88,6 +88,15 @@ fn undo_fail(x: &u64, _fail: bool, out: &u64) -> Result<(), Fail> {
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
+/// A 1000-branch `join!` and its hand-written counterpart, behind the feature
+/// `join-1000` because the saga takes a while to compile.
+#[cfg(feature = "join-1000")]
+pub mod join {
+    use super::{Fail, async_noop, async_noop_body, undo_body};
+
+    include!(concat!(env!("OUT_DIR"), "/join.rs"));
+}
+
 /// The benchmark's figures, printed at the end as `figure NAME: VALUE` lines.
 #[derive(Default)]
 pub struct Figures {

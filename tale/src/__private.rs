@@ -25,7 +25,7 @@ pub use crate::macro_support::kind::{
 pub use crate::macro_support::send_step::{SendAsyncStep, SendFn, SendStep, SendUndoFn};
 pub use crate::macro_support::step_fn::{AsyncStepFn, AsyncTuned, StepFn, StepMeta};
 pub use crate::macro_support::{
-    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt, release,
+    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt, release, succeeded,
 };
 pub use crate::retry::Retry;
 pub use crate::step::{Step, StepKind};

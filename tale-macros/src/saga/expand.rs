@@ -144,12 +144,22 @@ pub(super) fn succeed(saga: &Saga) -> TokenStream {
     let private = private();
     let run = hidden("__run");
     let label = saga_label();
+    // A group's tuple is released whole (its branches ran side by side, so no order
+    // among them matters): moving its fields one by one would give each a drop flag.
     let releases = saga
         .steps
         .iter()
         .enumerate()
         .rev()
-        .map(|(i, _)| step_place(saga, i));
+        .filter(|(_, step)| !(saga.is_async && step.in_group))
+        .map(|(i, step)| {
+            if saga.is_async && step.group_len > 1 {
+                let group = group_local(i, step.span);
+                quote!(#group)
+            } else {
+                step_place(saga, i)
+            }
+        });
     let tail = saga
         .tail
         .as_ref()

@@ -51,7 +51,6 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     let range = index..index + saga.steps[index].group_len;
     let run = hidden("__run");
     let failed = hidden("__failed");
-    let ok = quote!(::core::result::Result::Ok);
     let places: Vec<_> = range.clone().map(|i| step_place(saga, i)).collect();
     let results: Vec<_> = range
         .clone()
@@ -89,17 +88,15 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         let mut #group = (#(#values,)*);
         #(#checks)*
         let #pattern = #joined.await;
-        match (#(#results,)*) {
-            (#(#ok(#outputs),)*) => {
-                #(#binds)*
-                #on_success
-            }
-            (#(#results,)*) => {
-                let #settled_pattern = #settle_all.await;
-                let mut #failed = #private::GroupFailure::new();
-                #(#add)*
-                #failed.into_unwind()
-            }
+        if #(#results.is_ok())&* {
+            #(let #outputs = #private::succeeded(#results);)*
+            #(#binds)*
+            #on_success
+        } else {
+            let #settled_pattern = #settle_all.await;
+            let mut #failed = #private::GroupFailure::new();
+            #(#add)*
+            #failed.into_unwind()
         }
     }}
 }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::async_step::AsyncStep;
-use crate::clock::AsyncSleep;
+use crate::clock::{AsyncSleep, Clock};
 use crate::error::SagaError;
 use crate::event::{Event, Fault, FaultPoint, Observer, StepRef};
 use crate::execution::{Caught, Execution, Flow, Tries, Unwind};
@@ -52,6 +52,54 @@ enum Interrupt {
     Cancelled,
     /// Another branch of the parallel group failed, and the run is fail-fast.
     SiblingFailed,
+}
+
+/// The first attempt of a step on the plain path (no limit to race, no fault): run
+/// inline, with the run reached through `$run` (a `&mut Execution`: exclusive, or
+/// locked). Everything else (faults, failures, retries, limits) lives in a boxed
+/// future, so that a saga's state machine holds a pointer for it, not the whole retry
+/// loop for every step.
+macro_rules! first_attempt {
+    ($this:ident, $index:ident, $step:ident, $run:expr) => {{
+        if !$this.unlimited($step) {
+            return Box::pin($this.attempts($index, $step, None)).await;
+        }
+        let fault = started($run, $index, $step, 1);
+        if fault.is_some() {
+            return Box::pin($this.attempts($index, $step, Some(First::Fault(fault)))).await;
+        }
+        let result = CatchUnwind(pin!($step.execute())).await;
+        match result {
+            Ok(Ok(output)) => {
+                let step = StepRef {
+                    index: $index,
+                    name: $step.name(),
+                    kind: $step.kind(),
+                };
+                $run.emit(&Event::AttemptSucceeded { step, attempt: 1 });
+                Ok(output)
+            }
+            result => Box::pin($this.attempts($index, $step, Some(First::Ran(result)))).await,
+        }
+    }};
+}
+
+/// Emits the start of an attempt and asks the observer for a fault to inject.
+fn started<E, O: Observer<E>, C: Clock, S: AsyncStep<Error = E>>(
+    run: &mut Execution<'_, E, O, C>,
+    index: usize,
+    step: &S,
+    attempt: u32,
+) -> Option<Fault<E>> {
+    run.attempt_started(index, step.name(), step.kind(), attempt);
+    let step = StepRef {
+        index,
+        name: step.name(),
+        kind: step.kind(),
+    };
+    run.executor
+        .observer
+        .intercept(&FaultPoint::Execute { step, attempt })
 }
 
 impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
@@ -144,40 +192,34 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
     /// sleeping between attempts without blocking. A timed-out attempt is an error of
     /// the step; a deadline or cancellation fails the step at once. As
     /// [`Execution::step`] otherwise.
+    ///
+    /// It takes the run exclusively, so the first attempt's bookkeeping needs no lock;
+    /// the branches of a parallel group share the run through [`branch`](Self::branch).
     pub async fn step<S: AsyncStep<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+    ) -> Result<S::Output, Unwind<E>> {
+        first_attempt!(self, index, step, self.run.get_mut())
+    }
+
+    /// As [`step`](Self::step), for a branch of a parallel group: the branches share
+    /// the run, each locking it between its awaits.
+    pub async fn branch<S: AsyncStep<Error = E>>(
         &self,
         index: usize,
         step: &mut S,
     ) -> Result<S::Output, Unwind<E>> {
-        if self.deadline.is_some()
-            || self.cancel.is_some()
-            || self.siblings.is_some()
-            || step.timeout().is_some()
-        {
-            return Box::pin(self.attempts(index, step, None)).await;
-        }
-        // The plain path: no limit to race, no fault, first attempt. The rest lives in a
-        // boxed future, so that a saga's state machine holds a pointer for it, not the
-        // whole retry loop for every step.
-        let fault = self.started(index, step, 1);
-        if fault.is_some() {
-            return Box::pin(self.attempts(index, step, Some(First::Fault(fault)))).await;
-        }
-        let result = CatchUnwind(pin!(step.execute())).await;
-        match result {
-            Ok(Ok(output)) => {
-                let step = StepRef {
-                    index,
-                    name: step.name(),
-                    kind: step.kind(),
-                };
-                self.run
-                    .lock()
-                    .emit(&Event::AttemptSucceeded { step, attempt: 1 });
-                Ok(output)
-            }
-            result => Box::pin(self.attempts(index, step, Some(First::Ran(result)))).await,
-        }
+        first_attempt!(self, index, step, &mut *self.run.lock())
+    }
+
+    /// True if nothing can stop `step`'s attempts but their own end: no time limit,
+    /// no cancel handle, no fail-fast group.
+    fn unlimited<S: AsyncStep<Error = E>>(&self, step: &S) -> bool {
+        self.deadline.is_none()
+            && self.cancel.is_none()
+            && self.siblings.is_none()
+            && step.timeout().is_none()
     }
 
     /// Emits the start of an attempt and asks the observer for a fault to inject.
@@ -187,18 +229,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         step: &S,
         attempt: u32,
     ) -> Option<Fault<E>> {
-        let point = FaultPoint::Execute {
-            step: StepRef {
-                index,
-                name: step.name(),
-                kind: step.kind(),
-            },
-            attempt,
-        };
-        // One lock for both.
-        let mut run = self.run.lock();
-        run.attempt_started(index, step.name(), step.kind(), attempt);
-        run.executor.observer.intercept(&point)
+        started(&mut self.run.lock(), index, step, attempt)
     }
 
     /// One attempt, altered by `fault`, raced against `limit` and the cancel handle.

@@ -339,7 +339,7 @@ impl<'a, S, E> AsyncSaga<'a, S, E> {
         C: AsyncSleep,
     {
         let name = self.name.clone();
-        let run = AsyncExecution::start(executor, &name).limits(limits);
+        let mut run = AsyncExecution::start(executor, &name).limits(limits);
         let mut completed = 0;
         let mut result = Ok(());
         for (index, link) in self.links.iter_mut().enumerate() {

@@ -239,7 +239,7 @@ where
         bound
             .iter_mut()
             .enumerate()
-            .map(|(index, step)| Box::pin(run.step(index, step))),
+            .map(|(index, step)| Box::pin(run.branch(index, step))),
     )
     .await;
     let mut failed = GroupFailure::new();

@@ -109,7 +109,12 @@ fn body(saga: &Saga) -> TokenStream {
         });
         let limits = (deadline.is_some() || cancel.is_some() || saga.fail_fast || bound.is_some())
             .then(|| quote!(.limits(#private::Limits::new() #deadline #cancel #fail_fast #bound)));
-        quote!(let #run = #private::AsyncExecution::start(#executor_mut, #name) #limits;)
+        // `mut` for the plain steps, which take the run exclusively (a saga of only
+        // `join!` groups shares it throughout).
+        quote! {
+            #[allow(unused_mut)]
+            let mut #run = #private::AsyncExecution::start(#executor_mut, #name) #limits;
+        }
     } else {
         quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)
     };

@@ -20,7 +20,7 @@ use crate::paths::private;
 /// {
 ///     let mut g = (book_flight(&o), book_hotel(&o));   // all built first, one local
 ///     /* pivot checks of g.0, g.1 */
-///     let (g0, g1) = join2(run.step(0, &mut g.0), run.step(1, &mut g.1)).await;
+///     let (g0, g1) = join2(run.branch(0, &mut g.0), run.branch(1, &mut g.1)).await;
 ///     // (more branches: a balanced tree of `join2`, so types nest log2(n) deep)
 ///     match (g0, g1) {
 ///         (Ok(f), Ok(h)) => {
@@ -65,7 +65,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         .map(|(i, place)| {
             let span = saga.steps[i].span;
             let index = proc_macro2::Literal::usize_unsuffixed(i);
-            quote_spanned!(span=> #run.step(#index, &mut #place))
+            quote_spanned!(span=> #run.branch(#index, &mut #place))
         })
         .collect();
     let results_tokens: Vec<TokenStream> = results.iter().map(|g| quote!(#g)).collect();

@@ -293,3 +293,33 @@ async fn max_concurrent_compensations_bounds_a_groups_compensations() {
         );
     }
 }
+
+#[step(pivot)]
+fn charge(log: &Log) -> Result<(), Fail> {
+    log.push("charge");
+    Ok(())
+}
+
+#[step(retriable)]
+async fn notify(log: &Log, who: &'static str) -> Result<(), Fail> {
+    log.push(format!("notify {who}"));
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn retriable_branches_may_follow_the_pivot() {
+    let log = Log::default();
+    saga!(
+        async {
+            let _payment = debit(&log);
+            charge(&log);
+            join!(notify(&log, "guest"), notify(&log, "hotel"));
+        }
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        log.lines(),
+        ["debit", "charge", "notify guest", "notify hotel"]
+    );
+}

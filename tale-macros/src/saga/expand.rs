@@ -190,15 +190,13 @@ fn step_local(index: usize, step: &SagaStep) -> Ident {
 /// conflicts, borrowck's liveness), so a group keeps its branches in one local.
 pub(super) fn step_place(saga: &Saga, index: usize) -> TokenStream {
     let step = &saga.steps[index];
-    if !(saga.is_async && (step.in_group || step.group_len > 1)) {
+    let Some(first) = group_of(saga, index)
+        .filter(|_| saga.is_async)
+        .map(|group| group.start)
+    else {
         let local = step_local(index, step);
         return quote!(#local);
-    }
-    // Invariant: a group starts with a step that is not `in_group`.
-    let first = (0..=index)
-        .rev()
-        .find(|&i| !saga.steps[i].in_group)
-        .expect("a group has a first branch");
+    };
     let group = group_local(first, step.span);
     let field = syn::Index {
         index: u32::try_from(index - first).expect("fewer than 2^32 branches"),
@@ -279,42 +277,77 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
 
 /// The statement binding step `index`'s raw `output` to the user's name (a hidden one
 /// for a discarded output), and that name.
-pub(super) fn bind_output(
+fn bind_output(
     index: usize,
     binding: &Binding,
     output: &Ident,
 ) -> (TokenStream, TokenStream) {
-    let (bind, name) = match binding {
+    let (pattern, ty, name) = binding_parts(index, binding);
+    (
+        quote!(#[allow(clippy::let_unit_value)] let #pattern: #ty = #output;),
+        name,
+    )
+}
+
+/// What step `index`'s output is bound with: the pattern, its type (`_` if not
+/// written) and the name later steps see (a hidden one for a discarded output).
+pub(super) fn binding_parts(
+    index: usize,
+    binding: &Binding,
+) -> (TokenStream, TokenStream, TokenStream) {
+    match binding {
         Binding::Named {
             mutability,
             ident,
             ty,
         } => {
-            let ty = ty.as_ref().map(|ty| quote!(: #ty));
-            (
-                quote!(let #mutability #ident #ty = #output;),
-                quote!(#ident),
-            )
+            let ty = ty.as_ref().map_or_else(|| quote!(_), |ty| quote!(#ty));
+            (quote!(#mutability #ident), ty, quote!(#ident))
         }
         Binding::Discard => {
             let hidden = format_ident!("__o{}", index, span = Span::mixed_site());
-            (quote!(let #hidden = #output;), quote!(#hidden))
+            (quote!(#hidden), quote!(_), quote!(#hidden))
         }
-    };
-    (quote!(#[allow(clippy::let_unit_value)] #bind), name)
+    }
 }
 
 /// The compile-time pivot check of step `index`: the phase after it, from the phase
-/// before it and its kind.
+/// before it and its kind. A branch of `join!` is checked against the phase before the
+/// group, and may not be the pivot (its siblings could fail after it succeeded); the
+/// phase after the group is the phase before it. Checks of branches are expression
+/// statements, not `let`s: each `let` opens a scope, and a 1000-branch group nested
+/// that deep overflowed LLVM's stack when emitting debug info.
 pub(super) fn kind_check(saga: &Saga, index: usize) -> TokenStream {
     let private = private();
     let step = &saga.steps[index];
     let local = step_place(saga, index);
-    let phase = phase_of(index, step.span);
+    let kind = quote_spanned!(step.span=> (&#private::Probe::new(&#local)).tale_kind());
     let next_phase = phase_of(index + 1, step.span);
-    quote_spanned! {step.span=>
-        let #next_phase = (&#private::Probe::new(&#local)).tale_kind().then(#phase);
+    let Some(group) = group_of(saga, index) else {
+        let phase = phase_of(index, step.span);
+        return quote_spanned!(step.span=> let #next_phase = #kind.then(#phase););
+    };
+    let phase = phase_of(group.start, step.span);
+    let check = quote_spanned!(step.span=> #kind.in_group(#phase););
+    if index + 1 == group.end {
+        quote!(#check let #next_phase = #phase;)
+    } else {
+        check
     }
+}
+
+/// The steps of the `join!` group that step `index` belongs to, if any.
+pub(super) fn group_of(saga: &Saga, index: usize) -> Option<std::ops::Range<usize>> {
+    let step = &saga.steps[index];
+    if !step.in_group && step.group_len < 2 {
+        return None;
+    }
+    // Invariant: a group starts with a step that is not `in_group`.
+    let first = (0..=index)
+        .rev()
+        .find(|&i| !saga.steps[i].in_group)
+        .expect("a group has a first branch");
+    Some(first..first + saga.steps[first].group_len)
 }
 
 /// The step value: the expression, a closure step, with the modifiers applied.

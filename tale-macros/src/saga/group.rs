@@ -8,7 +8,8 @@ use syn::Ident;
 
 use super::ast::Saga;
 use super::expand::{
-    bind_output, group_local, hidden, kind_check, ladder as next_ladder, step_place, succeed, value,
+    binding_parts, group_local, hidden, kind_check, ladder as next_ladder, step_place, succeed,
+    value,
 };
 use crate::paths::private;
 
@@ -70,7 +71,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         .collect();
     let results_tokens: Vec<TokenStream> = results.iter().map(|g| quote!(#g)).collect();
     let (joined, pattern) = balanced(&branches, &results_tokens);
-    let (outputs, binds, carried) = bindings(saga, range.clone());
+    let (bind, carried) = bindings(saga, range.clone(), &results);
     let on_success = on_success(saga, range.clone(), &places, &carried);
     let settled: Vec<TokenStream> = range
         .clone()
@@ -89,8 +90,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
         #(#checks)*
         let #pattern = #joined.await;
         if #(#results.is_ok())&* {
-            #(let #outputs = #private::succeeded(#results);)*
-            #(#binds)*
+            #bind
             #on_success
         } else {
             let #settled_pattern = #settle_all.await;
@@ -118,20 +118,28 @@ fn balanced(branches: &[TokenStream], results: &[TokenStream]) -> (TokenStream, 
     )
 }
 
-/// The branches' raw outputs, the statements binding them to the user's names, and
-/// those names (hidden ones for discarded outputs).
-fn bindings(saga: &Saga, range: Range<usize>) -> (Vec<Ident>, Vec<TokenStream>, Vec<TokenStream>) {
-    let mut outputs = Vec::new();
-    let mut binds = Vec::new();
-    let mut carried = Vec::new();
+/// The statement binding every branch's output to the user's names, from the
+/// branches' results (all `Ok`), and those names (hidden ones for discarded outputs).
+/// One `let` with a tuple pattern, not one per branch: each `let` opens a scope, and a
+/// 1000-branch group nested that deep overflowed LLVM's stack emitting debug info.
+fn bindings(
+    saga: &Saga,
+    range: Range<usize>,
+    results: &[Ident],
+) -> (TokenStream, Vec<TokenStream>) {
+    let private = private();
+    let (mut patterns, mut types, mut carried) = (Vec::new(), Vec::new(), Vec::new());
     for i in range {
-        let output = format_ident!("__b{}", i, span = Span::mixed_site());
-        let (bind, name) = bind_output(i, &saga.steps[i].binding, &output);
-        binds.push(bind);
+        let (pattern, ty, name) = binding_parts(i, &saga.steps[i].binding);
+        patterns.push(pattern);
+        types.push(ty);
         carried.push(name);
-        outputs.push(output);
     }
-    (outputs, binds, carried)
+    let bind = quote! {
+        #[allow(clippy::let_unit_value)]
+        let (#(#patterns,)*): (#(#types,)*) = (#(#private::succeeded(#results),)*);
+    };
+    (bind, carried)
 }
 
 /// After every branch succeeded: the rest of the saga, and if it fails, every branch

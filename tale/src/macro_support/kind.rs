@@ -59,12 +59,24 @@ impl CompensatableMayRun for BeforePivot {}
 pub trait PivotMayRun {}
 impl PivotMayRun for BeforePivot {}
 
+/// A phase in which the pivot may be a branch of `join!`: none.
+#[diagnostic::on_unimplemented(
+    message = "the pivot cannot be a branch of `join!`",
+    label = "the pivot, in a parallel group",
+    note = "the pivot is the saga's go/no-go point and is never undone, but a sibling branch could still fail after it succeeded: run the pivot on its own, before or after the `join!`"
+)]
+pub trait PivotInGroup {}
+
 impl Compensatable {
     /// The phase after this step.
     #[inline]
     pub fn then<P: CompensatableMayRun>(self, phase: P) -> P {
         phase
     }
+
+    /// Checks this step as a branch of `join!` entered in `phase`.
+    #[inline]
+    pub fn in_group<P: CompensatableMayRun>(self, _phase: P) {}
 }
 impl Uncompensated {
     /// The phase after this step.
@@ -72,6 +84,10 @@ impl Uncompensated {
     pub fn then<P>(self, phase: P) -> P {
         phase
     }
+
+    /// Checks this step as a branch of `join!`: any phase.
+    #[inline]
+    pub fn in_group<P>(self, _phase: P) {}
 }
 impl Retriable {
     /// The phase after this step.
@@ -79,6 +95,10 @@ impl Retriable {
     pub fn then<P>(self, phase: P) -> P {
         phase
     }
+
+    /// Checks this step as a branch of `join!`: any phase.
+    #[inline]
+    pub fn in_group<P>(self, _phase: P) {}
 }
 impl Pivot {
     /// The phase after this step.
@@ -86,6 +106,10 @@ impl Pivot {
     pub fn then<P: PivotMayRun>(self, _phase: P) -> AfterPivot {
         AfterPivot
     }
+
+    /// A pivot is never a branch of `join!`.
+    #[inline]
+    pub fn in_group<P: PivotInGroup>(self, _phase: P) {}
 }
 
 /// Asks a step value for its kind: `(&Probe::new(&step)).tale_kind()`.

@@ -32,6 +32,9 @@ pub struct AsyncExecution<'x, E, O, C> {
     /// With `max_concurrent_compensations`: the bound on the compensations of a
     /// parallel group's branches.
     permits: Option<Permits>,
+    /// The observer ignores everything ([`Observer::is_silent`]): a first attempt
+    /// need not reach the run at all.
+    silent: bool,
 }
 
 /// The first attempt of a step, when the plain path already started it.
@@ -56,7 +59,7 @@ enum Interrupt {
 
 /// The first attempt of a step on the plain path (no limit to race, no fault): run
 /// inline, with the run reached through `$run` (a `&mut Execution`: exclusive, or
-/// locked). Everything else (faults, failures, retries, limits) lives in a boxed
+/// locked), and not at all if the observer is silent. Everything else (faults, failures, retries, limits) lives in a boxed
 /// future, so that a saga's state machine holds a pointer for it, not the whole retry
 /// loop for every step.
 macro_rules! first_attempt {
@@ -64,19 +67,25 @@ macro_rules! first_attempt {
         if !$this.unlimited($step) {
             return Box::pin($this.attempts($index, $step, None)).await;
         }
-        let fault = started($run, $index, $step, 1);
+        let fault = if $this.silent {
+            None
+        } else {
+            started($run, $index, $step, 1)
+        };
         if fault.is_some() {
             return Box::pin($this.attempts($index, $step, Some(First::Fault(fault)))).await;
         }
         let result = CatchUnwind(pin!($step.execute())).await;
         match result {
             Ok(Ok(output)) => {
-                let step = StepRef {
-                    index: $index,
-                    name: $step.name(),
-                    kind: $step.kind(),
-                };
-                $run.emit(&Event::AttemptSucceeded { step, attempt: 1 });
+                if !$this.silent {
+                    let step = StepRef {
+                        index: $index,
+                        name: $step.name(),
+                        kind: $step.kind(),
+                    };
+                    $run.emit(&Event::AttemptSucceeded { step, attempt: 1 });
+                }
                 Ok(output)
             }
             result => Box::pin($this.attempts($index, $step, Some(First::Ran(result)))).await,
@@ -105,7 +114,9 @@ fn started<E, O: Observer<E>, C: Clock, S: AsyncStep<Error = E>>(
 impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
     /// Starts a run of the saga named `saga`.
     pub fn start(executor: &'x mut Executor<O, C>, saga: &'x str) -> Self {
+        let silent = executor.observer.is_silent();
         Self {
+            silent,
             run: Shared::new(Execution::start(executor, saga)),
             deadline: None,
             cancel: None,

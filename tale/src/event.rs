@@ -233,6 +233,16 @@ pub trait Observer<E> {
         let _ = point;
         None
     }
+
+    /// True if this observer ignores every event and injects nothing, so that a run
+    /// need not reach it at all: the branches of an async parallel group then skip
+    /// taking the run's lock on their first attempt. Only `()` says so; not part of the
+    /// stable API.
+    #[doc(hidden)]
+    #[inline]
+    fn is_silent(&self) -> bool {
+        false
+    }
 }
 
 /// Where a fault can be injected: before an attempt of a step or of a compensation.
@@ -272,6 +282,10 @@ pub enum Fault<E> {
 impl<E> Observer<E> for () {
     #[inline]
     fn on_event(&mut self, _: &Event<'_, E>) {}
+    #[inline]
+    fn is_silent(&self) -> bool {
+        true
+    }
 }
 
 impl<E, O: Observer<E> + ?Sized> Observer<E> for &mut O {
@@ -280,6 +294,9 @@ impl<E, O: Observer<E> + ?Sized> Observer<E> for &mut O {
     }
     fn intercept(&mut self, point: &FaultPoint<'_>) -> Option<Fault<E>> {
         (**self).intercept(point)
+    }
+    fn is_silent(&self) -> bool {
+        (**self).is_silent()
     }
 }
 

@@ -1,5 +1,6 @@
-//! The success path of a macro saga allocates nothing: a 10-step saga runs under a
-//! counting global allocator and the count does not move.
+//! The success path of a macro saga allocates nothing: a 10-step saga (sync, then
+//! async with a `join!`) runs under a counting global allocator and the count does not
+//! move.
 
 use std::alloc::System;
 
@@ -63,5 +64,49 @@ fn a_ten_step_saga_allocates_nothing() {
     assert_eq!(
         stats.reallocations, 0,
         "the success path reallocated: {stats:?}"
+    );
+}
+
+#[step(compensate = undo_async)]
+async fn add_async(total: &u64, n: u64) -> Result<u64, Fail> {
+    Ok(*total + n)
+}
+
+async fn undo_async(_total: &u64, _n: u64, _sum: &u64) -> Result<(), Fail> {
+    Ok(())
+}
+
+/// The async saga, polled once on a no-op waker: every step is ready at once.
+fn ten_async_steps() -> u64 {
+    let zero = 0;
+    let saga = saga!(async {
+        let a = add_async(&zero, 1);
+        let b = add_async(&a, 2);
+        let (c, d, e) = join!(add_async(&b, 3), add_async(&b, 4), add_async(&b, 5));
+        let f = add_async(&c, 6);
+        let g = add(&f, 7);
+        let h = add_async(&g, 8);
+        let total = commit(&h);
+        announce(&total);
+        total + d + e
+    });
+    let mut saga = std::pin::pin!(saga);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match saga.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => result.unwrap(),
+        std::task::Poll::Pending => panic!("every step is ready at once"),
+    }
+}
+
+#[test]
+fn a_ten_step_async_saga_with_a_join_allocates_nothing() {
+    let warm = ten_async_steps();
+    let region = Region::new(GLOBAL);
+    let total = ten_async_steps();
+    let stats = region.change();
+    assert_eq!(total, warm);
+    assert_eq!(
+        stats.allocations, 0,
+        "the async success path allocated: {stats:?}"
     );
 }

@@ -309,13 +309,11 @@ async fn notify(log: &Log, who: &'static str) -> Result<(), Fail> {
 #[tokio::test(start_paused = true)]
 async fn retriable_branches_may_follow_the_pivot() {
     let log = Log::default();
-    saga!(
-        async {
-            let _payment = debit(&log);
-            charge(&log);
-            join!(notify(&log, "guest"), notify(&log, "hotel"));
-        }
-    )
+    saga!(async {
+        let _payment = debit(&log);
+        charge(&log);
+        join!(notify(&log, "guest"), notify(&log, "hotel"));
+    })
     .await
     .unwrap();
     assert_eq!(

@@ -277,11 +277,7 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
 
 /// The statement binding step `index`'s raw `output` to the user's name (a hidden one
 /// for a discarded output), and that name.
-fn bind_output(
-    index: usize,
-    binding: &Binding,
-    output: &Ident,
-) -> (TokenStream, TokenStream) {
+fn bind_output(index: usize, binding: &Binding, output: &Ident) -> (TokenStream, TokenStream) {
     let (pattern, ty, name) = binding_parts(index, binding);
     (
         quote!(#[allow(clippy::let_unit_value)] let #pattern: #ty = #output;),

@@ -5,16 +5,14 @@
 use std::hint::black_box;
 
 use tale_bench::{
-    Figures, async_hand_10, async_hand_100, async_saga_10, async_saga_100, criterion, median_ns,
+    Figures, async_hand_10, async_hand_100, async_saga_10, async_saga_100, criterion,
+    current_thread_runtime, median_ns,
 };
 
 fn main() {
     let mut c = criterion();
     let mut figures = Figures::default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a current-thread runtime");
+    let runtime = current_thread_runtime();
     let x = 7;
     let t_saga = median_ns(&mut c, "async saga! 10", || {
         let _ = black_box(runtime.block_on(async_saga_10(black_box(&x))));

@@ -7,15 +7,12 @@
 use std::hint::black_box;
 
 use tale_bench::join::{join_hand_1000, join_saga_1000};
-use tale_bench::{Figures, criterion, median_ns};
+use tale_bench::{Figures, criterion, current_thread_runtime, median_ns};
 
 fn main() {
     let mut c = criterion();
     let mut figures = Figures::default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a current-thread runtime");
+    let runtime = current_thread_runtime();
     let x = 7;
     let t_saga = median_ns(&mut c, "join! 1000", || {
         let _ = black_box(runtime.block_on(join_saga_1000(black_box(&x))));

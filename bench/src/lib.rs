@@ -147,6 +147,20 @@ pub fn median_of_last(samples: &[f64], n: usize) -> f64 {
     last.get(last.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// The runtime the async benchmarks run on: tokio's current-thread scheduler with its
+/// timer.
+///
+/// # Panics
+///
+/// If the runtime cannot be built.
+#[must_use]
+pub fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a current-thread runtime")
+}
+
 /// A criterion configured for a 2-core shared machine: short but many samples.
 #[must_use]
 pub fn criterion() -> Criterion {

@@ -265,13 +265,19 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
             #unwind
         }
     };
-    quote! {{
+    // The step's result is matched in a `let`, so that its temporary ends with the
+    // statement; matched around the rest of the saga, it stayed live to the end, and an
+    // async saga's state machine kept every level's `Result` (24 bytes a step).
+    let label = syn::Lifetime::new(&format!("'__tale_l{index}"), Span::mixed_site());
+    quote! {#label: {
         #builds
         #check
-        match #attempt {
-            #ok(#output) => { #bind #on_success }
-            #err(#unwind) => #unwind,
-        }
+        let #output = match #attempt {
+            #ok(#output) => #output,
+            #err(#unwind) => break #label #unwind,
+        };
+        #bind
+        #on_success
     }}
 }
 

@@ -3,6 +3,10 @@ written by hand (plain calls and a hand-written compensation ladder), from a war
 dependency cache, and reports the build times, their ratio, and the size of the
 expansion. Run from anywhere: `python3 bench/compile/compile_cost.py`.
 
+`python3 bench/compile/compile_cost.py --join 200` instead times `cargo check` of a
+crate holding one async `saga!` whose `join!` has that many branches (1000 takes
+minutes).
+
 Prints `figure NAME: VALUE` lines. Uses RUSTC_BOOTSTRAP=1 only to print the expansion
 (`-Zunpretty=expanded`); the timed builds are plain `cargo build`.
 """
@@ -47,6 +51,27 @@ def hand_crate():
     return "\n".join(lines) + "\n"
 
 
+def join_crate(n):
+    names = ", ".join(f"o{i}" if i in (0, n - 1) else "_" for i in range(n))
+    steps = ", ".join("noop(x)" for _ in range(n))
+    return "\n".join([
+        PRELUDE, "#[tale::step(compensate = undo)]",
+        "async fn noop(x: &u64) -> Result<u64, Fail> { noop_body(x) }",
+        "async fn undo(x: &u64, out: &u64) -> Result<(), Fail> { undo_body(x, out) }",
+        "pub async fn run(x: &u64) -> Result<u64, tale::SagaError<Fail>> {",
+        "    tale::saga!(async {", f"        let ({names}) = join!({steps});",
+        f"        o0 + o{n - 1}", "    }).await", "}"]) + "\n"
+
+
+def check_time(dir, target):
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target), CARGO_INCREMENTAL="0")
+    subprocess.run(["cargo", "check", "-q"], cwd=dir, env=env, check=True)
+    (dir / "src" / "lib.rs").touch()
+    start = time.perf_counter()
+    subprocess.run(["cargo", "check", "-q"], cwd=dir, env=env, check=True)
+    return time.perf_counter() - start
+
+
 def make(dir, name, source, with_tale):
     (dir / "src").mkdir(parents=True)
     deps = f'tale = {{ path = "{ROOT / "tale"}" }}\n' if with_tale else ""
@@ -79,6 +104,12 @@ def expanded_lines(dir, target):
 def main():
     work = pathlib.Path(tempfile.mkdtemp(prefix="tale-compile-cost-"))
     try:
+        if len(sys.argv) == 3 and sys.argv[1] == "--join":
+            n = int(sys.argv[2])
+            make(work / "join", "join_crate", join_crate(n), True)
+            t = check_time(work / "join", work / "target")
+            print(f"figure check_join_{n}_branches_s: {t:.2f}")
+            return
         target = work / "target"
         make(work / "saga", "saga_crate", saga_crate(), True)
         make(work / "hand", "hand_crate", hand_crate(), True)

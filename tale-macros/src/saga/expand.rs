@@ -4,7 +4,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::ast::{Binding, Durable, Saga, SagaStep, Source};
+use super::ast::{Binding, Saga, SagaStep, Source};
+use super::item::{durable_fn, durable_start, item_fn};
 use crate::paths::{private, private_at};
 
 /// ```text
@@ -379,130 +380,5 @@ pub(super) fn value(saga: &Saga, step: &SagaStep) -> TokenStream {
         quote_spanned!(step.span=> #private::StepExt::#first(#base #arg) #(#calls)*)
     } else {
         base
-    }
-}
-
-/// `fn name(inputs) -> R` becomes `fn name<O, C>(executor: &mut Executor<O, C>, inputs) -> R`.
-fn item_fn(
-    saga: &Saga,
-    attrs: &[syn::Attribute],
-    vis: &syn::Visibility,
-    sig: &syn::Signature,
-    body: &TokenStream,
-) -> TokenStream {
-    let private = private();
-    let mut sig = sig.clone();
-    let observer = Ident::new("__TaleO", Span::call_site());
-    let clock = Ident::new("__TaleC", Span::call_site());
-    sig.generics.params.push(syn::parse_quote!(#observer));
-    sig.generics.params.push(syn::parse_quote!(#clock));
-    let executor = hidden("executor");
-    sig.inputs.insert(
-        0,
-        syn::parse_quote!(#executor: &mut #private::Executor<#observer, #clock>),
-    );
-    let ret = match &sig.output {
-        syn::ReturnType::Type(_, ty) => ty.clone(),
-        syn::ReturnType::Default => syn::parse_quote!(()),
-    };
-    let clock_bound = if saga.is_async {
-        quote!(#private::AsyncSleep)
-    } else {
-        quote!(#private::Clock)
-    };
-    let where_clause = sig.generics.make_where_clause();
-    let ret_span = syn::spanned::Spanned::span(&ret);
-    let error = {
-        let private = private_at(ret_span);
-        quote_spanned!(ret_span=> <#ret as #private::SagaReturn>::Error)
-    };
-    where_clause
-        .predicates
-        .push(syn::parse_quote!(#observer: #private::Observer<#error>));
-    where_clause
-        .predicates
-        .push(syn::parse_quote!(#clock: #clock_bound));
-    quote! {
-        #(#attrs)*
-        #vis #sig {
-            #body
-        }
-    }
-}
-
-/// The store and origin arguments of a durable saga function (hidden: the body cannot
-/// see them, and inputs of the same names do not clash).
-fn store_and_origin() -> (Ident, Ident) {
-    (hidden("store"), hidden("origin"))
-}
-
-/// How the body reaches the saga's inputs: the name they are serialized through, the
-/// inputs argument declaring that name, and the user's pattern to bind from it when it
-/// is not a plain name (`(a, b): (u32, u32)` becomes `inputs: (u32, u32)`, then
-/// `let (a, b) = inputs;`).
-fn durable_inputs(durable: &Durable) -> (Ident, syn::PatType, Option<&syn::Pat>) {
-    match &*durable.inputs.pat {
-        syn::Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => {
-            (p.ident.clone(), (*durable.inputs).clone(), None)
-        }
-        pat => {
-            let inputs = hidden("inputs");
-            let mut arg = (*durable.inputs).clone();
-            arg.pat = Box::new(syn::parse_quote!(#inputs));
-            (inputs, arg, Some(pat))
-        }
-    }
-}
-
-/// The start of a durable run: the journal's failure to start returns from the
-/// function; a destructuring inputs pattern is bound once the inputs are recorded.
-/// ```text
-/// let mut run = match DurableExecution::start(executor_mut(&mut exec), store, "name", &order, origin) {
-///     Ok(run) => run,
-///     Err(e) => return Err(DurableError::Journal(e)),
-/// };
-/// ```
-fn durable_start(durable: &Durable, executor_mut: &TokenStream, name: &syn::LitStr) -> TokenStream {
-    let private = private();
-    let run = hidden("__run");
-    let error = hidden("__e");
-    let (store, origin) = store_and_origin();
-    let (inputs, _, pattern) = durable_inputs(durable);
-    let destructure = pattern.map(|pat| quote!(let #pat = #inputs;));
-    quote! {
-        let mut #run = match #private::DurableExecution::start(#executor_mut, #store, #name, &#inputs, #origin) {
-            ::core::result::Result::Ok(#run) => #run,
-            ::core::result::Result::Err(#error) => {
-                return ::core::result::Result::Err(#private::DurableError::Journal(#error));
-            }
-        };
-        #destructure
-    }
-}
-
-/// `#![saga(durable)] fn name(inputs: I, env: Env) -> R` becomes
-/// `fn name(store: &dyn Store, origin: Origin, inputs: I, env: Env) -> R`, with no
-/// generics of its own, so that the function item meets `Recoverer::register`'s
-/// higher-ranked `Fn(&dyn Store, Origin, &I, &Env)` bound when `I` is a reference.
-fn durable_fn(
-    durable: &Durable,
-    attrs: &[syn::Attribute],
-    vis: &syn::Visibility,
-    sig: &syn::Signature,
-    body: &TokenStream,
-) -> TokenStream {
-    let private = private();
-    let mut sig = sig.clone();
-    let (store, origin) = store_and_origin();
-    let (_, inputs, _) = durable_inputs(durable);
-    let env = &durable.env;
-    sig.inputs = syn::parse_quote!(
-        #store: &dyn #private::Store, #origin: #private::Origin, #inputs, #env
-    );
-    quote! {
-        #(#attrs)*
-        #vis #sig {
-            #body
-        }
     }
 }

@@ -3,6 +3,7 @@
 mod ast;
 mod expand;
 mod group;
+mod item;
 mod options;
 mod parse;
 mod validate;

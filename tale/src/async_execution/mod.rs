@@ -2,11 +2,12 @@
 //! between awaits, so that the branches of a parallel group can run concurrently on
 //! one run.
 
+mod race;
+mod undo;
+
 use std::any::Any;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::{Pin, pin};
-use std::task::{Context, Poll};
+use std::pin::pin;
 use std::time::Duration;
 
 use crate::async_step::AsyncStep;
@@ -20,8 +21,12 @@ use crate::retry::GaveUp;
 use crate::shared::Shared;
 use crate::timeout::{CancelHandle, CancelOn, Cancelled, Limits, TimedOut, Timeout};
 
-/// One run of an async saga on an [`Executor`]. Its methods take `&self`, so the
-/// branches of a parallel group share it.
+pub(crate) use race::CatchUnwind;
+use race::Race;
+
+/// One run of an async saga on an [`Executor`]. A plain step takes it exclusively
+/// ([`step`](Self::step)); the branches of a parallel group share it
+/// ([`branch`](Self::branch), [`compensate_branch`](Self::compensate_branch)).
 pub struct AsyncExecution<'x, E, O, C> {
     run: Shared<Execution<'x, E, O, C>>,
     deadline: Option<(Duration, Timeout<E>)>,
@@ -59,9 +64,9 @@ enum Interrupt {
 
 /// The first attempt of a step on the plain path (no limit to race, no fault): run
 /// inline, with the run reached through `$run` (a `&mut Execution`: exclusive, or
-/// locked), and not at all if the observer is silent. Everything else (faults, failures, retries, limits) lives in a boxed
-/// future, so that a saga's state machine holds a pointer for it, not the whole retry
-/// loop for every step.
+/// locked), and not at all if the observer is silent. Everything else (faults,
+/// failures, retries, limits) lives in a boxed future, so that a saga's state machine
+/// holds a pointer for it, not the whole retry loop for every step.
 macro_rules! first_attempt {
     ($this:ident, $index:ident, $step:ident, $run:expr) => {{
         if !$this.unlimited($step) {
@@ -354,129 +359,6 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         }
     }
 
-    /// Compensates a step that failed, if its outcome is uncertain (or it timed out).
-    async fn undo_uncertain<S: AsyncStep<Error = E>>(
-        &self,
-        index: usize,
-        step: &mut S,
-        timed_out: bool,
-    ) {
-        if (timed_out || step.is_uncertain()) && step.has_compensation() {
-            self.undo(index, step, None).await;
-        }
-    }
-
-    /// Compensates the completed `step` given its output, as [`Execution::compensate`].
-    pub async fn compensate<S: AsyncStep<Error = E>>(
-        &self,
-        index: usize,
-        step: &mut S,
-        output: S::Output,
-    ) {
-        if step.has_compensation() {
-            self.undo(index, step, Some(&output)).await;
-        }
-    }
-
-    /// Compensates branch `index` of a parallel group given its output, as
-    /// [`compensate`](Self::compensate), once a permit is free if the run bounds its
-    /// concurrent compensations. The caller joins a group's compensations; the order it
-    /// lists them in is the order they take the permits (`saga!` lists the last branch
-    /// first, `run_concurrent_transaction` the first).
-    pub async fn compensate_branch<S: AsyncStep<Error = E>>(
-        &self,
-        index: usize,
-        step: &mut S,
-        output: S::Output,
-    ) {
-        if !step.has_compensation() {
-            return;
-        }
-        let _permit = match &self.permits {
-            Some(permits) => Some(permits.acquire().await),
-            None => None,
-        };
-        self.undo(index, step, Some(&output)).await;
-    }
-
-    /// Settles branch `index` of a parallel group after some branch failed: compensates
-    /// it if it succeeded (as [`compensate_branch`](Self::compensate_branch)), or hands
-    /// back how it failed.
-    pub async fn settle_branch<S: AsyncStep<Error = E>>(
-        &self,
-        index: usize,
-        step: &mut S,
-        result: Result<S::Output, Unwind<E>>,
-    ) -> Option<Unwind<E>> {
-        match result {
-            Ok(output) => {
-                self.compensate_branch(index, step, output).await;
-                None
-            }
-            Err(unwind) => Some(unwind),
-        }
-    }
-
-    /// Compensates with `output`, or as an uncertain failed step if `None`.
-    async fn undo<S: AsyncStep<Error = E>>(
-        &self,
-        index: usize,
-        step: &mut S,
-        output: Option<&S::Output>,
-    ) {
-        if self.run.lock().skipped(index, step.name(), step.kind()) {
-            return;
-        }
-        let uncertain = output.is_none();
-        let mut tries = Tries::new();
-        loop {
-            self.run.lock().compensation_started(
-                index,
-                step.name(),
-                step.kind(),
-                tries.attempt,
-                uncertain,
-            );
-            let point = FaultPoint::Compensate {
-                step: StepRef {
-                    index,
-                    name: step.name(),
-                    kind: step.kind(),
-                },
-                attempt: tries.attempt,
-            };
-            let fault = self.intercept(&point);
-            let delay = self.delay(fault.as_ref());
-            let attempt = async {
-                if let Some(Fault::Fail(error)) = fault {
-                    return Err(error);
-                }
-                if let Some(delay) = delay {
-                    delay.await;
-                }
-                match output {
-                    Some(output) => step.compensate(output).await,
-                    None => step.compensate_uncertain().await,
-                }
-            };
-            let result = CatchUnwind(pin!(attempt)).await;
-            let next = {
-                let meta = (step.name(), step.kind());
-                let policy = || step.compensation_retry_policy();
-                self.run
-                    .lock()
-                    .settle_compensation(index, meta, policy, &mut tries, result, uncertain)
-            };
-            match next {
-                Some(delay) => {
-                    let sleep = self.run.lock().executor.clock.sleep_async(delay);
-                    sleep.await;
-                }
-                None => return,
-            }
-        }
-    }
-
     /// Ends the run, as [`Execution::finish`].
     ///
     /// # Panics
@@ -484,65 +366,5 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
     /// Resumes a step's panic once the compensations have run.
     pub fn finish<T>(self, result: Result<T, Unwind<E>>) -> Result<T, SagaError<E>> {
         self.run.into_inner().finish(result)
-    }
-}
-
-/// Polls a pinned future, turning a panic inside it into an `Err` with the payload.
-pub(crate) struct CatchUnwind<'a, F>(pub(crate) Pin<&'a mut F>);
-
-impl<F: Future> Future for CatchUnwind<'_, F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    }
-}
-
-/// A step's attempt racing its time limit and the cancel signals. Only built when a
-/// limit or a handle exists.
-struct Race<'a, F, X, Y, T> {
-    cancelled: Pin<&'a mut Option<X>>,
-    sibling_failed: Pin<&'a mut Option<Y>>,
-    timer: Pin<&'a mut Option<T>>,
-    reason: Option<Interrupt>,
-    future: Pin<&'a mut F>,
-}
-
-/// Polls an optional pinned future; `false` if there is none.
-fn ready<F: Future<Output = ()>>(future: Pin<&mut Option<F>>, cx: &mut Context<'_>) -> bool {
-    future
-        .as_pin_mut()
-        .is_some_and(|future| future.poll(cx).is_ready())
-}
-
-impl<F, X, Y, T> Future for Race<'_, F, X, Y, T>
-where
-    F: Future,
-    X: Future<Output = ()>,
-    Y: Future<Output = ()>,
-    T: Future<Output = ()>,
-{
-    type Output = Result<F::Output, Interrupt>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        if ready(this.cancelled.as_mut(), cx) {
-            return Poll::Ready(Err(Interrupt::Cancelled));
-        }
-        if ready(this.sibling_failed.as_mut(), cx) {
-            return Poll::Ready(Err(Interrupt::SiblingFailed));
-        }
-        if let Poll::Ready(output) = this.future.as_mut().poll(cx) {
-            return Poll::Ready(Ok(output));
-        }
-        if ready(this.timer.as_mut(), cx) {
-            // Invariant: `reason` is set together with `timer`.
-            return Poll::Ready(Err(this.reason.take().expect("a timer has a reason")));
-        }
-        Poll::Pending
     }
 }

@@ -1,0 +1,135 @@
+//! The compensations of an async run: of a completed step, of a parallel group's
+//! branches (bounded by the run's permits), of an uncertain failed step.
+
+use std::pin::pin;
+
+use super::{AsyncExecution, CatchUnwind};
+use crate::async_step::AsyncStep;
+use crate::clock::AsyncSleep;
+use crate::event::{Fault, FaultPoint, Observer, StepRef};
+use crate::execution::{Tries, Unwind};
+
+impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
+    /// Compensates a step that failed, if its outcome is uncertain (or it timed out).
+    pub(super) async fn undo_uncertain<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        timed_out: bool,
+    ) {
+        if (timed_out || step.is_uncertain()) && step.has_compensation() {
+            self.undo(index, step, None).await;
+        }
+    }
+
+    /// Compensates the completed `step` given its output, as [`Execution::compensate`].
+    pub async fn compensate<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        output: S::Output,
+    ) {
+        if step.has_compensation() {
+            self.undo(index, step, Some(&output)).await;
+        }
+    }
+
+    /// Compensates branch `index` of a parallel group given its output, as
+    /// [`compensate`](Self::compensate), once a permit is free if the run bounds its
+    /// concurrent compensations. The caller joins a group's compensations; the order it
+    /// lists them in is the order they take the permits (`saga!` lists the last branch
+    /// first, `run_concurrent_transaction` the first).
+    pub async fn compensate_branch<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        output: S::Output,
+    ) {
+        if !step.has_compensation() {
+            return;
+        }
+        let _permit = match &self.permits {
+            Some(permits) => Some(permits.acquire().await),
+            None => None,
+        };
+        self.undo(index, step, Some(&output)).await;
+    }
+
+    /// Settles branch `index` of a parallel group after some branch failed: compensates
+    /// it if it succeeded (as [`compensate_branch`](Self::compensate_branch)), or hands
+    /// back how it failed.
+    pub async fn settle_branch<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        result: Result<S::Output, Unwind<E>>,
+    ) -> Option<Unwind<E>> {
+        match result {
+            Ok(output) => {
+                self.compensate_branch(index, step, output).await;
+                None
+            }
+            Err(unwind) => Some(unwind),
+        }
+    }
+
+    /// Compensates with `output`, or as an uncertain failed step if `None`.
+    async fn undo<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        output: Option<&S::Output>,
+    ) {
+        if self.run.lock().skipped(index, step.name(), step.kind()) {
+            return;
+        }
+        let uncertain = output.is_none();
+        let mut tries = Tries::new();
+        loop {
+            self.run.lock().compensation_started(
+                index,
+                step.name(),
+                step.kind(),
+                tries.attempt,
+                uncertain,
+            );
+            let point = FaultPoint::Compensate {
+                step: StepRef {
+                    index,
+                    name: step.name(),
+                    kind: step.kind(),
+                },
+                attempt: tries.attempt,
+            };
+            let fault = self.intercept(&point);
+            let delay = self.delay(fault.as_ref());
+            let attempt = async {
+                if let Some(Fault::Fail(error)) = fault {
+                    return Err(error);
+                }
+                if let Some(delay) = delay {
+                    delay.await;
+                }
+                match output {
+                    Some(output) => step.compensate(output).await,
+                    None => step.compensate_uncertain().await,
+                }
+            };
+            let result = CatchUnwind(pin!(attempt)).await;
+            let next = {
+                let meta = (step.name(), step.kind());
+                let policy = || step.compensation_retry_policy();
+                self.run
+                    .lock()
+                    .settle_compensation(index, meta, policy, &mut tries, result, uncertain)
+            };
+            match next {
+                Some(delay) => {
+                    let sleep = self.run.lock().executor.clock.sleep_async(delay);
+                    sleep.await;
+                }
+                None => return,
+            }
+        }
+    }
+}

@@ -47,6 +47,11 @@ pub trait AsyncStep {
     fn name(&self) -> &str {
         "step"
     }
+    /// See `Step::static_name`. Not part of the stable API.
+    #[doc(hidden)]
+    fn static_name(&self) -> Option<&'static str> {
+        None
+    }
     /// See [`Step::has_compensation`].
     fn has_compensation(&self) -> bool {
         true
@@ -91,6 +96,9 @@ impl<S: Step> AsyncStep for S {
     }
     fn name(&self) -> &str {
         Step::name(self)
+    }
+    fn static_name(&self) -> Option<&'static str> {
+        Step::static_name(self)
     }
     fn has_compensation(&self) -> bool {
         Step::has_compensation(self)

@@ -121,6 +121,9 @@ where
     fn name(&self) -> &str {
         "closure"
     }
+    fn static_name(&self) -> Option<&'static str> {
+        Some("closure")
+    }
     fn has_compensation(&self) -> bool {
         false
     }
@@ -145,5 +148,8 @@ where
     }
     fn name(&self) -> &str {
         "closure"
+    }
+    fn static_name(&self) -> Option<&'static str> {
+        Some("closure")
     }
 }

@@ -153,6 +153,12 @@ macro_rules! meta_methods {
         fn name(&self) -> &str {
             &self.link.meta.name
         }
+        fn static_name(&self) -> Option<&'static str> {
+            match self.link.meta.name {
+                Cow::Borrowed(name) => Some(name),
+                Cow::Owned(_) => None,
+            }
+        }
         fn has_compensation(&self) -> bool {
             self.link.meta.compensated
         }

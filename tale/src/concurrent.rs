@@ -140,6 +140,12 @@ impl<I, O, E> AsyncStep for Bound<'_, '_, I, O, E> {
     fn name(&self) -> &str {
         &self.branch.name
     }
+    fn static_name(&self) -> Option<&'static str> {
+        match self.branch.name {
+            Cow::Borrowed(name) => Some(name),
+            Cow::Owned(_) => None,
+        }
+    }
     fn has_compensation(&self) -> bool {
         self.branch.compensate.is_some()
     }

@@ -1,6 +1,7 @@
 //! What a failed saga reports: the step that failed and why, and every compensation
 //! that failed with it.
 
+use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
 
@@ -11,8 +12,26 @@ use crate::retry::GaveUp;
 pub struct StepId {
     /// Position in declaration order, from 0.
     pub index: usize,
-    /// The step's [`name`](crate::Step::name).
-    pub name: String,
+    /// The step's [`name`](crate::Step::name) (borrowed when it is a `&'static str`,
+    /// as a `#[step]` function's is, so that recording a failure does not allocate it).
+    pub name: Cow<'static, str>,
+}
+
+impl StepId {
+    /// Step `index` named `name`: the name is borrowed if `static_name` says it is a
+    /// `&'static str` (a `#[step]` function's, a link's named by a literal), copied
+    /// otherwise.
+    pub(crate) fn new(index: usize, name: &str, static_name: Option<&'static str>) -> Self {
+        Self {
+            index,
+            name: static_name.map_or_else(|| Cow::Owned(name.to_owned()), Cow::Borrowed),
+        }
+    }
+
+    /// Step `index` of `step`.
+    pub(crate) fn of<S: crate::Step + ?Sized>(index: usize, step: &S) -> Self {
+        Self::new(index, step.name(), step.static_name())
+    }
 }
 
 impl fmt::Display for StepId {

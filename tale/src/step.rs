@@ -136,6 +136,13 @@ pub trait Step {
         "step"
     }
 
+    /// The name as a `&'static str`, if it is one: a failure then records the name
+    /// without allocating. Not part of the stable API.
+    #[doc(hidden)]
+    fn static_name(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Whether the step has a compensation at all. Steps without one emit no
     /// compensation events and cannot be undone.
     fn has_compensation(&self) -> bool {
@@ -179,6 +186,9 @@ impl<S: Step + ?Sized> Step for &mut S {
     }
     fn name(&self) -> &str {
         (**self).name()
+    }
+    fn static_name(&self) -> Option<&'static str> {
+        (**self).static_name()
     }
     fn has_compensation(&self) -> bool {
         (**self).has_compensation()

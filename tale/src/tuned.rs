@@ -33,6 +33,16 @@ impl<E> Overrides<E> {
     pub(crate) fn name<'a>(&'a self, own: &'a str) -> &'a str {
         self.name.as_deref().unwrap_or(own)
     }
+    pub(crate) fn static_name(
+        &self,
+        own: impl FnOnce() -> Option<&'static str>,
+    ) -> Option<&'static str> {
+        match &self.name {
+            Some(Cow::Borrowed(name)) => Some(name),
+            Some(Cow::Owned(_)) => None,
+            None => own(),
+        }
+    }
     pub(crate) fn retry(&self, own: impl FnOnce() -> Option<Retry<E>>) -> Option<Retry<E>> {
         self.retry.clone().or_else(own)
     }
@@ -85,6 +95,9 @@ macro_rules! overridden_metadata {
         }
         fn name(&self) -> &str {
             self.overrides.name(self.step.name())
+        }
+        fn static_name(&self) -> Option<&'static str> {
+            self.overrides.static_name(|| self.step.static_name())
         }
         fn has_compensation(&self) -> bool {
             self.step.has_compensation()

@@ -110,3 +110,35 @@ fn a_ten_step_async_saga_with_a_join_allocates_nothing() {
         "the async success path allocated: {stats:?}"
     );
 }
+
+#[step(compensate = undo_either)]
+fn either(total: &u64, fail: bool) -> Result<u64, Fail> {
+    if fail { Err(Fail) } else { Ok(*total + 1) }
+}
+
+fn undo_either(_total: &u64, _fail: bool, _sum: &u64) -> Result<(), Fail> {
+    Ok(())
+}
+
+/// Three steps, the last failing: the first two are compensated.
+fn failing_saga() -> bool {
+    let zero = 0;
+    let result = saga! {
+        let a = either(&zero, false);
+        let b = either(&a, false);
+        either(&b, true);
+    };
+    matches!(result, Err(tale::SagaError::Compensated { .. }))
+}
+
+#[test]
+fn a_failed_saga_allocates_only_its_error() {
+    assert!(failing_saga());
+    let region = Region::new(GLOBAL);
+    assert!(failing_saga());
+    let stats = region.change();
+    assert_eq!(
+        stats.allocations, 1,
+        "one box for the failure; the step's name is borrowed: {stats:?}"
+    );
+}

@@ -341,3 +341,28 @@ fn the_tail_moves_outputs_that_steps_with_destructors_borrowed() {
         ]
     );
 }
+
+#[test]
+fn a_failed_step_is_reported_under_the_name_it_was_given() {
+    let log = Log::default();
+    for (name, owned) in [("hotel by literal", false), ("hotel by format", true)] {
+        let result = if owned {
+            saga! {
+                book_hotel(&log, true).named(format!("hotel by {}", "format"));
+            }
+        } else {
+            saga! {
+                book_hotel(&log, true).named("hotel by literal");
+            }
+        };
+        let Err(SagaError::Compensated { failure }) = result else {
+            panic!("expected a compensated saga")
+        };
+        assert_eq!(failure.step().name, name);
+        assert_eq!(
+            matches!(failure.step().name, std::borrow::Cow::Borrowed(_)),
+            !owned,
+            "a literal name is borrowed, a formatted one owned"
+        );
+    }
+}

@@ -205,7 +205,7 @@ fn failed_compensations_continue_by_default_and_are_all_reported() {
     assert_eq!(failure.error(), "d failed");
     let failed: Vec<_> = compensations
         .iter()
-        .map(|c| (c.step().name.as_str(), c.error().as_str()))
+        .map(|c| (&*c.step().name, c.error().as_str()))
         .collect();
     assert_eq!(failed, [("c", "cannot undo c"), ("b", "cannot undo b")]);
     assert!(not_compensated.is_empty());

@@ -326,7 +326,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                             (error, GaveUp::DeadlineExceeded)
                         }
                     };
-                    let meta = (step.name(), step.kind());
+                    let meta = (step.name(), step.kind(), step.static_name());
                     let unwind = self
                         .run
                         .lock()
@@ -336,7 +336,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                 }
             };
             let flow = {
-                let meta = (step.name(), step.kind());
+                let meta = (step.name(), step.kind(), step.static_name());
                 let policy = || step.retry_policy();
                 self.run
                     .lock()

@@ -117,7 +117,7 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
             };
             let result = CatchUnwind(pin!(attempt)).await;
             let next = {
-                let meta = (step.name(), step.kind());
+                let meta = (step.name(), step.kind(), step.static_name());
                 let policy = || step.compensation_retry_policy();
                 self.run
                     .lock()

@@ -186,7 +186,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         let mut tries = Tries::new();
         let mut result = first;
         loop {
-            let meta = (Step::name(step), Step::kind(step));
+            let meta = (Step::name(step), Step::kind(step), Step::static_name(step));
             let attempt = tries.attempt;
             match self.settle(index, meta, || Step::retry_policy(step), &mut tries, result) {
                 Flow::Done(output) => {
@@ -306,7 +306,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         // The first attempt failed: settle it, then retry under the policy.
         let mut tries = Tries::new();
         loop {
-            let meta = (Step::name(step), Step::kind(step));
+            let meta = (Step::name(step), Step::kind(step), Step::static_name(step));
             let policy = || Step::compensation_retry_policy(step);
             match self.settle_compensation(index, meta, policy, &mut tries, result, uncertain) {
                 Some(delay) => self.executor.clock.sleep(delay),
@@ -407,10 +407,9 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
             self.emit(&Event::CompensationSkipped {
                 step: StepRef { index, name, kind },
             });
-            self.trouble().not_compensated.push(StepId {
-                index,
-                name: name.to_owned(),
-            });
+            self.trouble()
+                .not_compensated
+                .push(StepId::new(index, name, None));
         }
         stopped
     }

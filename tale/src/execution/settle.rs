@@ -12,6 +12,10 @@ use crate::retry::{Attempts, Decision, GaveUp, Retry};
 use crate::rng::Rng;
 use crate::step::StepKind;
 
+/// What settling an attempt needs to know of a step: its name, its kind, and its name
+/// as a `&'static str` if it is one (see [`StepId::new`]).
+pub(crate) type Meta<'a> = (&'a str, StepKind, Option<&'static str>);
+
 impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
     /// Decides after a failed attempt, reading the clock, building the policy and
     /// drawing jitter only now: a step that succeeds pays for none of it.
@@ -42,7 +46,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
     pub(crate) fn settle<T>(
         &mut self,
         index: usize,
-        (name, kind): (&str, StepKind),
+        (name, kind, static_name): Meta<'_>,
         policy: impl FnOnce() -> Option<Retry<E>>,
         tries: &mut Tries<E>,
         result: Caught<T, E>,
@@ -79,10 +83,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
                 Flow::Retry(delay)
             }
             Decision::GiveUp(gave_up) => Flow::Fail(Unwind::Failed(Box::new(StepFailure {
-                step: StepId {
-                    index,
-                    name: name.to_owned(),
-                },
+                step: StepId::new(index, name, static_name),
                 errors: std::mem::take(&mut tries.errors),
                 gave_up,
                 siblings: Vec::new(),
@@ -95,7 +96,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
     pub(crate) fn give_up(
         &mut self,
         index: usize,
-        (name, kind): (&str, StepKind),
+        (name, kind, static_name): Meta<'_>,
         tries: &mut Tries<E>,
         error: E,
         gave_up: GaveUp,
@@ -110,10 +111,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
         });
         tries.errors.push(error);
         Unwind::Failed(Box::new(StepFailure {
-            step: StepId {
-                index,
-                name: name.to_owned(),
-            },
+            step: StepId::new(index, name, static_name),
             errors: std::mem::take(&mut tries.errors),
             gave_up,
             siblings: Vec::new(),
@@ -125,7 +123,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
     pub(crate) fn settle_compensation(
         &mut self,
         index: usize,
-        (name, kind): (&str, StepKind),
+        (name, kind, static_name): Meta<'_>,
         policy: impl FnOnce() -> Option<Retry<E>>,
         tries: &mut Tries<E>,
         result: Caught<(), E>,
@@ -173,10 +171,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
             }
             Decision::GiveUp(gave_up) => {
                 self.trouble().compensations.push(CompensationFailure {
-                    step: StepId {
-                        index,
-                        name: name.to_owned(),
-                    },
+                    step: StepId::new(index, name, static_name),
                     errors: std::mem::take(&mut tries.errors),
                     gave_up,
                     uncertain,

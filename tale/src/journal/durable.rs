@@ -166,10 +166,7 @@ where
         gave_up: GaveUp,
     ) -> Unwind<E> {
         Unwind::Failed(Box::new(StepFailure {
-            step: StepId {
-                index,
-                name: step.name().to_owned(),
-            },
+            step: StepId::of(index, step),
             errors: Errors::One(E::from(why)),
             gave_up,
             siblings: Vec::new(),
@@ -208,10 +205,7 @@ where
         if let Some((errors, gave_up)) = log.failure {
             let unwind = match serde_json::from_str::<Vec<E>>(&errors) {
                 Ok(errors) if !errors.is_empty() => Unwind::Failed(Box::new(StepFailure {
-                    step: StepId {
-                        index,
-                        name: step.name().to_owned(),
-                    },
+                    step: StepId::of(index, step),
                     errors: Errors::from(errors),
                     gave_up,
                     siblings: Vec::new(),
@@ -380,10 +374,7 @@ where
             match serde_json::from_str::<Vec<E>>(&errors) {
                 Ok(errors) if !errors.is_empty() => {
                     self.run.replay_compensation_failure(CompensationFailure {
-                        step: StepId {
-                            index,
-                            name: step.name().to_owned(),
-                        },
+                        step: StepId::of(index, step),
                         errors: Errors::from(errors),
                         gave_up: GaveUp::AttemptsExhausted,
                         uncertain,

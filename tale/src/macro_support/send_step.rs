@@ -127,6 +127,8 @@ pub trait SendAsyncStep {
     fn kind(&self) -> StepKind;
     /// See [`AsyncStep::name`].
     fn name(&self) -> &str;
+    /// See `AsyncStep::static_name`.
+    fn static_name(&self) -> Option<&'static str>;
     /// See [`AsyncStep::has_compensation`].
     fn has_compensation(&self) -> bool;
     /// See [`AsyncStep::is_uncertain`].
@@ -202,6 +204,9 @@ impl<S: SendAsyncStep> AsyncStep for SendStep<S> {
     }
     fn name(&self) -> &str {
         self.0.name()
+    }
+    fn static_name(&self) -> Option<&'static str> {
+        self.0.static_name()
     }
     fn has_compensation(&self) -> bool {
         self.0.has_compensation()

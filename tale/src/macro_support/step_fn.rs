@@ -188,6 +188,9 @@ macro_rules! step_fn_meta {
         fn name(&self) -> &str {
             M::NAME
         }
+        fn static_name(&self) -> Option<&'static str> {
+            Some(M::NAME)
+        }
         fn has_compensation(&self) -> bool {
             U::EXISTS
         }

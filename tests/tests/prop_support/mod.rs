@@ -586,7 +586,7 @@ pub(crate) fn summarize(error: &SagaError<Error>) -> ErrorSummary {
     fn failed(step: &tale::StepId, errors: &[Error], gave_up: GaveUp) -> Failed {
         Failed {
             step: step.index,
-            name: step.name.clone(),
+            name: step.name.to_string(),
             errors: errors.to_vec(),
             gave_up,
         }
@@ -628,7 +628,7 @@ pub(crate) fn summarize(error: &SagaError<Error>) -> ErrorSummary {
             .collect(),
         not_compensated: not_compensated
             .iter()
-            .map(|s| (s.index, s.name.clone()))
+            .map(|s| (s.index, s.name.to_string()))
             .collect(),
         is_compensated: error.is_compensated(),
     }

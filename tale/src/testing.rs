@@ -93,7 +93,7 @@ enum Phase {
 }
 
 enum Action<E> {
-    Fail(Box<dyn FnMut() -> E>),
+    Fail(Box<dyn FnMut() -> E + Send>),
     Repeat,
     Delay(Duration),
 }
@@ -160,7 +160,11 @@ impl<E> Faults<E> {
 
     /// Every attempt of the step fails with `error()`, without running.
     #[must_use]
-    pub fn fail_step(self, target: impl Into<Target>, error: impl FnMut() -> E + 'static) -> Self {
+    pub fn fail_step(
+        self,
+        target: impl Into<Target>,
+        error: impl FnMut() -> E + Send + 'static,
+    ) -> Self {
         self.rule(
             target,
             Phase::Execute,
@@ -176,7 +180,7 @@ impl<E> Faults<E> {
         self,
         target: impl Into<Target>,
         n: u32,
-        error: impl FnMut() -> E + 'static,
+        error: impl FnMut() -> E + Send + 'static,
     ) -> Self {
         self.rule(target, Phase::Execute, n, Action::Fail(Box::new(error)))
     }
@@ -186,7 +190,7 @@ impl<E> Faults<E> {
     pub fn fail_compensation(
         self,
         target: impl Into<Target>,
-        error: impl FnMut() -> E + 'static,
+        error: impl FnMut() -> E + Send + 'static,
     ) -> Self {
         self.rule(
             target,
@@ -202,7 +206,7 @@ impl<E> Faults<E> {
         self,
         target: impl Into<Target>,
         n: u32,
-        error: impl FnMut() -> E + 'static,
+        error: impl FnMut() -> E + Send + 'static,
     ) -> Self {
         self.rule(target, Phase::Compensate, n, Action::Fail(Box::new(error)))
     }

@@ -211,3 +211,31 @@ async fn retry_policies_of_send_steps_apply_to_the_step_and_its_compensation() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saga_observed_by_injected_faults_runs_on_a_spawned_task() {
+    let log = Log::new();
+    let saga = async move {
+        let faults = tale::testing::Faults::new().fail_step("reserve", || Fail("injected"));
+        let mut executor = Executor::new().clock(TokioClock::new()).observer(faults);
+        let result = saga!(
+            async {
+                #![saga(executor = &mut executor)]
+                let paid = charge(&log, 40);
+                let seat = reserve(&log, &"seat");
+                (paid, seat)
+            }
+        )
+        .await;
+        (result, executor.into_observer(), log)
+    };
+    let (result, faults, log) = tokio::spawn(assert_send(saga)).await.unwrap();
+    assert_eq!(result.unwrap_err().failure().error(), &Fail("injected"));
+    // `reserve` is uncertain: though the fault kept it from running, it is undone.
+    assert_eq!(faults.trace().compensated(), ["reserve", "charge"]);
+    assert_eq!(
+        log.lines(),
+        ["charge 40", "release seat (None)", "refund 40 (40)"],
+        "reserve itself never ran"
+    );
+}

@@ -29,6 +29,7 @@ impl StepId {
     }
 
     /// Step `index` of `step`.
+    #[cfg(feature = "journal")]
     pub(crate) fn of<S: crate::Step + ?Sized>(index: usize, step: &S) -> Self {
         Self::new(index, step.name(), step.static_name())
     }

@@ -64,11 +64,20 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
                 return Flow::Fail(Unwind::Panicked(payload));
             }
         };
-        let decision = self.decide(
-            tries,
-            || policy().unwrap_or_else(|| default_policy(kind)),
-            &error,
-        );
+        let decision = match tries.policy {
+            // The first failure of a step without a policy of its own (and not
+            // retriable): it gives up at once, as its default `Retry::times(0)` would,
+            // without building the policy's state.
+            None if kind != StepKind::Retriable => match policy() {
+                None => Decision::GiveUp(GaveUp::AttemptsExhausted),
+                Some(policy) => self.decide(tries, || policy, &error),
+            },
+            _ => self.decide(
+                tries,
+                || policy().unwrap_or_else(|| default_policy(kind)),
+                &error,
+            ),
+        };
         let retry_in = decision.delay();
         self.emit(&Event::AttemptFailed {
             step,

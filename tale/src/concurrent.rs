@@ -271,7 +271,7 @@ where
             .zip(outputs)
             .enumerate()
             .filter_map(|(index, (step, output))| {
-                Some(Box::pin(run.compensate_branch(index, step, output?)))
+                Some(Box::pin(run.compensate(index, step, output?)))
             }),
     )
     .await;

@@ -321,3 +321,39 @@ async fn retriable_branches_may_follow_the_pivot() {
         ["debit", "charge", "notify guest", "notify hotel"]
     );
 }
+
+#[step(compensate = unflake, uncertain)]
+async fn flaky(log: &Log, what: &'static str) -> Result<(), Fail> {
+    log.push(format!("{what} failed"));
+    Err(Fail(what))
+}
+
+async fn unflake(log: &Log, what: &'static str, _done: Option<&()>) -> Result<(), Fail> {
+    log.push(format!("unflake {what}"));
+    sleep(Duration::from_secs(1)).await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_bound_holds_for_uncertain_compensations_of_failed_branches_too() {
+    for (bound, took) in [(usize::MAX, 1), (1, 2)] {
+        let log = Log::default();
+        let start = Instant::now();
+        saga!(
+            async {
+                #![saga(
+                    executor = Executor::new().clock(TokioClock::new()),
+                    max_concurrent_compensations = bound
+                )]
+                join!(flaky(&log, "a"), flaky(&log, "b"));
+            }
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(start.elapsed(), Duration::from_secs(took), "bound {bound}");
+        assert_eq!(
+            log.lines(),
+            ["a failed", "unflake a", "b failed", "unflake b"]
+        );
+    }
+}

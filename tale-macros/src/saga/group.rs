@@ -26,8 +26,8 @@ use crate::paths::private;
 ///     match (g0, g1) {
 ///         (Ok(f), Ok(h)) => {
 ///             let u = { rest... };               // success leaves with `break`
-///             let ((), ()) = join2(run.compensate_branch(1, &mut g.1, h),
-///                                  run.compensate_branch(0, &mut g.0, f)).await;
+///             let ((), ()) = join2(run.compensate(1, &mut g.1, h),
+///                                  run.compensate(0, &mut g.0, f)).await;
 ///             u
 ///         }
 ///         (g0, g1) => {                          // some branch failed: undo the others
@@ -160,7 +160,7 @@ fn on_success(
     let undo_all: Vec<TokenStream> = range
         .zip(places)
         .zip(carried)
-        .map(|((i, place), out)| quote!(#run.compensate_branch(#i, &mut #place, #out)))
+        .map(|((i, place), out)| quote!(#run.compensate(#i, &mut #place, #out)))
         .rev()
         .collect();
     let units: Vec<TokenStream> = undo_all.iter().map(|_| quote!(())).collect();

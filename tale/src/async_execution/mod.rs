@@ -26,7 +26,7 @@ use race::Race;
 
 /// One run of an async saga on an [`Executor`]. A plain step takes it exclusively
 /// ([`step`](Self::step)); the branches of a parallel group share it
-/// ([`branch`](Self::branch), [`compensate_branch`](Self::compensate_branch)).
+/// ([`branch`](Self::branch), [`settle_branch`](Self::settle_branch)).
 pub struct AsyncExecution<'x, E, O, C> {
     run: Shared<Execution<'x, E, O, C>>,
     deadline: Option<(Duration, Timeout<E>)>,

@@ -1,5 +1,6 @@
-//! The compensations of an async run: of a completed step, of a parallel group's
-//! branches (bounded by the run's permits), of an uncertain failed step.
+//! The compensations of an async run: of a completed step (a parallel group's branches
+//! among them), of an uncertain failed step; at most `max_concurrent_compensations` at a
+//! time.
 
 use std::pin::pin;
 
@@ -22,7 +23,12 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
         }
     }
 
-    /// Compensates the completed `step` given its output, as [`Execution::compensate`].
+    /// Compensates the completed `step` given its output, as
+    /// [`Execution::compensate`](crate::__private::Execution::compensate),
+    /// once a permit is free if the run bounds its concurrent compensations. A group's
+    /// compensations are joined by the caller; the order it lists them in is the order
+    /// they take the permits (`saga!` lists the last branch first,
+    /// `run_concurrent_transaction` the first).
     pub async fn compensate<S: AsyncStep<Error = E>>(
         &self,
         index: usize,
@@ -34,30 +40,9 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
         }
     }
 
-    /// Compensates branch `index` of a parallel group given its output, as
-    /// [`compensate`](Self::compensate), once a permit is free if the run bounds its
-    /// concurrent compensations. The caller joins a group's compensations; the order it
-    /// lists them in is the order they take the permits (`saga!` lists the last branch
-    /// first, `run_concurrent_transaction` the first).
-    pub async fn compensate_branch<S: AsyncStep<Error = E>>(
-        &self,
-        index: usize,
-        step: &mut S,
-        output: S::Output,
-    ) {
-        if !step.has_compensation() {
-            return;
-        }
-        let _permit = match &self.permits {
-            Some(permits) => Some(permits.acquire().await),
-            None => None,
-        };
-        self.undo(index, step, Some(&output)).await;
-    }
-
     /// Settles branch `index` of a parallel group after some branch failed: compensates
-    /// it if it succeeded (as [`compensate_branch`](Self::compensate_branch)), or hands
-    /// back how it failed.
+    /// it if it succeeded (as [`compensate`](Self::compensate)), or hands back how it
+    /// failed.
     pub async fn settle_branch<S: AsyncStep<Error = E>>(
         &self,
         index: usize,
@@ -66,7 +51,7 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
     ) -> Option<Unwind<E>> {
         match result {
             Ok(output) => {
-                self.compensate_branch(index, step, output).await;
+                self.compensate(index, step, output).await;
                 None
             }
             Err(unwind) => Some(unwind),
@@ -83,6 +68,13 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
         if self.run.lock().skipped(index, step.name(), step.kind()) {
             return;
         }
+        // With `max_concurrent_compensations`, every compensation takes a permit: the
+        // branches of a group (listed last first by `saga!`) and the uncertain
+        // compensations of branches that failed while their siblings ran.
+        let _permit = match &self.permits {
+            Some(permits) => Some(permits.acquire().await),
+            None => None,
+        };
         let uncertain = output.is_none();
         let mut tries = Tries::new();
         loop {

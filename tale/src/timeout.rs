@@ -233,8 +233,11 @@ impl<'h, E> Limits<'h, E> {
         self
     }
 
-    /// Runs at most `n` compensations of parallel branches at a time (at least 1),
-    /// for services that cannot take a burst of undo requests. Unbounded by default.
+    /// Runs at most `n` compensations at a time (at least 1), for services that cannot
+    /// take a burst of undo requests: the branches of a parallel group are compensated
+    /// concurrently, and so are the uncertain compensations of branches that failed
+    /// while their siblings ran. Unbounded by default. In `saga!`, the option
+    /// `max_concurrent_compensations = n`.
     #[must_use]
     pub fn max_concurrent_compensations(mut self, n: usize) -> Self {
         self.compensation_concurrency = n.max(1);

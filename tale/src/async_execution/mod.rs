@@ -1,6 +1,6 @@
-//! One run of an async saga: [`Execution`]'s logic behind a lock, taken only
-//! between awaits, so that the branches of a parallel group can run concurrently on
-//! one run.
+//! One run of an async saga: [`Execution`]'s logic behind a lock. A plain step
+//! takes the run exclusively and needs no lock; the branches of a parallel group share
+//! it, each taking the lock between its awaits, so that they run concurrently.
 
 mod race;
 mod undo;
@@ -34,8 +34,8 @@ pub struct AsyncExecution<'x, E, O, C> {
     /// With fail-fast groups: the signal that stops a parallel group's branches in
     /// flight once one of them failed for good.
     siblings: Option<Signal<E>>,
-    /// With `max_concurrent_compensations`: the bound on the compensations of a
-    /// parallel group's branches.
+    /// With `max_concurrent_compensations`: the bound on the compensations running at
+    /// once (a group's branches, uncertain failed branches).
     permits: Option<Permits>,
     /// The observer ignores everything ([`Observer::is_silent`]): a first attempt
     /// need not reach the run at all.
@@ -47,7 +47,7 @@ enum First<T, E> {
     /// It ran, and did not succeed.
     Ran(Caught<T, E>),
     /// It was started, and the observer injected this fault.
-    Fault(Option<Fault<E>>),
+    Fault(Fault<E>),
 }
 
 /// An internal cancel signal and the error it gives a stopped step.
@@ -77,7 +77,7 @@ macro_rules! first_attempt {
         } else {
             started($run, $index, $step, 1)
         };
-        if fault.is_some() {
+        if let Some(fault) = fault {
             return Box::pin($this.attempts($index, $step, Some(First::Fault(fault)))).await;
         }
         let result = CatchUnwind(pin!($step.execute())).await;
@@ -238,16 +238,6 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
             && step.timeout().is_none()
     }
 
-    /// Emits the start of an attempt and asks the observer for a fault to inject.
-    fn started<S: AsyncStep<Error = E>>(
-        &self,
-        index: usize,
-        step: &S,
-        attempt: u32,
-    ) -> Option<Fault<E>> {
-        started(&mut self.run.lock(), index, step, attempt)
-    }
-
     /// One attempt, altered by `fault`, raced against `limit` and the cancel handle.
     async fn attempt<S: AsyncStep<Error = E>>(
         &self,
@@ -289,11 +279,11 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                 Some(First::Ran(result)) => Ok(result),
                 Some(First::Fault(fault)) => {
                     let limit = self.limit(step);
-                    self.attempt(step, fault, limit).await
+                    self.attempt(step, Some(fault), limit).await
                 }
                 None => {
                     let limit = self.limit(step);
-                    let fault = self.started(index, step, tries.attempt);
+                    let fault = started(&mut self.run.lock(), index, step, tries.attempt);
                     self.attempt(step, fault, limit).await
                 }
             };

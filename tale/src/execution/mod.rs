@@ -89,14 +89,15 @@ struct Trouble<E> {
     compensation_panic: Option<Box<dyn Any + Send>>,
 }
 
-/// The policy a step gets when it declares none.
-fn default_policy<E>(kind: StepKind) -> Retry<E> {
-    match kind {
-        StepKind::Retriable => Retry::until_success()
+/// The policy a step gets when it declares none: a retriable step retries until it
+/// succeeds; any other gets none (`None`, which fails it on its first error, as
+/// `Retry::times(0)` would).
+fn default_policy<E>(kind: StepKind) -> Option<Retry<E>> {
+    (kind == StepKind::Retriable).then(|| {
+        Retry::until_success()
             .exponential(Duration::from_millis(100))
-            .max_delay(Duration::from_secs(30)),
-        _ => Retry::times(0),
-    }
+            .max_delay(Duration::from_secs(30))
+    })
 }
 
 impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {

@@ -18,13 +18,22 @@ pub(crate) type Meta<'a> = (&'a str, StepKind, Option<&'static str>);
 
 impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
     /// Decides after a failed attempt, reading the clock, building the policy and
-    /// drawing jitter only now: a step that succeeds pays for none of it.
+    /// drawing jitter only now: a step that succeeds pays for none of it. Without a
+    /// policy (`policy()` is `None`) the first failure gives up at once, as
+    /// `Retry::times(0)` would, without building any retry state.
     pub(super) fn decide(
         &mut self,
         tries: &mut Tries<E>,
-        policy: impl FnOnce() -> Retry<E>,
+        policy: impl FnOnce() -> Option<Retry<E>>,
         error: &E,
     ) -> Decision {
+        let attempts = match &mut tries.policy {
+            Some(attempts) => attempts,
+            None => match policy() {
+                Some(policy) => tries.policy.insert(Attempts::new(policy)),
+                None => return Decision::GiveUp(GaveUp::AttemptsExhausted),
+            },
+        };
         let clock = &self.executor.clock;
         let seed = self.executor.jitter_seed;
         let trouble = &mut self.trouble;
@@ -36,10 +45,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
                 .rng
                 .get_or_insert_with(|| seed.map_or_else(Rng::from_entropy, Rng::new))
         };
-        tries
-            .policy
-            .get_or_insert_with(|| Attempts::new(policy()))
-            .after_failure(error, || clock.now(), rng)
+        attempts.after_failure(error, || clock.now(), rng)
     }
 
     /// Handles the end of an attempt of a step: emits its events and decides what next.
@@ -64,20 +70,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
                 return Flow::Fail(Unwind::Panicked(payload));
             }
         };
-        let decision = match tries.policy {
-            // The first failure of a step without a policy of its own (and not
-            // retriable): it gives up at once, as its default `Retry::times(0)` would,
-            // without building the policy's state.
-            None if kind != StepKind::Retriable => match policy() {
-                None => Decision::GiveUp(GaveUp::AttemptsExhausted),
-                Some(policy) => self.decide(tries, || policy, &error),
-            },
-            _ => self.decide(
-                tries,
-                || policy().unwrap_or_else(|| default_policy(kind)),
-                &error,
-            ),
-        };
+        let decision = self.decide(tries, || policy().or_else(|| default_policy(kind)), &error);
         let retry_in = decision.delay();
         self.emit(&Event::AttemptFailed {
             step,
@@ -160,11 +153,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
                 return None;
             }
         };
-        let decision = self.decide(
-            tries,
-            || policy().unwrap_or_else(|| Retry::times(0)),
-            &error,
-        );
+        let decision = self.decide(tries, policy, &error);
         let retry_in = decision.delay();
         self.emit(&Event::CompensationFailed {
             step,

@@ -33,6 +33,14 @@ struct World {
 }
 
 impl World {
+    /// `c` fails and `a`'s compensation fails: the saga ends stuck.
+    fn stuck() -> Self {
+        World {
+            fail_c: true,
+            fail_undo_a: Cell::new(true),
+            ..World::default()
+        }
+    }
     fn call(&self, what: &str) {
         let key = idempotency_key().map_or_else(|| "no key".to_owned(), |k| k.to_string());
         self.calls.borrow_mut().push(format!("{what} [{key}]"));
@@ -258,11 +266,7 @@ fn a_compensation_whose_end_was_not_recorded_runs_again_under_the_same_key() {
 #[test]
 fn a_failed_compensation_leaves_the_saga_stuck_with_its_error() {
     let store = MemoryStore::new();
-    let world = World {
-        fail_c: true,
-        fail_undo_a: Cell::new(true),
-        ..World::default()
-    };
+    let world = World::stuck();
     let error = trip(&store, Origin::New, &ada(), &world).unwrap_err();
     let DurableError::Saga(error) = error else {
         panic!("{error:?}")
@@ -381,11 +385,7 @@ fn the_recoverer_completes_unfinished_sagas_and_reports_the_ones_it_cannot() {
 #[test]
 fn a_stuck_saga_can_be_retried_once_the_cause_is_fixed_or_marked_resolved() {
     let store = MemoryStore::new();
-    let world = World {
-        fail_c: true,
-        fail_undo_a: Cell::new(true),
-        ..World::default()
-    };
+    let world = World::stuck();
     trip(&store, Origin::New, &ada(), &world).unwrap_err();
     trip(&store, Origin::New, &ada(), &world).unwrap_err();
     let mut recoverer = Recoverer::new(&store);
@@ -452,11 +452,7 @@ fn the_journal_records_how_many_attempts_a_step_took() {
 #[test]
 fn operators_see_the_attempts_of_the_current_step() {
     let store = MemoryStore::new();
-    let world = World {
-        fail_c: true,
-        fail_undo_a: Cell::new(true),
-        ..World::default()
-    };
+    let world = World::stuck();
     trip(&store, Origin::New, &ada(), &world).unwrap_err();
     let stuck = &store.sagas(&[Status::Stuck]).unwrap()[0];
     assert_eq!(

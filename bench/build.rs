@@ -40,7 +40,7 @@ fn async_saga(n: usize) -> String {
     let mut s = format!("/// {n} async no-op steps with `saga!(async ...)`.\n");
     s +=
         &format!("pub async fn async_saga_{n}(x: &u64) -> Result<u64, tale::SagaError<Fail>> {{\n");
-    s += "    tale::saga!(async {\n        #![saga(name = \"bench\", executor = tale::Executor::new().clock(tale::TokioClock::new()))]\n";
+    s += "    tale::saga!(async {\n        #![saga(name = \"bench\", executor = tale::Executor::new().with_clock(tale::TokioClock::new()))]\n";
     for i in 0..n {
         let _ = writeln!(s, "        let o{i} = async_noop(x);");
     }
@@ -67,7 +67,7 @@ fn async_hand(n: usize) -> String {
 fn join(n: usize) -> String {
     let mut s = format!("/// A `join!` of {n} async no-op steps.\n");
     s += &format!("pub async fn join_saga_{n}(x: &u64) -> Result<u64, tale::SagaError<Fail>> {{\n");
-    s += "    tale::saga!(async {\n        #![saga(name = \"bench\", executor = tale::Executor::new().clock(tale::TokioClock::new()))]\n";
+    s += "    tale::saga!(async {\n        #![saga(name = \"bench\", executor = tale::Executor::new().with_clock(tale::TokioClock::new()))]\n";
     let names: Vec<String> = (0..n)
         .map(|i| {
             if i == 0 || i == n - 1 {

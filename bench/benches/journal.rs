@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
 use tale::journal::{
-    DurableError, DurableExecution, Interrupted, Origin, SqliteStore, Store, Sync,
+    Durability, DurableError, DurableRun, Interrupted, Origin, SqliteStore, Store,
 };
-use tale::{Executor, StepExt, from_fns};
+use tale::step::from_fn;
+use tale::{Executor, StepExt};
 use tale_bench::Figures;
 
 /// The steps' error.
@@ -30,11 +31,13 @@ const STEPS: usize = 5;
 /// A 5-step durable saga of no-op steps, written as the ladder `saga!` expands to.
 fn five_steps(store: &dyn Store) -> Result<u64, DurableError<Error>> {
     let mut executor = Executor::new();
-    let mut run = DurableExecution::start(&mut executor, store, "bench", &7u64, Origin::New)
+    let mut run = DurableRun::start(&mut executor, store, "bench", &7u64, Origin::New)
         .map_err(DurableError::Journal)?;
     let mut total = 0;
     for index in 0..STEPS {
-        let mut step = from_fns(|| Ok::<u64, Error>(index as u64), |_: &u64| Ok(())).named("noop");
+        let mut step = from_fn(|| Ok::<u64, Error>(index as u64))
+            .with_compensation(|_: &u64| Ok(()))
+            .named("noop");
         match run.step(index, &mut step) {
             Ok(out) => total += out,
             Err(unwind) => return run.finish(Err(unwind)),
@@ -69,11 +72,11 @@ fn raw_saga(conn: &mut Connection) {
     }
 }
 
-fn raw_connection(path: &Path, sync: Sync) -> Connection {
+fn raw_connection(path: &Path, sync: Durability) -> Connection {
     let conn = Connection::open(path).expect("open");
     let synchronous = match sync {
-        Sync::Off => "OFF",
-        Sync::Normal => "NORMAL",
+        Durability::Off => "OFF",
+        Durability::Normal => "NORMAL",
         _ => "FULL",
     };
     conn.execute_batch(&format!(
@@ -107,9 +110,9 @@ fn fresh_dir(name: &str) -> PathBuf {
 fn main() {
     let mut figures = Figures::default();
     for (label, sync, sagas) in [
-        ("off", Sync::Off, 400),
-        ("normal", Sync::Normal, 400),
-        ("full", Sync::Full, 60),
+        ("off", Durability::Off, 400),
+        ("normal", Durability::Normal, 400),
+        ("full", Durability::Full, 60),
     ] {
         let dir = fresh_dir(label);
         let tale_rate = sagas_per_second(5, sagas, |round| {

@@ -4,7 +4,8 @@
 
 use std::hint::black_box;
 
-use tale::{Executor, Link, Saga};
+use tale::Executor;
+use tale::compose::{Link, Saga};
 use tale_bench::{Fail, Figures, criterion, hand_10, hand_100, median_ns, saga_10, saga_100};
 
 fn composed(n: usize, fail_last: bool) -> Saga<'static, u64, Fail> {

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use examples::{Bank, BookingError, Order, PaymentId, Reservation, Reservations};
-use tale::{Event, Executor, Link, Report, Retry, Saga, SagaError, SystemClock, observe_fn};
+use tale::compose::{Link, Saga};
+use tale::observe::{Report, observe_fn};
+use tale::{Event, Executor, Retry, SagaError, SystemClock};
 
 /// What the saga has booked so far; each step fills in its part.
 #[derive(Debug, Default)]
@@ -102,7 +104,7 @@ fn main() {
         }
         _ => {}
     });
-    let mut executor = Executor::new().observer((narrator, Report::new(SystemClock)));
+    let mut executor = Executor::new().with_observer((narrator, Report::new(SystemClock)));
 
     let mut trip = Trip::default();
     let result = saga.run(&mut executor, &mut trip);

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use examples::{Bank, BookingError, Order, PaymentId, Reservation, Reservations};
-use tale::{Event, Executor, Report, Retry, SagaError, SystemClock, observe_fn, saga, step};
+use tale::observe::{Report, observe_fn};
+use tale::{Event, Executor, Retry, SagaError, SystemClock, saga, step};
 
 /// Charges the order's price; undone by [`refund`].
 #[step(compensate = refund)]
@@ -115,7 +116,8 @@ fn main() {
         bank.balance()
     );
 
-    let mut executor = Executor::new().observer((observe_fn(narrate), Report::new(SystemClock)));
+    let mut executor =
+        Executor::new().with_observer((observe_fn(narrate), Report::new(SystemClock)));
     let result = saga! {
         #![saga(name = "holiday booking", executor = &mut executor)]
         let payment = debit_customer(&bank, &order);

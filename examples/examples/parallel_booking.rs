@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use examples::{Bank, BookingError, Order, PaymentId, Reservation, Reservations};
-use tale::{Event, Executor, Report, SagaError, TokioClock, observe_fn, saga, step};
+use tale::observe::{Report, observe_fn};
+use tale::{Event, Executor, SagaError, TokioClock, saga, step};
 use tokio::time::sleep;
 
 #[step(compensate = refund)]
@@ -82,8 +83,8 @@ async fn main() {
         }
     });
     let mut executor = Executor::new()
-        .clock(clock)
-        .observer((narrator, Report::new(clock)));
+        .with_clock(clock)
+        .with_observer((narrator, Report::new(clock)));
 
     // The saga's future is `Send`: it runs as a task of the multi-threaded runtime.
     let booking = tokio::spawn(async move {

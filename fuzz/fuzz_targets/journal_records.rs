@@ -4,8 +4,8 @@
 //! The input is a list of rows separated by `\x01`; each row is `kind\0index\0payload`.
 #![no_main]
 
-use tale::journal::{DurableExecution, Interrupted, Origin, SqliteStore, Store};
-use tale::{Executor, StepExt, from_fns};
+use tale::journal::{DurableRun, Interrupted, Origin, SqliteStore, Store};
+use tale::{Executor, StepExt};
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Error(String);
@@ -46,11 +46,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = store.saga(saga);
     // Replay as recovery would: a two-step saga whose outputs are numbers.
     let mut executor = Executor::new();
-    if let Ok(mut run) = DurableExecution::start(&mut executor, &store, "fuzz", &(), Origin::Resume(saga)) {
-        let mut first = from_fns(|| Ok::<u32, Error>(1), |_: &u32| Ok(())).named("first");
+    if let Ok(mut run) = DurableRun::start(&mut executor, &store, "fuzz", &(), Origin::Resume(saga)) {
+        let mut first = from_fn(|| Ok::<u32, Error>(1)).with_compensation(|_: &u32| Ok(())).named("first");
         let result = match run.step(0, &mut first) {
             Ok(out) => {
-                let mut second = from_fns(|| Ok::<u32, Error>(2), |_: &u32| Ok(())).named("second");
+                let mut second = from_fn(|| Ok::<u32, Error>(2)).with_compensation(|_: &u32| Ok(())).named("second");
                 match run.step(1, &mut second) {
                     Ok(two) => Ok(out + two),
                     Err(unwind) => {

@@ -3,18 +3,11 @@
 //! Nothing here follows semver; it changes in any release, in step with `tale-macros`
 //! (which `tale` pins exactly).
 
-pub use crate::async_execution::AsyncExecution;
-pub use crate::async_step::AsyncStep;
 pub use crate::clock::{AsyncSleep, Clock};
-pub use crate::closure::{FnPair, FnStep};
-pub use crate::closure::{from_fn, from_fns};
+pub use crate::engine::{AsyncRun, Executor, GroupFailure, Join2, Run, join2};
 pub use crate::error::SagaError;
-pub use crate::event::Observer;
-pub use crate::execution::{Execution, Unwind};
-pub use crate::executor::Executor;
-pub use crate::join::{GroupFailure, Join2, join2};
 #[cfg(feature = "journal")]
-pub use crate::journal::{DurableError, DurableExecution, Origin, Store};
+pub use crate::journal::{DurableError, DurableRun, Origin, Store};
 pub use crate::macro_support::compensation::{
     CheckSync, CheckUncertain, TaleFits, TaleMismatch, compensate_async, compensate_uncertain_async,
 };
@@ -23,13 +16,11 @@ pub use crate::macro_support::kind::{
     Retriable, Uncompensated,
 };
 pub use crate::macro_support::send_step::{SendAsyncStep, SendFn, SendStep, SendUndoFn};
-pub use crate::macro_support::step_fn::{AsyncStepFn, AsyncTuned, StepFn, StepMeta};
+pub use crate::macro_support::step_fn::{AsyncStepFn, StepConsts, StepFn};
 pub use crate::macro_support::{
     ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt, release, succeeded,
 };
+pub use crate::observe::Observer;
 pub use crate::retry::Retry;
-pub use crate::step::{Step, StepKind};
+pub use crate::step::{AsyncStep, AsyncTuned, Step, StepExt, StepKind, from_fn};
 pub use crate::timeout::{Limits, Timeout};
-pub use crate::tuned::StepExt;
-pub use crate::tuned::Tuned;
-pub use ::core::pin::pin;

@@ -12,7 +12,7 @@ use crate::retry::GaveUp;
 pub struct StepId {
     /// Position in declaration order, from 0.
     pub index: usize,
-    /// The step's [`name`](crate::Step::name) (borrowed when it is a `&'static str`,
+    /// The step's [`name`](crate::step::Describe::name) (borrowed when it is a `&'static str`,
     /// as a `#[step]` function's is, so that recording a failure does not allocate it).
     pub name: Cow<'static, str>,
 }
@@ -26,12 +26,6 @@ impl StepId {
             index,
             name: static_name.map_or_else(|| Cow::Owned(name.to_owned()), Cow::Borrowed),
         }
-    }
-
-    /// Step `index` of `step`.
-    #[cfg(feature = "journal")]
-    pub(crate) fn of<S: crate::Step + ?Sized>(index: usize, step: &S) -> Self {
-        Self::new(index, step.name(), step.static_name())
     }
 }
 
@@ -238,7 +232,8 @@ impl<E: fmt::Display> fmt::Display for CompensationFailure<E> {
 /// # Examples
 ///
 /// ```
-/// use tale::{Executor, SagaError, from_fn};
+/// use tale::step::from_fn;
+/// use tale::{Executor, SagaError};
 ///
 /// let result = Executor::new().run_step(from_fn(|| Err::<(), _>("no seats")));
 /// match result {

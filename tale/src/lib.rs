@@ -1,55 +1,34 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod async_execution;
-mod async_step;
+// The vocabulary rooms; see ARCHITECTURE.md for the map.
 mod clock;
-mod closure;
-mod compose;
-mod compose_async;
-mod concurrent;
+pub mod compose;
+mod engine;
 mod error;
-mod event;
-mod execution;
-mod executor;
-mod join;
 #[cfg(feature = "journal")]
 pub mod journal;
 mod macro_support;
-mod permits;
-mod report;
+pub mod observe;
 mod retry;
 mod rng;
-mod shared;
-mod step;
-#[cfg(feature = "testing")]
-pub mod testing;
+pub mod step;
 mod timeout;
-#[cfg(feature = "tracing")]
-mod tracing;
-mod tuned;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use async_step::AsyncStep;
+#[cfg(feature = "testing")]
+pub use observe::testing;
+
 #[cfg(feature = "tokio")]
 pub use clock::TokioClock;
 pub use clock::{AsyncSleep, Clock, ManualClock, SystemClock};
-pub use closure::{FnPair, FnStep, IntoStepResult, from_fn, from_fns};
-pub use compose::{Link, LinkBuilder, Saga, run_transaction};
-pub use compose_async::{AsyncLink, AsyncLinkBuilder, AsyncSaga};
-pub use concurrent::{Branch, run_concurrent_transaction, run_concurrent_transaction_with};
+pub use engine::{Executor, OnCompensationFailure};
 pub use error::{CompensationFailure, SagaError, StepFailure, StepId};
-pub use event::{Event, Fault, FaultPoint, FnObserver, Observer, Outcome, StepRef, observe_fn};
-pub use executor::{Executor, OnCompensationFailure};
-pub use report::{Report, StepReport, StepStatus};
+pub use observe::{Event, Observer, Outcome};
 pub use retry::{GaveUp, Retry, Transient};
-pub use step::{Step, StepKind};
+pub use step::{AsyncStep, Describe, Step, StepExt, StepKind};
 pub use timeout::{CancelHandle, Cancelled, Limits, TimedOut, Timeout};
-pub use tuned::{StepExt, Tuned};
-
-#[cfg(feature = "tracing")]
-pub use crate::tracing::TracingObserver;
 
 pub use tale_macros::{saga, step};

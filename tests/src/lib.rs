@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tale::{Event, FnObserver, observe_fn};
+use tale::Event;
+use tale::observe::{FnObserver, observe_fn};
 
 /// A shared, ordered record of what steps and compensations did. It is `Send + Sync`,
 /// so steps that borrow it have `Send` futures and sagas of them can be spawned.

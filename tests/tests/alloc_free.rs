@@ -1,6 +1,10 @@
 //! The success path of a macro saga allocates nothing: a 10-step saga (sync, then
 //! async with a `join!`) runs under a counting global allocator and the count does not
 //! move.
+//!
+//! The allocator's counts are global, so the checks run one after the other in one
+//! test: a test running beside them on another thread (or the harness reporting one)
+//! would allocate inside their regions.
 
 use std::alloc::System;
 
@@ -50,7 +54,6 @@ fn ten_steps() -> u64 {
     result.unwrap()
 }
 
-#[test]
 fn a_ten_step_saga_allocates_nothing() {
     let warm = ten_steps();
     let region = Region::new(GLOBAL);
@@ -98,7 +101,6 @@ fn ten_async_steps() -> u64 {
     }
 }
 
-#[test]
 fn a_ten_step_async_saga_with_a_join_allocates_nothing() {
     let warm = ten_async_steps();
     let region = Region::new(GLOBAL);
@@ -131,7 +133,6 @@ fn failing_saga() -> bool {
     matches!(result, Err(tale::SagaError::Compensated { .. }))
 }
 
-#[test]
 fn a_failed_saga_allocates_only_its_error() {
     assert!(failing_saga());
     let region = Region::new(GLOBAL);
@@ -141,4 +142,11 @@ fn a_failed_saga_allocates_only_its_error() {
         stats.allocations, 1,
         "one box for the failure; the step's name is borrowed: {stats:?}"
     );
+}
+
+#[test]
+fn allocations() {
+    a_ten_step_saga_allocates_nothing();
+    a_ten_step_async_saga_with_a_join_allocates_nothing();
+    a_failed_saga_allocates_only_its_error();
 }

@@ -5,9 +5,10 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use tale::compose::{Branch, Local, run_concurrent_transaction, run_concurrent_transaction_with};
 use tale::{
-    Branch, CancelHandle, Cancelled, Executor, GaveUp, Limits, Retry, SagaError, TimedOut, Timeout,
-    TokioClock, run_concurrent_transaction, run_concurrent_transaction_with,
+    CancelHandle, Cancelled, Executor, GaveUp, Limits, Retry, SagaError, TimedOut, Timeout,
+    TokioClock,
 };
 use tests::Log;
 use tokio::time::{Instant, sleep};
@@ -37,11 +38,11 @@ impl From<Cancelled> for Error {
     }
 }
 
-type B<'a> = Branch<'a, i32, i32, Error>;
+type B<'a> = Branch<'a, i32, i32, Error, Local>;
 
 /// talepy's `MockCountingStep` for concurrent runs.
 fn counting<'a>(log: &'a Log) -> B<'a> {
-    Branch::new("counting", async |s: &i32| {
+    Branch::local("counting", async |s: &i32| {
         log.push(format!("run execute: {s}"));
         Ok(s + 1)
     })
@@ -52,14 +53,14 @@ fn counting<'a>(log: &'a Log) -> B<'a> {
 }
 
 fn failing<'a>(log: &'a Log, message: &'static str) -> B<'a> {
-    Branch::new(message, async move |_: &i32| {
+    Branch::local(message, async move |_: &i32| {
         log.push(format!("fail {message}"));
         Err(Error::Boom(message))
     })
 }
 
 fn executor() -> Executor<(), TokioClock> {
-    Executor::new().clock(TokioClock::new())
+    Executor::new().with_clock(TokioClock::new())
 }
 
 // 26. test_a_transaction_runs_a_single_step_it_wraps
@@ -142,7 +143,7 @@ async fn every_error_is_returned_in_step_order() {
 #[tokio::test(start_paused = true)]
 async fn steps_and_compensations_may_await() {
     let log = Log::new();
-    let slow = Branch::new("slow", async |s: &i32| {
+    let slow = Branch::local("slow", async |s: &i32| {
         sleep(Duration::from_millis(10)).await;
         Ok(s + 10)
     })
@@ -161,7 +162,7 @@ async fn steps_and_compensations_may_await() {
 #[tokio::test(start_paused = true)]
 async fn retries_work_in_concurrent_transactions() {
     let calls = RefCell::new(0);
-    let flaky = Branch::new("flaky", async |s: &i32| {
+    let flaky = Branch::local("flaky", async |s: &i32| {
         *calls.borrow_mut() += 1;
         if *calls.borrow() < 3 {
             Err(Error::Boom("busy"))
@@ -184,7 +185,7 @@ async fn retries_work_in_concurrent_transactions() {
 #[tokio::test(start_paused = true)]
 async fn two_thousand_waiting_steps_run_concurrently() {
     let branches = (0..2000).map(|i| {
-        Branch::new(format!("slow {i}"), async |_: &i32| {
+        Branch::local(format!("slow {i}"), async |_: &i32| {
             sleep(Duration::from_secs(1)).await;
             Ok::<_, Error>("okay")
         })
@@ -201,7 +202,7 @@ async fn two_thousand_waiting_steps_run_concurrently() {
 #[tokio::test(start_paused = true)]
 async fn a_timed_out_attempt_fails_with_the_timeout_error_and_is_compensated_as_uncertain() {
     let log = Log::new();
-    let slow: B<'_> = Branch::new("slow", async |_: &i32| {
+    let slow: B<'_> = Branch::local("slow", async |_: &i32| {
         sleep(Duration::from_secs(10)).await;
         log.push("slow finished");
         Ok(1)
@@ -241,7 +242,7 @@ async fn a_timed_out_attempt_fails_with_the_timeout_error_and_is_compensated_as_
 async fn a_deadline_stops_the_run_and_compensates_what_completed() {
     let log = Log::new();
     let quick = counting(&log);
-    let slow: B<'_> = Branch::new("slow", async |_: &i32| {
+    let slow: B<'_> = Branch::local("slow", async |_: &i32| {
         sleep(Duration::from_secs(60)).await;
         Ok(0)
     })
@@ -266,7 +267,7 @@ async fn a_cancel_handle_stops_the_run_and_compensates_what_completed() {
         sleep(Duration::from_secs(3)).await;
         canceller.cancel();
     });
-    let slow: B<'_> = Branch::new("slow", async |_: &i32| {
+    let slow: B<'_> = Branch::local("slow", async |_: &i32| {
         sleep(Duration::from_secs(60)).await;
         Ok(0)
     });
@@ -291,7 +292,7 @@ async fn a_cancel_handle_stops_the_run_and_compensates_what_completed() {
 #[tokio::test(start_paused = true)]
 async fn dropping_the_future_runs_no_compensation() {
     let log = Log::new();
-    let slow: B<'_> = Branch::new("slow", async |_: &i32| {
+    let slow: B<'_> = Branch::local("slow", async |_: &i32| {
         sleep(Duration::from_secs(60)).await;
         Ok(0)
     });
@@ -305,15 +306,15 @@ async fn dropping_the_future_runs_no_compensation() {
 #[tokio::test(start_paused = true)]
 async fn the_report_times_concurrent_branches_apart() {
     let branches = [1, 3].map(|secs| {
-        Branch::new(format!("{secs}s"), async move |_: &i32| {
+        Branch::local(format!("{secs}s"), async move |_: &i32| {
             sleep(Duration::from_secs(secs)).await;
             Ok::<_, Error>(0)
         })
     });
     let clock = TokioClock::new();
     let mut executor = Executor::new()
-        .clock(clock)
-        .observer(tale::Report::new(clock));
+        .with_clock(clock)
+        .with_observer(tale::observe::Report::new(clock));
     run_concurrent_transaction(&mut executor, branches, &0)
         .await
         .unwrap();
@@ -339,7 +340,7 @@ async fn compensations_can_be_bounded_in_concurrency() {
         let log = Log::new();
         let mut branches: Vec<B<'_>> = (0..6)
             .map(|_| {
-                Branch::new("ok", async |_: &i32| Ok(0)).compensate(async |_, _| {
+                Branch::local("ok", async |_: &i32| Ok(0)).compensate(async |_, _| {
                     sleep(Duration::from_secs(1)).await;
                     Ok(())
                 })
@@ -363,7 +364,7 @@ async fn compensations_can_be_bounded_in_concurrency() {
 #[tokio::test(start_paused = true)]
 async fn fail_fast_stops_the_branches_in_flight() {
     let log = Log::new();
-    let slow: B<'_> = Branch::new("slow", async |_: &i32| {
+    let slow: B<'_> = Branch::local("slow", async |_: &i32| {
         sleep(Duration::from_secs(60)).await;
         log.push("slow finished");
         Ok(0)
@@ -372,7 +373,7 @@ async fn fail_fast_stops_the_branches_in_flight() {
         log.push(format!("undo slow {out:?}"));
         Ok(())
     });
-    let failing_late: B<'_> = Branch::new("fails", async |_: &i32| {
+    let failing_late: B<'_> = Branch::local("fails", async |_: &i32| {
         sleep(Duration::from_secs(2)).await;
         Err(Error::Boom("late"))
     });

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use tale::{
-    AsyncLink, AsyncSaga, Executor, Limits, Link, SagaError, TimedOut, Timeout, TokioClock,
-};
+use tale::compose::{AsyncLink, AsyncSaga, Link, Local};
+use tale::{Executor, Limits, SagaError, TimedOut, Timeout, TokioClock};
 use tests::Log;
 use tokio::time::{Instant, sleep};
 
@@ -22,15 +21,15 @@ impl From<TimedOut> for Error {
     }
 }
 
-type Saga<'a> = AsyncSaga<'a, i32, Error>;
+type Saga<'a> = AsyncSaga<'a, i32, Error, Local>;
 
 fn executor() -> Executor<(), TokioClock> {
-    Executor::new().clock(TokioClock::new())
+    Executor::new().with_clock(TokioClock::new())
 }
 
 /// talepy's `MockCountingStep` with an async execute and compensate.
-fn counting<'a>(log: &'a Log) -> AsyncLink<'a, i32, Error> {
-    AsyncLink::new("counting", async |s: &mut i32| {
+fn counting<'a>(log: &'a Log) -> AsyncLink<'a, i32, Error, Local> {
+    AsyncLink::local("counting", async |s: &mut i32| {
         sleep(Duration::from_millis(1)).await;
         log.push(format!("run execute: {s}"));
         *s += 1;
@@ -53,8 +52,8 @@ fn sync_counting<'a>(log: &'a Log) -> Link<'a, i32, Error> {
     .compensate(|_, out: Option<&i32>| log.push(format!("run compensate: {}", out.unwrap())))
 }
 
-fn failing<'a>() -> AsyncLink<'a, i32, Error> {
-    AsyncLink::new("always fails", async |_: &mut i32| {
+fn failing<'a>() -> AsyncLink<'a, i32, Error, Local> {
+    AsyncLink::local("always fails", async |_: &mut i32| {
         Err::<(), _>(Error::Boom("oh no - How shocking"))
     })
     .into()
@@ -118,7 +117,7 @@ async fn compensations_run_in_reverse_order_one_at_a_time() {
 // Untested in talepy: the async runner swallows compensation errors. tale reports them.
 #[tokio::test(start_paused = true)]
 async fn compensation_errors_are_reported() {
-    let stuck = AsyncLink::new("stuck", async |_: &mut i32| Ok(()))
+    let stuck = AsyncLink::local("stuck", async |_: &mut i32| Ok(()))
         .compensate(async |_, _| Err(Error::Boom("cannot undo")));
     let mut saga: Saga<'_> = AsyncSaga::new("stuck").step(stuck).step(failing());
     let error = saga.run(&mut executor(), &mut 0).await.unwrap_err();
@@ -137,7 +136,7 @@ async fn compensation_errors_are_reported() {
 #[tokio::test(start_paused = true)]
 async fn a_deadline_fails_the_step_in_flight_and_compensates() {
     let log = Log::new();
-    let slow = AsyncLink::new("slow", async |_: &mut i32| {
+    let slow = AsyncLink::local("slow", async |_: &mut i32| {
         sleep(Duration::from_secs(10)).await;
         Ok(())
     });
@@ -187,7 +186,7 @@ fn async_retries_sleep_without_a_runtime_on_the_system_clock() {
 
     let mut tries = 0;
     let mut saga: Saga<'_> = AsyncSaga::new("retry").step(
-        AsyncLink::new("flaky", async |s: &mut i32| {
+        AsyncLink::local("flaky", async |s: &mut i32| {
             tries += 1;
             if tries < 3 {
                 Err(Error::Boom("busy"))
@@ -198,7 +197,7 @@ fn async_retries_sleep_without_a_runtime_on_the_system_clock() {
         .retry(Retry::times(2).constant(Duration::from_millis(20))),
     );
     let start = std::time::Instant::now();
-    block_on(saga.run(&mut Executor::new().clock(SystemClock), &mut 0)).unwrap();
+    block_on(saga.run(&mut Executor::new().with_clock(SystemClock), &mut 0)).unwrap();
     assert!(
         start.elapsed() >= Duration::from_millis(40),
         "two real delays of 20 ms"

@@ -76,7 +76,7 @@ async fn book(
 ) -> (Result<(u32, String, usize), SagaError<Fail>>, Vec<String>) {
     let saga = async move {
         let mut hotel = Hotel::default();
-        let mut executor = Executor::new().clock(TokioClock::new());
+        let mut executor = Executor::new().with_clock(TokioClock::new());
         let result = saga!(
             async {
                 #![saga(executor = &mut executor)]
@@ -185,7 +185,7 @@ async fn retry_policies_of_send_steps_apply_to_the_step_and_its_compensation() {
     let run_log = log.clone();
     let saga = async move {
         let attempts = AtomicU32::new(0);
-        let mut executor = Executor::new().clock(TokioClock::new());
+        let mut executor = Executor::new().with_clock(TokioClock::new());
         saga!(
             async {
                 #![saga(executor = &mut executor)]
@@ -217,7 +217,9 @@ async fn a_saga_observed_by_injected_faults_runs_on_a_spawned_task() {
     let log = Log::new();
     let saga = async move {
         let faults = tale::testing::Faults::new().fail_step("reserve", || Fail("injected"));
-        let mut executor = Executor::new().clock(TokioClock::new()).observer(faults);
+        let mut executor = Executor::new()
+            .with_clock(TokioClock::new())
+            .with_observer(faults);
         let result = saga!(
             async {
                 #![saga(executor = &mut executor)]
@@ -238,4 +240,75 @@ async fn a_saga_observed_by_injected_faults_runs_on_a_spawned_task() {
         ["charge 40", "release seat (None)", "refund 40 (40)"],
         "reserve itself never ran"
     );
+}
+
+/// A saga built from data of `Send` links runs on a spawned task of a multi-threaded
+/// runtime, and undoes its completed links when one fails there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_composed_async_saga_of_send_links_is_spawned() {
+    use tale::compose::{AsyncLink, AsyncSaga};
+
+    let log = Log::new();
+    let mut saga: AsyncSaga<'static, Vec<u32>, Fail> = AsyncSaga::new("composed");
+    for i in 0..3 {
+        let (run, undo) = (log.clone(), log.clone());
+        saga.push(
+            AsyncLink::new(format!("seat {i}"), move |seats: &mut Vec<u32>| {
+                let log = run.clone();
+                Box::pin(async move {
+                    tokio::task::yield_now().await;
+                    if i == 2 {
+                        return Err(Fail("sold out"));
+                    }
+                    seats.push(i);
+                    log.push(format!("seat {i}"));
+                    Ok(i)
+                })
+            })
+            .compensate(move |seats, seat: Option<&u32>| {
+                let (log, seat) = (undo.clone(), seat.copied());
+                Box::pin(async move {
+                    tokio::task::yield_now().await;
+                    seats.retain(|s| Some(*s) != seat);
+                    log.push(format!("release {seat:?}"));
+                    Ok(())
+                })
+            }),
+        );
+    }
+    let task = tokio::spawn(async move {
+        let mut seats = Vec::new();
+        let mut executor = Executor::new().with_clock(TokioClock::new());
+        let result = saga.run(&mut executor, &mut seats).await;
+        (result, seats)
+    });
+    let (result, seats) = task.await.unwrap();
+    assert!(matches!(result, Err(SagaError::Compensated { .. })));
+    assert!(seats.is_empty());
+    assert_eq!(
+        log.lines(),
+        ["seat 0", "seat 1", "release Some(1)", "release Some(0)"]
+    );
+}
+
+/// A concurrent transaction of `Send` branches runs on a spawned task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_transaction_of_send_branches_is_spawned() {
+    use tale::compose::{Branch, run_concurrent_transaction};
+
+    let task = tokio::spawn(async {
+        let branches: Vec<Branch<'static, u32, u32, Fail>> = (1..=3)
+            .map(|i| {
+                Branch::new(format!("times {i}"), move |n: &u32| {
+                    Box::pin(async move {
+                        tokio::task::yield_now().await;
+                        Ok(n * i)
+                    })
+                })
+            })
+            .collect();
+        let mut executor = Executor::new().with_clock(TokioClock::new());
+        run_concurrent_transaction(&mut executor, branches, &5).await
+    });
+    assert_eq!(task.await.unwrap().unwrap(), [5, 10, 15]);
 }

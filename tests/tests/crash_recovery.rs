@@ -30,7 +30,7 @@
 //!   same choices but are not identical instruction for instruction.
 //! - `TALE_CRASH_KILLS` (default [`DEFAULT_KILLS`]): the number of SIGKILLs to deliver.
 //! - `TALE_CRASH_SYNC` (`normal`, the default; `full`; `off`): the journal's
-//!   [`Sync`](tale::journal::Sync). All three lose nothing when the process is killed
+//!   [`Sync`](tale::journal::Durability). All three lose nothing when the process is killed
 //!   (they differ on OS crashes and power loss, which this test does not simulate).
 //!
 //! The databases are in `target/tmp/crash_recovery-<seed>`; they are kept when a check
@@ -783,7 +783,7 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
         Record::StepFailed {
             index: 1,
             errors: r#"[{"Rejected":"hotel refused"}]"#.into(),
-            gave_up: "Permanent".into(),
+            gave_up: tale::GaveUp::Permanent,
         },
         Record::CompensationStarted {
             index: 0,

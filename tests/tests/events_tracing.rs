@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use tale::{Executor, Link, Saga, TracingObserver};
+use tale::Executor;
+use tale::compose::{Link, Local, Saga};
+use tale::observe::TracingObserver;
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -36,7 +38,7 @@ fn events_become_tracing_events_in_saga_and_step_spans() {
                 Err::<(), _>("no rooms".to_owned())
             }));
         saga.run(
-            &mut Executor::new().observer(TracingObserver::new()),
+            &mut Executor::new().with_observer(TracingObserver::new()),
             &mut (),
         )
         .unwrap_err();
@@ -86,7 +88,8 @@ fn events_become_tracing_events_in_saga_and_step_spans() {
 
 #[test]
 fn concurrent_branches_log_in_their_own_spans() {
-    use tale::{Branch, ManualClock, run_concurrent_transaction};
+    use tale::ManualClock;
+    use tale::compose::{Branch, run_concurrent_transaction};
     let buffer = Buffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -97,16 +100,16 @@ fn concurrent_branches_log_in_their_own_spans() {
         .finish();
     tracing::subscriber::with_default(subscriber, || {
         // Branch 0 waits once before finishing, so branch 1 starts and ends in between.
-        let branches: Vec<Branch<'_, (), (), String>> = vec![
-            Branch::new("slow", async |_: &()| {
+        let branches: Vec<Branch<'_, (), (), String, Local>> = vec![
+            Branch::local("slow", async |_: &()| {
                 YieldOnce(false).await;
                 Ok(())
             }),
-            Branch::new("fast", async |_: &()| Ok(())),
+            Branch::local("fast", async |_: &()| Ok(())),
         ];
         let mut executor = Executor::new()
-            .clock(ManualClock::new())
-            .observer(TracingObserver::new());
+            .with_clock(ManualClock::new())
+            .with_observer(TracingObserver::new());
         block_on(run_concurrent_transaction(&mut executor, branches, &())).unwrap();
     });
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();

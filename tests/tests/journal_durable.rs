@@ -6,10 +6,11 @@ use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
 use tale::journal::{
-    DurableError, DurableExecution, Interrupted, MemoryStore, Origin, Record, Recoverer, SagaId,
-    Status, Store, idempotency_key,
+    DurableError, DurableRun, Interrupted, MemoryStore, Origin, Record, Recoverer, SagaId, Status,
+    Store, idempotency_key,
 };
-use tale::{Executor, StepExt, from_fns};
+use tale::step::from_fn;
+use tale::{Executor, StepExt};
 use tests::Crashing;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,46 +64,40 @@ fn trip(
     world: &World,
 ) -> Result<String, DurableError<Error>> {
     let mut executor = Executor::new();
-    let mut run = DurableExecution::start(&mut executor, store, "trip", traveller, origin)
+    let mut run = DurableRun::start(&mut executor, store, "trip", traveller, origin)
         .map_err(DurableError::Journal)?;
-    let mut a = from_fns(
-        || {
-            world.call("do a");
-            Ok::<_, Error>("a".to_owned())
-        },
-        |_: &String| {
-            world.call("undo a");
-            if world.fail_undo_a.get() {
-                Err(Error::Refused("a stays".into()))
-            } else {
-                Ok(())
-            }
-        },
-    )
+    let mut a = from_fn(|| {
+        world.call("do a");
+        Ok::<_, Error>("a".to_owned())
+    })
+    .with_compensation(|_: &String| {
+        world.call("undo a");
+        if world.fail_undo_a.get() {
+            Err(Error::Refused("a stays".into()))
+        } else {
+            Ok(())
+        }
+    })
     .named("a");
     let result = match run.step(0, &mut a) {
         Ok(out_a) => {
-            let mut b = from_fns(
-                || {
-                    world.call("do b");
-                    Ok::<_, Error>(format!("{out_a}b"))
-                },
-                |_: &String| world.call("undo b"),
-            )
+            let mut b = from_fn(|| {
+                world.call("do b");
+                Ok::<_, Error>(format!("{out_a}b"))
+            })
+            .with_compensation(|_: &String| world.call("undo b"))
             .named("b");
             let inner = match run.step(1, &mut b) {
                 Ok(out_b) => {
-                    let mut c = from_fns(
-                        || {
-                            world.call("do c");
-                            if world.fail_c {
-                                Err(Error::Refused("no".into()))
-                            } else {
-                                Ok(format!("{out_b}c"))
-                            }
-                        },
-                        |_: &String| world.call("undo c"),
-                    )
+                    let mut c = from_fn(|| {
+                        world.call("do c");
+                        if world.fail_c {
+                            Err(Error::Refused("no".into()))
+                        } else {
+                            Ok(format!("{out_b}c"))
+                        }
+                    })
+                    .with_compensation(|_: &String| world.call("undo c"))
                     .named("c");
                     match run.step(2, &mut c) {
                         Ok(out_c) => Ok(out_c),
@@ -427,11 +422,10 @@ fn a_stuck_saga_can_be_retried_once_the_cause_is_fixed_or_marked_resolved() {
 fn the_journal_records_how_many_attempts_a_step_took() {
     use tale::{ManualClock, Retry};
     let store = MemoryStore::new();
-    let mut executor = Executor::new().clock(ManualClock::new());
-    let mut run =
-        DurableExecution::start(&mut executor, &store, "flaky", "x", Origin::New).unwrap();
+    let mut executor = Executor::new().with_clock(ManualClock::new());
+    let mut run = DurableRun::start(&mut executor, &store, "flaky", "x", Origin::New).unwrap();
     let mut calls = 0;
-    let mut flaky = tale::from_fn(|| {
+    let mut flaky = tale::step::from_fn(|| {
         calls += 1;
         if calls < 3 {
             Err(Error::Refused("busy".into()))

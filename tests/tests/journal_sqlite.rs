@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tale::journal::{
-    JournalError, MemoryStore, Record, SagaId, SagaRow, SqliteStore, Status, Store, Sync,
+    Durability, JournalError, MemoryStore, Record, SagaId, SagaRow, SqliteStore, Status, Store,
 };
 
 /// A directory of its own under the system's temp dir, removed on drop.
@@ -53,7 +53,7 @@ fn every_variant() -> Vec<Record> {
         Record::StepFailed {
             index: 1,
             errors: r#"["timeout", {"code": 503}]"#.into(),
-            gave_up: "Exhausted".into(),
+            gave_up: tale::GaveUp::AttemptsExhausted,
         },
         Record::CompensationStarted {
             index: 0,
@@ -165,7 +165,7 @@ fn script(store: &dyn Store) -> Vec<(SagaRow, Vec<Record>)> {
         Record::StepFailed {
             index: 2,
             errors: r#"["declined"]"#.into(),
-            gave_up: "Exhausted".into(),
+            gave_up: tale::GaveUp::AttemptsExhausted,
         },
         Record::CompensationStarted {
             index: 1,
@@ -193,7 +193,7 @@ fn script(store: &dyn Store) -> Vec<(SagaRow, Vec<Record>)> {
         Record::StepFailed {
             index: 1,
             errors: r#"["full"]"#.into(),
-            gave_up: "NotRetryable".into(),
+            gave_up: tale::GaveUp::Permanent,
         },
         Record::CompensationStarted {
             index: 1,
@@ -297,7 +297,7 @@ fn reopening_keeps_everything() {
     let dir = TempDir::new();
     let path = dir.file("j.db");
     let (sagas, records) = {
-        let store = SqliteStore::open_with(&path, Sync::Normal).unwrap();
+        let store = SqliteStore::open_with(&path, Durability::Normal).unwrap();
         assert_eq!(store.path(), Some(path.as_path()));
         script(&store);
         store.set_status(SagaId(3), Status::Resolved).unwrap();
@@ -305,7 +305,7 @@ fn reopening_keeps_everything() {
         let records: Vec<_> = sagas.iter().map(|s| store.records(s.id).unwrap()).collect();
         (sagas, records)
     };
-    for sync in [Sync::Full, Sync::Off, Sync::Normal] {
+    for sync in [Durability::Full, Durability::Off, Durability::Normal] {
         let store = SqliteStore::open_with(&path, sync).unwrap();
         assert_eq!(store.sagas(&[]).unwrap(), sagas);
         for (saga, records) in sagas.iter().zip(&records) {
@@ -630,7 +630,7 @@ fn an_unknown_status_in_a_summary_is_corrupt() {
 #[test]
 fn concurrent_appends_from_threads_all_land() {
     let dir = TempDir::new();
-    let store = SqliteStore::open_with(dir.file("j.db"), Sync::Normal).unwrap();
+    let store = SqliteStore::open_with(dir.file("j.db"), Durability::Normal).unwrap();
     const PER_THREAD: u32 = 50;
     let sagas: Vec<SagaId> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
@@ -673,14 +673,14 @@ fn concurrent_appends_from_threads_all_land() {
 fn two_connections_on_one_file_interleave_safely() {
     let dir = TempDir::new();
     let path = dir.file("j.db");
-    let first = SqliteStore::open_with(&path, Sync::Normal).unwrap();
+    let first = SqliteStore::open_with(&path, Durability::Normal).unwrap();
     let saga = first.begin("shared", "{}").unwrap();
     const PER_STORE: u32 = 40;
     std::thread::scope(|scope| {
         for base in [0, 1000] {
             let path: &Path = &path;
             scope.spawn(move || {
-                let store = SqliteStore::open_with(path, Sync::Normal).unwrap();
+                let store = SqliteStore::open_with(path, Durability::Normal).unwrap();
                 for i in 0..PER_STORE {
                     store
                         .append(saga, &Record::CompensationSucceeded { index: base + i })

@@ -116,7 +116,7 @@ fn async_methods_borrow_self_mutably_and_retry_on_any_step() {
     let clock = ManualClock::new();
     let result = block_on(saga!(
         async {
-            #![saga(name = "ledger", executor = Executor::new().clock(clock.clone()))]
+            #![saga(name = "ledger", executor = Executor::new().with_clock(clock.clone()))]
             let held = ledger.hold(5);
             let n = flaky(&tries).retry(Retry::times(5).constant(Duration::from_millis(2)));
             step(|| Err::<(), _>(Fail("stop")));
@@ -141,7 +141,7 @@ saga! {
 #[test]
 fn the_async_item_form_is_an_async_fn() {
     let log = RefCell::new(Vec::new());
-    let mut executor = Executor::new().clock(ManualClock::new());
+    let mut executor = Executor::new().with_clock(ManualClock::new());
     let both = block_on(book_both(&mut executor, &log)).unwrap();
     assert_eq!(both, ("FLIGHT".to_owned(), "HOTEL".to_owned()));
 }

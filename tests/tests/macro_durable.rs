@@ -10,7 +10,8 @@ use tale::journal::{
     DurableError, Interrupted, JournalError, MemoryStore, Origin, Recoverer, SagaId, Status, Store,
     idempotency_key,
 };
-use tale::{Event, Executor, observe_fn, saga, step};
+use tale::observe::observe_fn;
+use tale::{Event, Executor, saga, step};
 use tests::Crashing;
 
 /// The steps' error: serializable, and able to hold an [`Interrupted`].
@@ -267,7 +268,7 @@ fn a_journal_that_cannot_start_the_saga_is_the_fns_error() {
 }
 
 saga! {
-    #![saga(durable, name = "pair", executor = Executor::new().observer(observe_fn(
+    #![saga(durable, name = "pair", executor = Executor::new().with_observer(observe_fn(
         |event: &Event<'_, Error>| if let Event::SagaStarted { saga } = event {
             origin.calls.borrow_mut().push(format!("start {saga}"));
         }

@@ -60,7 +60,7 @@ async fn trip(
 ) -> Result<(String, String), SagaError<Fail>> {
     saga!(
         async {
-            #![saga(name = "trip", executor = Executor::new().clock(TokioClock::new()))]
+            #![saga(name = "trip", executor = Executor::new().with_clock(TokioClock::new()))]
             let _payment = debit(log);
             let (f, h) = join!(
                 book(log, "flight", flight.0, flight.1),
@@ -178,7 +178,7 @@ async fn fail_fast_stops_the_siblings_in_flight_and_compensates_them_as_uncertai
     let start = Instant::now();
     let result = saga!(
         async {
-            #![saga(fail_fast, executor = Executor::new().clock(TokioClock::new()))]
+            #![saga(fail_fast, executor = Executor::new().with_clock(TokioClock::new()))]
             let _payment = debit(&log);
             let (f, h) = join!(book(&log, "flight", 1, true), reserve(&log, "hotel", 5));
             (f, h)
@@ -233,7 +233,7 @@ async fn undo_three(log: &Log, bound: usize, in_group: bool) -> Duration {
     let error = saga!(
         async {
             #![saga(
-                executor = Executor::new().clock(TokioClock::new()),
+                executor = Executor::new().with_clock(TokioClock::new()),
                 max_concurrent_compensations = bound
             )]
             let (_a, _b, _c) = join!(hold(log, "a"), hold(log, "b"), book(log, "c", 0, in_group));
@@ -342,7 +342,7 @@ async fn the_bound_holds_for_uncertain_compensations_of_failed_branches_too() {
         saga!(
             async {
                 #![saga(
-                    executor = Executor::new().clock(TokioClock::new()),
+                    executor = Executor::new().with_clock(TokioClock::new()),
                     max_concurrent_compensations = bound
                 )]
                 join!(flaky(&log, "a"), flaky(&log, "b"));

@@ -59,7 +59,7 @@ async fn a_step_timeout_fails_the_step_and_compensates() {
     let start = Instant::now();
     let result = saga!(
         async {
-            #![saga(executor = Executor::new().clock(TokioClock::new()))]
+            #![saga(executor = Executor::new().with_clock(TokioClock::new()))]
             let a = quick(&log);
             let b = slow(&log, 60).timeout(Duration::from_secs(5));
             a + b
@@ -80,7 +80,7 @@ async fn a_deadline_stops_the_saga_and_compensates() {
     let log = Log::default();
     let start = Instant::now();
     let result = saga!(async {
-        #![saga(deadline = Duration::from_secs(3), executor = Executor::new().clock(TokioClock::new()))]
+        #![saga(deadline = Duration::from_secs(3), executor = Executor::new().with_clock(TokioClock::new()))]
         let a = quick(&log);
         let b = slow(&log, 2);
         let c = slow(&log, 2);
@@ -116,7 +116,7 @@ async fn a_cancel_handle_stops_the_saga_and_compensates() {
     });
     let result = saga!(
         async {
-            #![saga(cancel = &handle, executor = Executor::new().clock(TokioClock::new()))]
+            #![saga(cancel = &handle, executor = Executor::new().with_clock(TokioClock::new()))]
             let a = quick(&log);
             let b = slow(&log, 60);
             a + b

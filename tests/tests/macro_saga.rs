@@ -5,7 +5,8 @@ use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use tale::{Event, Executor, ManualClock, Retry, SagaError, observe_fn, saga, step};
+use tale::observe::observe_fn;
+use tale::{Event, Executor, ManualClock, Retry, SagaError, saga, step};
 use tests::Log;
 
 /// The steps' error.
@@ -154,7 +155,7 @@ fn retries_follow_the_attribute_policy_and_retry_on_the_step_overrides_it() {
     let clock = ManualClock::new();
     let calls = RefCell::new(0);
     let attempts = saga! {
-        #![saga(executor = Executor::new().clock(clock.clone()))]
+        #![saga(executor = Executor::new().with_clock(clock.clone()))]
         let n = flaky(&calls, 2);
         n
     };
@@ -164,7 +165,7 @@ fn retries_follow_the_attribute_policy_and_retry_on_the_step_overrides_it() {
     let clock = ManualClock::new();
     *calls.borrow_mut() = 0;
     let attempts = saga! {
-        #![saga(executor = Executor::new().clock(clock.clone()))]
+        #![saga(executor = Executor::new().with_clock(clock.clone()))]
         let n = flaky(&calls, 4).retry(Retry::times(3).constant(Duration::from_millis(1)));
         n
     };
@@ -218,7 +219,7 @@ fn a_panicking_step_is_a_failure_then_the_panic_resumes() {
 fn events_come_in_order_with_flat_indices_and_the_saga_name() {
     let log = Log::default();
     let events = RefCell::new(Vec::new());
-    let mut executor = Executor::new().observer(observe_fn(|event: &Event<'_, Fail>| {
+    let mut executor = Executor::new().with_observer(observe_fn(|event: &Event<'_, Fail>| {
         let line = match event {
             Event::SagaStarted { saga } => format!("start {saga}"),
             Event::AttemptStarted { step, attempt } => {
@@ -289,9 +290,12 @@ struct Receipt<'a> {
     payment: &'a String,
 }
 
+impl tale::Describe for Receipt<'_> {
+    type Error = Fail;
+}
+
 impl tale::Step for Receipt<'_> {
     type Output = ();
-    type Error = Fail;
     fn execute(&mut self) -> Result<(), Fail> {
         self.log.push(format!("receipt for {}", self.payment));
         Ok(())

@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 
-use tale::{Executor, Retry, Step, StepKind, step};
+use tale::{Describe, Executor, Retry, Step, StepKind, step};
 
 /// The steps' error.
 #[derive(Debug, PartialEq)]

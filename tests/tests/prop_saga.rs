@@ -52,9 +52,11 @@ use prop_support::{
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
+use tale::compose::{AsyncLink, AsyncSaga, Branch, Link, Local, Saga, run_concurrent_transaction};
+use tale::observe::observe_fn;
+use tale::step::from_fn;
 use tale::{
-    AsyncLink, AsyncSaga, Branch, Event, Executor, Link, ManualClock, OnCompensationFailure,
-    Outcome, Retry, Saga, StepExt, StepKind, from_fn, observe_fn, run_concurrent_transaction,
+    Event, Executor, ManualClock, OnCompensationFailure, Outcome, Retry, StepExt, StepKind,
 };
 use tests::panic_message;
 
@@ -137,7 +139,7 @@ fn undo_attempt(i: usize, plan: &StepPlan, attempt: u32, clock: &ManualClock) ->
 fn recorder(log: &Log, kinds: Vec<StepKind>) -> impl FnMut(&Event<'_, Error>) + use<> {
     let log = Rc::clone(log);
     move |event: &Event<'_, Error>| {
-        let check = |step: &tale::StepRef<'_>| {
+        let check = |step: &tale::observe::StepRef<'_>| {
             if step.name != name(step.index) || kinds.get(step.index) != Some(&step.kind) {
                 log.borrow_mut().push(Entry::BadRef {
                     step: step.index,
@@ -248,9 +250,9 @@ fn async_link<'a>(
     i: usize,
     plan: &StepPlan,
     clock: &ManualClock,
-) -> AsyncLink<'a, TraceState, Error> {
+) -> AsyncLink<'a, TraceState, Error, Local> {
     let (p, c) = (plan.clone(), clock.clone());
-    let builder = AsyncLink::new(name(i), async move |st: &mut TraceState| {
+    let builder = AsyncLink::local(name(i), async move |st: &mut TraceState| {
         st.calls[i] += 1;
         let a = st.calls[i];
         st.log.borrow_mut().push(Entry::Exec {
@@ -329,8 +331,8 @@ fn run_sync(plan: &SagaPlan) -> [Run; 2] {
     }
     assert_eq!(saga.len(), plan.steps.len());
     let mut executor = Executor::new()
-        .clock(clock.clone())
-        .observer(observe_fn(recorder(&log, kinds(plan))))
+        .with_clock(clock.clone())
+        .with_observer(observe_fn(recorder(&log, kinds(plan))))
         .on_compensation_failure(plan.on_failure);
     [(); 2].map(|()| {
         let slept = clock.sleeps().len();
@@ -352,13 +354,13 @@ fn run_sync(plan: &SagaPlan) -> [Run; 2] {
 fn run_async(plan: &SagaPlan) -> [Run; 2] {
     let log = Log::default();
     let clock = ManualClock::new();
-    let mut saga: AsyncSaga<'_, TraceState, Error> = AsyncSaga::new("prop");
+    let mut saga: AsyncSaga<'_, TraceState, Error, Local> = AsyncSaga::new("prop");
     for (i, step) in plan.steps.iter().enumerate() {
         saga.push(async_link(i, step, &clock));
     }
     let mut executor = Executor::new()
-        .clock(clock.clone())
-        .observer(observe_fn(recorder(&log, kinds(plan))))
+        .with_clock(clock.clone())
+        .with_observer(observe_fn(recorder(&log, kinds(plan))))
         .on_compensation_failure(plan.on_failure);
     [(); 2].map(|()| {
         let slept = clock.sleeps().len();
@@ -378,14 +380,14 @@ fn run_async(plan: &SagaPlan) -> [Run; 2] {
 fn run_concurrent(plan: &SagaPlan) -> Run {
     let log = Log::default();
     let clock = ManualClock::new();
-    let branches: Vec<Branch<'_, (), u32, Error>> = plan
+    let branches: Vec<Branch<'_, (), u32, Error, Local>> = plan
         .steps
         .iter()
         .enumerate()
         .map(|(i, step)| {
             let (p, c, l) = (step.clone(), clock.clone(), Rc::clone(&log));
             let mut calls = 0;
-            let mut branch = Branch::new(name(i), async move |(): &()| {
+            let mut branch = Branch::local(name(i), async move |(): &()| {
                 calls += 1;
                 l.borrow_mut().push(Entry::Exec {
                     step: i,
@@ -416,8 +418,8 @@ fn run_concurrent(plan: &SagaPlan) -> Run {
         })
         .collect();
     let mut executor = Executor::new()
-        .clock(clock.clone())
-        .observer(observe_fn(recorder(&log, kinds(plan))))
+        .with_clock(clock.clone())
+        .with_observer(observe_fn(recorder(&log, kinds(plan))))
         .on_compensation_failure(plan.on_failure);
     let result = catch_unwind(AssertUnwindSafe(|| {
         block_on(run_concurrent_transaction(&mut executor, branches, &()))
@@ -678,7 +680,7 @@ proptest! {
         }
         let run = || {
             let clock = ManualClock::new();
-            let mut executor = Executor::new().clock(clock.clone()).jitter_seed(seed);
+            let mut executor = Executor::new().with_clock(clock.clone()).jitter_seed(seed);
             let mut calls = 0;
             let step = from_fn(move || {
                 calls += 1;
@@ -978,8 +980,8 @@ fn bug_compensation_panic_is_reported_as_compensated() {
     let outcome = Rc::new(RefCell::new(None));
     let seen = Rc::clone(&outcome);
     let mut executor = Executor::new()
-        .clock(ManualClock::new())
-        .observer(observe_fn(move |event: &Event<'_, Error>| {
+        .with_clock(ManualClock::new())
+        .with_observer(observe_fn(move |event: &Event<'_, Error>| {
             if let Event::SagaFinished { outcome, .. } = event {
                 *seen.borrow_mut() = Some(*outcome);
             }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use tale::{Executor, GaveUp, ManualClock, Retry, StepExt, Transient, from_fn};
+use tale::step::from_fn;
+use tale::{Executor, GaveUp, ManualClock, Retry, StepExt, Transient};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -24,7 +25,7 @@ impl Transient for Error {
 fn always_busy(policy: Retry<Error>, executor_seed: u64) -> (usize, GaveUp, Vec<Duration>) {
     let clock = ManualClock::new();
     let mut executor = Executor::new()
-        .clock(clock.clone())
+        .with_clock(clock.clone())
         .jitter_seed(executor_seed);
     let error = executor
         .run_step(from_fn(|| Err::<(), _>(Error::Busy)).retry(policy))
@@ -41,7 +42,7 @@ fn no_policy_means_one_attempt() {
     let clock = ManualClock::new();
     let mut calls = 0;
     let error = Executor::new()
-        .clock(clock.clone())
+        .with_clock(clock.clone())
         .run_step(from_fn(|| {
             calls += 1;
             Err::<(), _>(Error::Busy)
@@ -143,7 +144,7 @@ fn max_elapsed_stops_retrying_when_the_next_delay_would_overrun() {
     let mut attempts = 0;
     let step_clock = clock.clone();
     let error = Executor::new()
-        .clock(clock.clone())
+        .with_clock(clock.clone())
         .run_step(
             from_fn(|| {
                 attempts += 1;
@@ -173,7 +174,7 @@ fn permanent_errors_fail_at_once_transient_ones_are_retried() {
     ]
     .into_iter();
     let error = Executor::new()
-        .clock(clock.clone())
+        .with_clock(clock.clone())
         .run_step(from_fn(|| results.next().unwrap()).retry(Retry::times(10).transient_only()))
         .unwrap_err();
     assert_eq!(error.failure().gave_up(), GaveUp::Permanent);
@@ -189,7 +190,7 @@ fn a_step_that_recovers_returns_its_output() {
     let clock = ManualClock::new();
     let mut results = vec![Err(Error::Busy), Ok(7)].into_iter();
     let out = Executor::new()
-        .clock(clock)
+        .with_clock(clock)
         .run_step(from_fn(|| results.next().unwrap()).retry(Retry::times(1)))
         .unwrap();
     assert_eq!(out, 7);

@@ -4,9 +4,11 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use tale::compose::{Link, Saga};
+use tale::observe::{Report, StepStatus};
+use tale::step::Describe;
 use tale::{
-    Executor, Link, ManualClock, OnCompensationFailure, Outcome, Report, Retry, Saga, SagaError,
-    Step, StepKind, StepStatus,
+    Executor, ManualClock, OnCompensationFailure, Outcome, Retry, SagaError, Step, StepKind,
 };
 use tests::{Log, panic_message};
 
@@ -109,9 +111,16 @@ fn an_uncertain_step_is_compensated_first_without_output() {
 #[test]
 fn an_uncertain_step_impl_gets_compensate_uncertain() {
     struct Charge<'l>(&'l Log);
+
+    impl Describe for Charge<'_> {
+        type Error = String;
+        fn is_uncertain(&self) -> bool {
+            true
+        }
+    }
+
     impl Step for Charge<'_> {
         type Output = u32;
-        type Error = String;
         fn execute(&mut self) -> Result<u32, String> {
             Err("timeout".into())
         }
@@ -122,9 +131,6 @@ fn an_uncertain_step_impl_gets_compensate_uncertain() {
         fn compensate_uncertain(&mut self) -> Result<(), String> {
             self.0.push("compensate uncertain");
             Ok(())
-        }
-        fn is_uncertain(&self) -> bool {
-            true
         }
     }
     let log = Log::new();
@@ -142,7 +148,7 @@ fn a_panicking_step_compensates_then_resumes_the_panic() {
             panic!("step exploded")
         }));
     let report_clock = ManualClock::new();
-    let mut executor = Executor::new().observer(Report::new(report_clock));
+    let mut executor = Executor::new().with_observer(Report::new(report_clock));
     let payload = catch_unwind(AssertUnwindSafe(|| saga.run(&mut executor, &mut ()))).unwrap_err();
     assert_eq!(panic_message(&*payload), "step exploded");
     assert_eq!(
@@ -228,7 +234,7 @@ fn stop_on_compensation_failure_leaves_the_rest_and_says_so() {
         .step(failing(&log, "d"));
     let mut executor = Executor::new()
         .on_compensation_failure(OnCompensationFailure::Stop)
-        .observer(events.observer());
+        .with_observer(events.observer());
     let error = saga.run(&mut executor, &mut ()).unwrap_err();
     assert_eq!(
         log.lines(),
@@ -284,7 +290,7 @@ fn compensations_retry_under_their_own_policy() {
         .compensation_retry(Retry::times(5).constant(Duration::from_secs(1)));
     let mut saga: S<'_> = Saga::new("trip").step(stubborn).step(failing(&log, "b"));
     let error = saga
-        .run(&mut Executor::new().clock(clock.clone()), &mut ())
+        .run(&mut Executor::new().with_clock(clock.clone()), &mut ())
         .unwrap_err();
     assert!(error.is_compensated(), "{error}");
     assert_eq!(log.lines(), ["do b", "undo a", "undo a", "undo a"]);
@@ -299,7 +305,7 @@ fn a_compensation_that_keeps_failing_reports_every_attempt() {
         .step(failing_undo)
         .step(failing(&log, "b"));
     let error = saga
-        .run(&mut Executor::new().clock(ManualClock::new()), &mut ())
+        .run(&mut Executor::new().with_clock(ManualClock::new()), &mut ())
         .unwrap_err();
     assert_eq!(error.compensation_failures()[0].attempts(), 3);
     assert!(
@@ -322,7 +328,7 @@ fn a_retriable_step_without_policy_retries_until_it_succeeds() {
     })
     .kind(StepKind::Retriable);
     let mut saga: S<'_> = Saga::new("notify").step(retriable);
-    saga.run(&mut Executor::new().clock(clock.clone()), &mut ())
+    saga.run(&mut Executor::new().with_clock(clock.clone()), &mut ())
         .unwrap();
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 20);
@@ -354,8 +360,8 @@ fn events_arrive_one_per_transition_in_order() {
         .step(flaky)
         .step(failing(&log, "b"));
     let mut executor = Executor::new()
-        .clock(ManualClock::new())
-        .observer(events.observer());
+        .with_clock(ManualClock::new())
+        .with_observer(events.observer());
     saga.run(&mut executor, &mut ()).unwrap_err();
     assert_eq!(
         events.lines(),
@@ -397,8 +403,8 @@ fn a_report_counts_attempts_and_times_on_its_clock() {
     let log = Log::new();
     let mut saga: S<'_> = Saga::new("trip").step(slow).step(failing(&log, "b"));
     let mut executor = Executor::new()
-        .clock(clock.clone())
-        .observer(Report::new(clock));
+        .with_clock(clock.clone())
+        .with_observer(Report::new(clock));
     saga.run(&mut executor, &mut ()).unwrap_err();
     let report = executor.into_observer();
     assert_eq!(report.saga(), "trip");

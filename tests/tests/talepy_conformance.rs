@@ -6,10 +6,9 @@
 //! returns the new state as its output, so that "compensated with its own output" reads
 //! as in talepy. Where tale deviates on purpose, the test says so.
 
-use tale::{
-    Executor, GaveUp, Link, Retry, Saga, SagaError, Step, StepExt, from_fn, from_fns,
-    run_transaction,
-};
+use tale::compose::{Link, Saga, run_transaction};
+use tale::step::{Describe, from_fn};
+use tale::{Executor, GaveUp, Retry, SagaError, Step, StepExt};
 use tests::Log;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -238,7 +237,7 @@ fn times_two_runs_the_step_three_times() {
 // 14. test_execute_calls_the_first_lambda
 #[test]
 fn execute_calls_the_first_closure() {
-    let mut step = from_fns(|| Ok::<_, Fail>("hello world"), |_: &&str| Ok(()));
+    let mut step = from_fn(|| Ok::<_, Fail>("hello world")).with_compensation(|_: &&str| Ok(()));
     assert_eq!(step.execute().unwrap(), "hello world");
 }
 
@@ -246,7 +245,8 @@ fn execute_calls_the_first_closure() {
 #[test]
 fn compensate_calls_the_second_closure_with_the_output() {
     let log = Log::new();
-    let mut step = from_fns(|| Ok::<_, Fail>("world"), |out: &&str| log.push(*out));
+    let mut step =
+        from_fn(|| Ok::<_, Fail>("world")).with_compensation(|out: &&str| log.push(*out));
     step.compensate(&"world").unwrap();
     assert_eq!(log.lines(), ["world"]);
 }
@@ -265,9 +265,13 @@ fn compensate_step_is_optional() {
 #[test]
 fn things_that_turn_into_steps() {
     struct Custom;
+
+    impl Describe for Custom {
+        type Error = Fail;
+    }
+
     impl Step for Custom {
         type Output = ();
-        type Error = Fail;
         fn execute(&mut self) -> Result<(), Fail> {
             Ok(())
         }
@@ -282,12 +286,17 @@ fn things_that_turn_into_steps() {
     executor.run_step(Custom).unwrap();
     assert_eq!(
         executor
-            .run_step(from_fns(|| Ok::<_, Fail>(1), |_: &i32| Ok(())))
+            .run_step(from_fn(|| Ok::<_, Fail>(1)).with_compensation(|_: &i32| Ok(())))
             .unwrap(),
         1
     );
     assert_eq!(executor.run_step(from_fn(|| Ok::<_, Fail>(2))).unwrap(), 2);
-    assert_eq!(executor.run_step(from_fns(plain, undo)).unwrap(), 1);
+    assert_eq!(
+        executor
+            .run_step(from_fn(plain).with_compensation(undo))
+            .unwrap(),
+        1
+    );
     assert_eq!(executor.run_step(from_fn(plain).named("plain")).unwrap(), 1);
 }
 

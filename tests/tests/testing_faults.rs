@@ -4,11 +4,9 @@
 use std::cell::Cell;
 use std::time::Duration;
 
+use tale::compose::{AsyncLink, AsyncSaga, Link, Local, Saga};
 use tale::testing::{AttemptResult, Faults};
-use tale::{
-    AsyncLink, AsyncSaga, Executor, Link, ManualClock, Retry, Saga, SagaError, TimedOut, Timeout,
-    TokioClock,
-};
+use tale::{Executor, ManualClock, Retry, SagaError, TimedOut, Timeout, TokioClock};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Error {
@@ -42,7 +40,7 @@ fn a_step_fails_by_name_and_the_others_are_compensated() {
     let effects = Cell::new(0);
     let mut saga = three_steps(&effects);
     let mut executor =
-        Executor::new().observer(Faults::new().fail_step("ccc", || Error::Injected("no")));
+        Executor::new().with_observer(Faults::new().fail_step("ccc", || Error::Injected("no")));
     let mut log = Vec::new();
     let error = saga.run(&mut executor, &mut log).unwrap_err();
     assert_eq!(error.into_step_error(), Error::Injected("no"));
@@ -50,7 +48,7 @@ fn a_step_fails_by_name_and_the_others_are_compensated() {
         log,
         ["do a", "do bb", "undo bb (Some(2))", "undo a (Some(1))"]
     );
-    let trace = executor.observer_ref().trace();
+    let trace = executor.observer().trace();
     assert_eq!(trace.completed(), ["a", "bb"]);
     assert_eq!(trace.compensated(), ["bb", "a"]);
     assert_eq!(
@@ -67,9 +65,9 @@ fn a_step_fails_by_position() {
     let effects = Cell::new(0);
     let mut saga = three_steps(&effects);
     let mut executor =
-        Executor::new().observer(Faults::new().fail_step(1, || Error::Injected("pos")));
+        Executor::new().with_observer(Faults::new().fail_step(1, || Error::Injected("pos")));
     saga.run(&mut executor, &mut Vec::new()).unwrap_err();
-    assert_eq!(executor.observer_ref().trace().completed(), ["a"]);
+    assert_eq!(executor.observer().trace().completed(), ["a"]);
     assert_eq!(effects.get(), 1, "the failed step never ran");
 }
 
@@ -80,11 +78,11 @@ fn transient_faults_exercise_the_retry_policy() {
         Link::new("flaky", |_: &mut ()| effects.set(effects.get() + 1)).retry(Retry::times(3)),
     );
     let faults = Faults::new().fail_step_times("flaky", 2, || Error::Injected("busy"));
-    let mut executor = Executor::new().observer(faults);
+    let mut executor = Executor::new().with_observer(faults);
     saga.run(&mut executor, &mut ()).unwrap();
     assert_eq!(effects.get(), 1);
     assert_eq!(
-        executor.observer_ref().trace().lines(),
+        executor.observer().trace().lines(),
         [
             "step `flaky` attempt 1: failed: Injected(\"busy\") (injected)",
             "step `flaky` attempt 2: failed: Injected(\"busy\") (injected)",
@@ -100,7 +98,7 @@ fn a_compensation_fails_and_is_reported() {
     let faults = Faults::new()
         .fail_step("ccc", || Error::Injected("step"))
         .fail_compensation("a", || Error::Injected("undo"));
-    let mut executor = Executor::new().observer(faults);
+    let mut executor = Executor::new().with_observer(faults);
     let mut log = Vec::new();
     let error = saga.run(&mut executor, &mut log).unwrap_err();
     let SagaError::CompensationFailed { compensations, .. } = &error else {
@@ -122,7 +120,7 @@ fn a_repeated_step_runs_twice_and_keeps_the_second_output() {
     let faults = Faults::new()
         .repeat_step("bb")
         .fail_step("ccc", || Error::Injected("x"));
-    let mut executor = Executor::new().observer(faults);
+    let mut executor = Executor::new().with_observer(faults);
     let mut log = Vec::new();
     saga.run(&mut executor, &mut log).unwrap_err();
     assert_eq!(
@@ -140,15 +138,17 @@ fn a_repeated_step_runs_twice_and_keeps_the_second_output() {
 #[tokio::test(start_paused = true)]
 async fn a_delayed_async_step_runs_past_its_timeout() {
     let ran = Cell::new(false);
-    let mut saga: AsyncSaga<'_, (), Error> = AsyncSaga::new("slow").step(
-        AsyncLink::new("hotel", async |_: &mut ()| {
+    let mut saga: AsyncSaga<'_, (), Error, Local> = AsyncSaga::new("slow").step(
+        AsyncLink::local("hotel", async |_: &mut ()| {
             ran.set(true);
             Ok(())
         })
         .timeout(Timeout::after(Duration::from_secs(1))),
     );
     let faults = Faults::new().delay_step("hotel", Duration::from_secs(5));
-    let mut executor = Executor::new().clock(TokioClock::new()).observer(faults);
+    let mut executor = Executor::new()
+        .with_clock(TokioClock::new())
+        .with_observer(faults);
     let start = tokio::time::Instant::now();
     let error = saga.run(&mut executor, &mut ()).await.unwrap_err();
     assert_eq!(start.elapsed(), Duration::from_secs(1));
@@ -161,9 +161,9 @@ async fn a_delayed_async_step_runs_past_its_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn faults_reach_async_steps_and_compensations() {
-    let mut saga: AsyncSaga<'_, Vec<&str>, Error> = AsyncSaga::new("async")
+    let mut saga: AsyncSaga<'_, Vec<&str>, Error, Local> = AsyncSaga::new("async")
         .step(
-            AsyncLink::new("a", async |log: &mut Vec<&str>| {
+            AsyncLink::local("a", async |log: &mut Vec<&str>| {
                 log.push("do a");
                 Ok(())
             })
@@ -173,11 +173,13 @@ async fn faults_reach_async_steps_and_compensations() {
             })
             .compensation_retry(Retry::times(1)),
         )
-        .step(AsyncLink::new("b", async |_: &mut Vec<&str>| Ok(())));
+        .step(AsyncLink::local("b", async |_: &mut Vec<&str>| Ok(())));
     let faults = Faults::new()
         .fail_step("b", || Error::Injected("b"))
         .fail_compensation_times("a", 1, || Error::Injected("undo"));
-    let mut executor = Executor::new().clock(ManualClock::new()).observer(faults);
+    let mut executor = Executor::new()
+        .with_clock(ManualClock::new())
+        .with_observer(faults);
     let mut log = Vec::new();
     let error = saga.run(&mut executor, &mut log).await.unwrap_err();
     assert!(
@@ -185,5 +187,5 @@ async fn faults_reach_async_steps_and_compensations() {
         "the compensation failed once and was retried: {error:?}"
     );
     assert_eq!(log, ["do a", "undo a"]);
-    assert_eq!(executor.observer_ref().trace().compensated(), ["a"]);
+    assert_eq!(executor.observer().trace().compensated(), ["a"]);
 }

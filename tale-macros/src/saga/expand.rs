@@ -114,10 +114,10 @@ fn body(saga: &Saga) -> TokenStream {
         // `join!` groups shares it throughout).
         quote! {
             #[allow(unused_mut)]
-            let mut #run = #private::AsyncExecution::start(#executor_mut, #name) #limits;
+            let mut #run = #private::AsyncRun::start(#executor_mut, #name) #limits;
         }
     } else {
-        quote!(let mut #run = #private::Execution::start(#executor_mut, #name);)
+        quote!(let mut #run = #private::Run::start(#executor_mut, #name);)
     };
     let label = saga_label();
     // The traits of the steps' kind checks, once for the whole saga: a `use` in each
@@ -360,7 +360,7 @@ pub(super) fn value(saga: &Saga, step: &SagaStep) -> TokenStream {
         Source::Expr(expr) => quote!(#expr),
         Source::Closure(execute) => quote_spanned!(step.span=> #private::from_fn(#execute)),
         Source::Pair(execute, compensate) => {
-            quote_spanned!(step.span=> #private::from_fns(#execute, #compensate))
+            quote_spanned!(step.span=> #private::from_fn(#execute).with_compensation(#compensate))
         }
     };
     let mut modifiers = step

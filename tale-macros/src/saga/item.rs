@@ -101,7 +101,7 @@ pub(super) fn durable_start(
     let (inputs, _, pattern) = durable_inputs(durable);
     let destructure = pattern.map(|pat| quote!(let #pat = #inputs;));
     quote! {
-        let mut #run = match #private::DurableExecution::start(#executor_mut, #store, #name, &#inputs, #origin) {
+        let mut #run = match #private::DurableRun::start(#executor_mut, #store, #name, &#inputs, #origin) {
             ::core::result::Result::Ok(#run) => #run,
             ::core::result::Result::Err(#error) => {
                 return ::core::result::Result::Err(#private::DurableError::Journal(#error));

@@ -52,7 +52,7 @@ mod tests {
             fn book(seats: &u32, env: &Env) -> Result<u32, DurableError<E>> { let a = reserve(seats); a }
         })
         .to_string();
-        assert!(durable.contains("DurableExecution :: start"), "{durable}");
+        assert!(durable.contains("DurableRun :: start"), "{durable}");
         assert!(
             durable.contains("store : & dyn :: tale :: __private :: Store"),
             "{durable}"

@@ -151,7 +151,7 @@ fn meta(step: &StepFn, meta_ty: &Ident) -> TokenStream {
     let uncertain = step.uncertain;
     quote! {
         struct #meta_ty;
-        impl #private::StepMeta for #meta_ty {
+        impl #private::StepConsts for #meta_ty {
             const NAME: &'static str = #name;
             const KIND: #private::StepKind = #private::StepKind::#runtime_kind;
             const UNCERTAIN: bool = #uncertain;

@@ -1,4 +1,5 @@
-//! One run of a durable saga: the engine of [`Execution`] with a journal around it.
+//! [`DurableRun`]: one run of a durable saga, the engine's [`Run`] with a journal around
+//! it.
 //! Every transition is recorded before the next action, and a saga resumed after a
 //! crash replays what its journal says instead of doing it again.
 
@@ -9,10 +10,9 @@ use super::key::{IdempotencyKey, Phase, with_key};
 use super::replay::{Replay, StepLog};
 use super::{JournalError, Record, SagaId, Status, Store};
 use crate::clock::Clock;
+use crate::engine::{Executor, Run, Unwind};
 use crate::error::{CompensationFailure, Errors, SagaError, StepFailure, StepId};
-use crate::event::Observer;
-use crate::execution::{Execution, Unwind};
-use crate::executor::Executor;
+use crate::observe::Observer;
 use crate::retry::GaveUp;
 use crate::step::Step;
 
@@ -71,15 +71,15 @@ pub enum Origin {
 }
 
 /// One run of a durable saga.
-pub struct DurableExecution<'x, E, O, C> {
-    run: Execution<'x, E, O, C>,
+pub struct DurableRun<'x, E, O, C> {
+    run: Run<'x, E, O, C>,
     store: &'x dyn Store,
     saga: SagaId,
     replay: Replay,
     halted: Option<JournalError>,
 }
 
-impl<'x, E, O, C> DurableExecution<'x, E, O, C>
+impl<'x, E, O, C> DurableRun<'x, E, O, C>
 where
     E: Serialize + DeserializeOwned + From<Interrupted>,
     O: Observer<E>,
@@ -119,7 +119,7 @@ where
             }
         };
         Ok(Self {
-            run: Execution::start(executor, name),
+            run: Run::start(executor, name),
             store,
             saga,
             replay,
@@ -317,7 +317,7 @@ where
                     self.write(&Record::StepFailed {
                         index: index_u32(index),
                         errors,
-                        gave_up: format!("{:?}", failure.gave_up),
+                        gave_up: failure.gave_up,
                     });
                 }
                 Err(reason) => self.halt(JournalError::Payload {
@@ -361,7 +361,7 @@ where
         index: usize,
         step: &mut S,
         uncertain: bool,
-        compensate: impl FnOnce(&mut Execution<'x, E, O, C>, &mut S),
+        compensate: impl FnOnce(&mut Run<'x, E, O, C>, &mut S),
     ) {
         if self.halted.is_some() {
             return;

@@ -32,31 +32,6 @@ impl MemoryStore {
     }
 }
 
-/// Updates a saga's summary for a record appended to its journal.
-pub(crate) fn summarize(row: &mut SagaRow, record: &Record) {
-    row.records += 1;
-    if let Some(index) = record.index() {
-        row.current_step = Some(index);
-    }
-    match record {
-        Record::StepStarted { name, .. } => {
-            row.current_step_name = Some(name.clone());
-            row.attempts = 0;
-        }
-        Record::CompensationStarted { .. } => row.attempts = 0,
-        Record::StepSucceeded { attempts, .. } => row.attempts = *attempts,
-        Record::CompensationSucceeded { .. } => row.attempts = row.attempts.max(1),
-        Record::StepFailed { errors, .. } | Record::CompensationFailed { errors, .. } => {
-            // One error per attempt.
-            row.attempts = serde_json::from_str::<Vec<serde_json::Value>>(errors)
-                .map_or(0, |e| u32::try_from(e.len()).unwrap_or(u32::MAX));
-            row.last_error = Some(errors.clone());
-        }
-        Record::Finished { status } => row.status = *status,
-        Record::Reopened => row.status = Status::Running,
-    }
-}
-
 impl Store for MemoryStore {
     fn begin(&self, name: &str, inputs: &str) -> Result<SagaId, JournalError> {
         let mut sagas = self.sagas.lock().unwrap_or_else(PoisonError::into_inner);
@@ -80,7 +55,7 @@ impl Store for MemoryStore {
 
     fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError> {
         self.with(saga, |row, records| {
-            summarize(row, record);
+            row.apply(record);
             records.push(record.clone());
         })
     }

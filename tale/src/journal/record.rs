@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::retry::GaveUp;
+
 /// A saga instance's id in its store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SagaId(pub i64);
@@ -41,8 +43,8 @@ pub enum Record {
         index: u32,
         /// Every attempt's error, as a JSON array.
         errors: String,
-        /// Why retrying stopped (`GaveUp`'s debug name).
-        gave_up: String,
+        /// Why retrying stopped.
+        gave_up: GaveUp,
     },
     /// A compensation is about to run.
     CompensationStarted {
@@ -229,4 +231,60 @@ pub enum JournalError {
         /// What differs.
         reason: String,
     },
+}
+
+/// The name a journal stores a [`GaveUp`] under: fixed text, so that a journal outlives
+/// a rename of the Rust variant.
+pub(crate) fn gave_up_name(gave_up: GaveUp) -> &'static str {
+    match gave_up {
+        GaveUp::AttemptsExhausted => "AttemptsExhausted",
+        GaveUp::Permanent => "Permanent",
+        GaveUp::TimeBudgetExhausted => "TimeBudgetExhausted",
+        GaveUp::DeadlineExceeded => "DeadlineExceeded",
+        GaveUp::Cancelled => "Cancelled",
+        GaveUp::Interrupted => "Interrupted",
+    }
+}
+
+/// The [`GaveUp`] a journal stores under `name`, if any.
+pub(crate) fn gave_up_from_name(name: &str) -> Option<GaveUp> {
+    [
+        GaveUp::AttemptsExhausted,
+        GaveUp::Permanent,
+        GaveUp::TimeBudgetExhausted,
+        GaveUp::DeadlineExceeded,
+        GaveUp::Cancelled,
+        GaveUp::Interrupted,
+    ]
+    .into_iter()
+    .find(|g| gave_up_name(*g) == name)
+}
+
+impl SagaRow {
+    /// Updates the summary for `record`, appended to the saga's journal: what every
+    /// store does in the same transaction as the append.
+    pub(crate) fn apply(&mut self, record: &Record) {
+        let row = self;
+        row.records += 1;
+        if let Some(index) = record.index() {
+            row.current_step = Some(index);
+        }
+        match record {
+            Record::StepStarted { name, .. } => {
+                row.current_step_name = Some(name.clone());
+                row.attempts = 0;
+            }
+            Record::CompensationStarted { .. } => row.attempts = 0,
+            Record::StepSucceeded { attempts, .. } => row.attempts = *attempts,
+            Record::CompensationSucceeded { .. } => row.attempts = row.attempts.max(1),
+            Record::StepFailed { errors, .. } | Record::CompensationFailed { errors, .. } => {
+                // One error per attempt.
+                row.attempts = serde_json::from_str::<Vec<serde_json::Value>>(errors)
+                    .map_or(0, |e| u32::try_from(e.len()).unwrap_or(u32::MAX));
+                row.last_error = Some(errors.clone());
+            }
+            Record::Finished { status } => row.status = *status,
+            Record::Reopened => row.status = Status::Running,
+        }
+    }
 }

@@ -21,8 +21,9 @@ type Resume<'s, Env> = Box<dyn Fn(SagaId, &str, &Env) -> Result<(), JournalError
 ///
 /// ```
 /// use std::cell::RefCell;
-/// use tale::journal::{DurableError, DurableExecution, Interrupted, MemoryStore, Origin, Recoverer, Store};
-/// use tale::{Executor, from_fn};
+/// use tale::journal::{DurableError, DurableRun, Interrupted, MemoryStore, Origin, Recoverer, Store};
+/// use tale::step::from_fn;
+/// use tale::Executor;
 ///
 /// #[derive(Debug, serde::Serialize, serde::Deserialize)]
 /// struct Error(String);
@@ -36,7 +37,7 @@ type Resume<'s, Env> = Box<dyn Fn(SagaId, &str, &Env) -> Result<(), JournalError
 /// /// A one-step durable saga: greets `name`.
 /// fn greet(store: &dyn Store, origin: Origin, name: &String, env: &Env) -> Result<(), DurableError<Error>> {
 ///     let mut executor = Executor::new();
-///     let mut run = DurableExecution::start(&mut executor, store, "greet", name, origin)
+///     let mut run = DurableRun::start(&mut executor, store, "greet", name, origin)
 ///         .map_err(DurableError::Journal)?;
 ///     let result = run.step(0, &mut from_fn(|| {
 ///         env.greetings.borrow_mut().push(format!("hello {name}"));

@@ -27,19 +27,6 @@ pub(crate) struct Replay {
     finished: Option<Status>,
 }
 
-fn gave_up(name: &str) -> Option<GaveUp> {
-    [
-        GaveUp::AttemptsExhausted,
-        GaveUp::Permanent,
-        GaveUp::TimeBudgetExhausted,
-        GaveUp::DeadlineExceeded,
-        GaveUp::Cancelled,
-        GaveUp::Interrupted,
-    ]
-    .into_iter()
-    .find(|g| format!("{g:?}") == name)
-}
-
 impl Replay {
     /// Reads `records`, checking that they tell a possible story.
     pub(crate) fn read(saga: SagaId, records: &[Record]) -> Result<Self, JournalError> {
@@ -78,11 +65,9 @@ impl Replay {
                 Record::StepFailed {
                     index,
                     errors,
-                    gave_up: why,
+                    gave_up,
                 } => {
-                    let why =
-                        gave_up(why).ok_or_else(|| corrupt("an unknown reason to give up"))?;
-                    replay.steps[*index as usize].failure = Some((errors.clone(), why));
+                    replay.steps[*index as usize].failure = Some((errors.clone(), *gave_up));
                 }
                 Record::CompensationStarted { index, .. } => {
                     replay.steps[*index as usize].compensation_started = true;

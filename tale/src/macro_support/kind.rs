@@ -8,12 +8,7 @@
 
 use std::marker::PhantomData;
 
-use crate::async_step::AsyncStep;
-use crate::closure::{FnPair, FnStep};
-use crate::step::Step;
-use crate::tuned::Tuned;
-
-use super::step_fn::AsyncTuned;
+use crate::step::{Describe, FnPair, FnStep, Tuning};
 
 /// A step's kind, as a type.
 pub trait Kinded {
@@ -158,9 +153,6 @@ impl<F, E> Kinded for FnStep<F, E> {
 impl<F, G, E> Kinded for FnPair<F, G, E> {
     type Kind = Compensatable;
 }
-impl<S: Step + Kinded> Kinded for Tuned<S> {
-    type Kind = S::Kind;
-}
-impl<S: AsyncStep + Kinded> Kinded for AsyncTuned<S> {
+impl<S: Describe + Kinded, M> Kinded for Tuning<S, M> {
     type Kind = S::Kind;
 }

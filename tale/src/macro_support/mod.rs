@@ -13,8 +13,8 @@ pub(crate) mod send_step;
 pub(crate) mod step_fn;
 
 use crate::clock::Clock;
+use crate::engine::Executor;
 use crate::error::SagaError;
-use crate::executor::Executor;
 
 /// What a `#[step]` function returns: `Result<Output, Error>`.
 #[diagnostic::on_unimplemented(
@@ -83,7 +83,7 @@ pub fn per_attempt<T: ByValueArg>(arg: &T) -> T {
     arg.clone()
 }
 
-/// Where a saga runs: an owned [`Executor`] (`executor = Executor::new().clock(c)`) or
+/// Where a saga runs: an owned [`Executor`] (`executor = Executor::new().with_clock(c)`) or
 /// a borrowed one (`executor = &mut executor`).
 #[diagnostic::on_unimplemented(
     message = "`executor = ...` must be a `tale::Executor` or a `&mut tale::Executor`, not `{Self}`",

@@ -15,12 +15,11 @@
 
 use std::future::Future;
 
-use crate::async_step::AsyncStep;
 use crate::retry::Retry;
-use crate::step::StepKind;
+use crate::step::{AsyncStep, Describe, StepKind};
 
 use super::kind::Kinded;
-use super::step_fn::{AsyncStepFn, NoUndo, PolicyOf, StepMeta, Undo, step_fn_meta};
+use super::step_fn::{AsyncStepFn, NoUndo, PolicyOf, StepConsts, Undo, UndoSlot};
 
 /// A step body called with its arguments, returning a `Send` future.
 ///
@@ -71,8 +70,6 @@ where
 
 /// The compensation slot of a `Send` async step.
 pub trait SendUndo<A, O, E> {
-    /// Whether there is a compensation.
-    const EXISTS: bool;
     /// Runs it.
     fn undo(
         &mut self,
@@ -82,7 +79,6 @@ pub trait SendUndo<A, O, E> {
 }
 
 impl<A, O, E> SendUndo<A, O, E> for NoUndo {
-    const EXISTS: bool = false;
     // Not an `async fn`, whose future would hold the arguments (and be `Send` only if
     // they are), nor `ready(Ok(()))`, which holds the result (`Send` only if `E` is).
     #[allow(clippy::manual_async_fn)]
@@ -96,7 +92,6 @@ impl<A, O, E, G> SendUndo<A, O, E> for Undo<G>
 where
     G: for<'a, 'b> SendUndoFn<'a, 'b, A, O, E>,
 {
-    const EXISTS: bool = true;
     #[inline]
     fn undo(
         &mut self,
@@ -108,12 +103,10 @@ where
 }
 
 /// [`AsyncStep`] with `Send` futures: what a `#[step] async fn` returns, wrapped in
-/// [`SendStep`]. The metadata methods mean what they mean on `AsyncStep`.
-pub trait SendAsyncStep {
+/// [`SendStep`]. What the step is, is its [`Describe`] impl.
+pub trait SendAsyncStep: Describe {
     /// What a successful `execute` produces.
     type Output;
-    /// The error of an attempt or of a compensation.
-    type Error;
     /// Runs the step once.
     fn execute(&mut self) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
     /// Undoes a completed step.
@@ -123,32 +116,17 @@ pub trait SendAsyncStep {
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
     /// Undoes a step that failed with an uncertain outcome.
     fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
-    /// See [`AsyncStep::kind`].
-    fn kind(&self) -> StepKind;
-    /// See [`AsyncStep::name`].
-    fn name(&self) -> &str;
-    /// See `AsyncStep::static_name`.
-    fn static_name(&self) -> Option<&'static str>;
-    /// See [`AsyncStep::has_compensation`].
-    fn has_compensation(&self) -> bool;
-    /// See [`AsyncStep::is_uncertain`].
-    fn is_uncertain(&self) -> bool;
-    /// See [`AsyncStep::retry_policy`].
-    fn retry_policy(&self) -> Option<Retry<Self::Error>>;
-    /// See [`AsyncStep::compensation_retry_policy`].
-    fn compensation_retry_policy(&self) -> Option<Retry<Self::Error>>;
 }
 
-impl<A, X, U, P, Q, K, O, M, E> SendAsyncStep for AsyncStepFn<A, X, U, P, Q, K, O, M>
+impl<A, X, U, P, Q, K, O, M, E> SendAsyncStep for AsyncStepFn<A, X, U, P, Q, K, O, M, E>
 where
-    M: StepMeta,
+    M: StepConsts,
     X: for<'a> SendFn<'a, A, Output = Result<O, E>>,
-    U: SendUndo<A, O, E>,
+    U: SendUndo<A, O, E> + UndoSlot,
     P: PolicyOf<E>,
     Q: PolicyOf<E>,
 {
     type Output = O;
-    type Error = E;
 
     #[inline]
     fn execute(&mut self) -> impl Future<Output = Result<O, E>> + Send {
@@ -164,7 +142,6 @@ where
         let (args, undo) = self.args_and_undo();
         undo.undo(args, None)
     }
-    step_fn_meta!(E);
 }
 
 /// The step value of a `#[step] async fn`: an [`AsyncStep`] whose futures are `Send`
@@ -184,21 +161,11 @@ impl<S: Kinded> Kinded for SendStep<S> {
     type Kind = S::Kind;
 }
 
-impl<S: SendAsyncStep> AsyncStep for SendStep<S> {
-    type Output = S::Output;
+// The one place that forwards a step's description: `S` is an opaque type, so the
+// wrapper must name its futures, and with them everything else.
+impl<S: Describe> Describe for SendStep<S> {
     type Error = S::Error;
 
-    #[inline]
-    fn execute(&mut self) -> impl Future<Output = Result<S::Output, S::Error>> {
-        self.0.execute()
-    }
-    #[inline]
-    fn compensate(&mut self, output: &S::Output) -> impl Future<Output = Result<(), S::Error>> {
-        self.0.compensate(output)
-    }
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
-        self.0.compensate_uncertain()
-    }
     fn kind(&self) -> StepKind {
         self.0.kind()
     }
@@ -219,5 +186,21 @@ impl<S: SendAsyncStep> AsyncStep for SendStep<S> {
     }
     fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
         self.0.compensation_retry_policy()
+    }
+}
+
+impl<S: SendAsyncStep> AsyncStep for SendStep<S> {
+    type Output = S::Output;
+
+    #[inline]
+    fn execute(&mut self) -> impl Future<Output = Result<S::Output, S::Error>> {
+        self.0.execute()
+    }
+    #[inline]
+    fn compensate(&mut self, output: &S::Output) -> impl Future<Output = Result<(), S::Error>> {
+        self.0.compensate(output)
+    }
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
+        self.0.compensate_uncertain()
     }
 }

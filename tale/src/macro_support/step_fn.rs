@@ -1,20 +1,16 @@
-//! The step values that `#[step]` functions return, and [`AsyncTuned`], the async
-//! counterpart of [`Tuned`](crate::Tuned) that `saga!` uses for `.retry(...)` on steps
-//! of an async saga.
+//! The step values that `#[step]` functions return.
 //!
 //! A `#[step]` function keeps its body in an inner function and returns
-//! `StepFn::new((arg0, arg1), name, kind, marker, |args| body(args.0, args.1))`: the
-//! arguments live in a tuple, and closures that capture nothing (so are zero-sized)
-//! call the body and the compensation with them. Nothing is boxed.
+//! `StepFn::new((arg0, arg1), Consts, marker, |args| body(args.0, args.1))`: the
+//! arguments live in a tuple, closures that capture nothing (so are zero-sized) call the
+//! body and the compensation with them, and the step's name, kind and uncertainty are
+//! constants of the zero-sized `Consts`. Nothing is boxed.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 
-use crate::async_step::AsyncStep;
 use crate::retry::Retry;
-use crate::step::{Step, StepKind};
-use crate::tuned::{Overrides, overridden_metadata, override_setters};
+use crate::step::{AsyncStep, Describe, Step, StepKind};
 
 use super::kind::Kinded;
 
@@ -28,10 +24,10 @@ pub struct NoPolicy;
 /// A retry policy, built only when an attempt has failed.
 pub struct Policy<F>(F);
 
-/// What a step's metadata methods answer, known at compile time: `#[step]` declares a
+/// What a step's [`Describe`] impl answers, known at compile time: `#[step]` declares a
 /// zero-sized type per step function with these constants, so that a step value holds
 /// its arguments and nothing else.
-pub trait StepMeta {
+pub trait StepConsts {
     /// The step's name.
     const NAME: &'static str;
     /// The step's kind.
@@ -61,20 +57,20 @@ impl<E, F: Fn() -> Retry<E>> PolicyOf<E> for Policy<F> {
 macro_rules! step_fn {
     ($ty:ident, $doc:literal, $exec:ident, $undo_bound:ident) => {
         #[doc = $doc]
-        pub struct $ty<A, X, U, P, Q, K, O, M> {
+        pub struct $ty<A, X, U, P, Q, K, O, M, E> {
             args: A,
             execute: X,
             undo: U,
-            pub(super) retry: P,
-            pub(super) compensation_retry: Q,
-            kind: PhantomData<fn() -> (K, O, M)>,
+            retry: P,
+            compensation_retry: Q,
+            kind: PhantomData<fn() -> (K, O, M, E)>,
         }
 
-        impl<A, X, K, O, M: StepMeta> $ty<A, X, NoUndo, NoPolicy, NoPolicy, K, O, M> {
-            /// A step of `args` that runs `execute`, with no compensation; `meta` and
+        impl<A, X, K, O, M: StepConsts, E> $ty<A, X, NoUndo, NoPolicy, NoPolicy, K, O, M, E> {
+            /// A step of `args` that runs `execute`, with no compensation; `consts` and
             /// `marker` only carry types.
             #[inline]
-            pub fn new<E>(args: A, _meta: M, _marker: K, execute: X) -> Self
+            pub fn new(args: A, _consts: M, _marker: K, execute: X) -> Self
             where
                 X: $exec(&mut A) -> Result<O, E>,
             {
@@ -89,10 +85,10 @@ macro_rules! step_fn {
             }
         }
 
-        impl<A, X, P, Q, K, O, M> $ty<A, X, NoUndo, P, Q, K, O, M> {
+        impl<A, X, P, Q, K, O, M, E> $ty<A, X, NoUndo, P, Q, K, O, M, E> {
             /// Adds the compensation.
             #[inline]
-            pub fn compensate<E, G>(self, undo: G) -> $ty<A, X, Undo<G>, P, Q, K, O, M>
+            pub fn compensate<G>(self, undo: G) -> $ty<A, X, Undo<G>, P, Q, K, O, M, E>
             where
                 X: $exec(&mut A) -> Result<O, E>,
                 G: $undo_bound(&mut A, Option<&O>) -> Result<(), E>,
@@ -108,10 +104,10 @@ macro_rules! step_fn {
             }
         }
 
-        impl<A, X, U, Q, K, O, M> $ty<A, X, U, NoPolicy, Q, K, O, M> {
+        impl<A, X, U, Q, K, O, M, E> $ty<A, X, U, NoPolicy, Q, K, O, M, E> {
             /// Adds the default retry policy.
             #[inline]
-            pub fn retry<E, F>(self, policy: F) -> $ty<A, X, U, Policy<F>, Q, K, O, M>
+            pub fn retry<F>(self, policy: F) -> $ty<A, X, U, Policy<F>, Q, K, O, M, E>
             where
                 X: $exec(&mut A) -> Result<O, E>,
                 F: Fn() -> Retry<E>,
@@ -127,10 +123,10 @@ macro_rules! step_fn {
             }
         }
 
-        impl<A, X, U, P, K, O, M> $ty<A, X, U, P, NoPolicy, K, O, M> {
+        impl<A, X, U, P, K, O, M, E> $ty<A, X, U, P, NoPolicy, K, O, M, E> {
             /// Adds the default retry policy of the compensation.
             #[inline]
-            pub fn compensation_retry<E, F>(self, policy: F) -> $ty<A, X, U, P, Policy<F>, K, O, M>
+            pub fn compensation_retry<F>(self, policy: F) -> $ty<A, X, U, P, Policy<F>, K, O, M, E>
             where
                 X: $exec(&mut A) -> Result<O, E>,
                 F: Fn() -> Retry<E>,
@@ -146,8 +142,40 @@ macro_rules! step_fn {
             }
         }
 
-        impl<A, X, U, P, Q, K: Default, O, M> Kinded for $ty<A, X, U, P, Q, K, O, M> {
+        impl<A, X, U, P, Q, K: Default, O, M, E> Kinded for $ty<A, X, U, P, Q, K, O, M, E> {
             type Kind = K;
+        }
+
+        impl<A, X, U, P, Q, K, O, M, E> Describe for $ty<A, X, U, P, Q, K, O, M, E>
+        where
+            M: StepConsts,
+            U: UndoSlot,
+            P: PolicyOf<E>,
+            Q: PolicyOf<E>,
+        {
+            type Error = E;
+
+            fn kind(&self) -> StepKind {
+                M::KIND
+            }
+            fn name(&self) -> &str {
+                M::NAME
+            }
+            fn static_name(&self) -> Option<&'static str> {
+                Some(M::NAME)
+            }
+            fn has_compensation(&self) -> bool {
+                U::EXISTS
+            }
+            fn is_uncertain(&self) -> bool {
+                M::UNCERTAIN
+            }
+            fn retry_policy(&self) -> Option<Retry<E>> {
+                self.retry.policy()
+            }
+            fn compensation_retry_policy(&self) -> Option<Retry<E>> {
+                self.compensation_retry.policy()
+            }
         }
     };
 }
@@ -165,7 +193,7 @@ step_fn!(
     AsyncFnMut
 );
 
-impl<A, X, U, P, Q, K, O, M> AsyncStepFn<A, X, U, P, Q, K, O, M> {
+impl<A, X, U, P, Q, K, O, M, E> AsyncStepFn<A, X, U, P, Q, K, O, M, E> {
     /// The arguments and the body, borrowed apart.
     #[inline]
     pub(super) fn args_and_execute(&mut self) -> (&mut A, &mut X) {
@@ -178,39 +206,20 @@ impl<A, X, U, P, Q, K, O, M> AsyncStepFn<A, X, U, P, Q, K, O, M> {
     }
 }
 
-/// The metadata methods of a step value: its name, kind and uncertainty are constants
-/// of `M`, whether it compensates is `U`'s, its policies are built by its slots.
-macro_rules! step_fn_meta {
-    ($error:ty) => {
-        fn kind(&self) -> StepKind {
-            M::KIND
-        }
-        fn name(&self) -> &str {
-            M::NAME
-        }
-        fn static_name(&self) -> Option<&'static str> {
-            Some(M::NAME)
-        }
-        fn has_compensation(&self) -> bool {
-            U::EXISTS
-        }
-        fn is_uncertain(&self) -> bool {
-            M::UNCERTAIN
-        }
-        fn retry_policy(&self) -> Option<Retry<$error>> {
-            self.retry.policy()
-        }
-        fn compensation_retry_policy(&self) -> Option<Retry<$error>> {
-            self.compensation_retry.policy()
-        }
-    };
+/// Whether a compensation slot holds a compensation.
+pub trait UndoSlot {
+    /// True for [`Undo`], false for [`NoUndo`].
+    const EXISTS: bool;
 }
-pub(super) use step_fn_meta;
+impl UndoSlot for NoUndo {
+    const EXISTS: bool = false;
+}
+impl<G> UndoSlot for Undo<G> {
+    const EXISTS: bool = true;
+}
 
 /// The compensation slot of a [`StepFn`].
 pub trait UndoSync<A, O, E> {
-    /// Whether there is a compensation.
-    const EXISTS: bool;
     /// Runs it.
     ///
     /// # Errors
@@ -219,14 +228,12 @@ pub trait UndoSync<A, O, E> {
     fn undo(&mut self, args: &mut A, output: Option<&O>) -> Result<(), E>;
 }
 impl<A, O, E> UndoSync<A, O, E> for NoUndo {
-    const EXISTS: bool = false;
     #[inline]
     fn undo(&mut self, _: &mut A, _: Option<&O>) -> Result<(), E> {
         Ok(())
     }
 }
 impl<A, O, E, G: FnMut(&mut A, Option<&O>) -> Result<(), E>> UndoSync<A, O, E> for Undo<G> {
-    const EXISTS: bool = true;
     #[inline]
     fn undo(&mut self, args: &mut A, output: Option<&O>) -> Result<(), E> {
         (self.0)(args, output)
@@ -235,36 +242,31 @@ impl<A, O, E, G: FnMut(&mut A, Option<&O>) -> Result<(), E>> UndoSync<A, O, E> f
 
 /// The compensation slot of an [`AsyncStepFn`].
 pub trait UndoAsync<A, O, E> {
-    /// Whether there is a compensation.
-    const EXISTS: bool;
     /// Runs it.
     fn undo(&mut self, args: &mut A, output: Option<&O>) -> impl Future<Output = Result<(), E>>;
 }
 impl<A, O, E> UndoAsync<A, O, E> for NoUndo {
-    const EXISTS: bool = false;
     #[inline]
     fn undo(&mut self, _: &mut A, _: Option<&O>) -> impl Future<Output = Result<(), E>> {
         std::future::ready(Ok(()))
     }
 }
 impl<A, O, E, G: AsyncFnMut(&mut A, Option<&O>) -> Result<(), E>> UndoAsync<A, O, E> for Undo<G> {
-    const EXISTS: bool = true;
     #[inline]
     fn undo(&mut self, args: &mut A, output: Option<&O>) -> impl Future<Output = Result<(), E>> {
         (self.0)(args, output)
     }
 }
 
-impl<A, X, U, P, Q, K, O, M, E> Step for StepFn<A, X, U, P, Q, K, O, M>
+impl<A, X, U, P, Q, K, O, M, E> Step for StepFn<A, X, U, P, Q, K, O, M, E>
 where
-    M: StepMeta,
+    M: StepConsts,
     X: FnMut(&mut A) -> Result<O, E>,
-    U: UndoSync<A, O, E>,
+    U: UndoSync<A, O, E> + UndoSlot,
     P: PolicyOf<E>,
     Q: PolicyOf<E>,
 {
     type Output = O;
-    type Error = E;
 
     #[inline]
     fn execute(&mut self) -> Result<O, E> {
@@ -277,19 +279,17 @@ where
     fn compensate_uncertain(&mut self) -> Result<(), E> {
         self.undo.undo(&mut self.args, None)
     }
-    step_fn_meta!(E);
 }
 
-impl<A, X, U, P, Q, K, O, M, E> AsyncStep for AsyncStepFn<A, X, U, P, Q, K, O, M>
+impl<A, X, U, P, Q, K, O, M, E> AsyncStep for AsyncStepFn<A, X, U, P, Q, K, O, M, E>
 where
-    M: StepMeta,
+    M: StepConsts,
     X: AsyncFnMut(&mut A) -> Result<O, E>,
-    U: UndoAsync<A, O, E>,
+    U: UndoAsync<A, O, E> + UndoSlot,
     P: PolicyOf<E>,
     Q: PolicyOf<E>,
 {
     type Output = O;
-    type Error = E;
 
     #[inline]
     fn execute(&mut self) -> impl Future<Output = Result<O, E>> {
@@ -301,57 +301,5 @@ where
     }
     fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> {
         self.undo.undo(&mut self.args, None)
-    }
-    step_fn_meta!(E);
-}
-
-/// A step of an async saga with some of its properties overridden: what `saga!` makes
-/// of `.retry(...)`, `.compensation_retry(...)`, `.named(...)` and `.uncertain()` there.
-/// (The runtime's [`Tuned`](crate::Tuned) wraps sync steps only.)
-pub struct AsyncTuned<S: AsyncStep> {
-    step: S,
-    overrides: Overrides<S::Error>,
-    timeout: Option<crate::Timeout<S::Error>>,
-}
-
-impl<S: AsyncStep> AsyncTuned<S> {
-    /// Wraps `step`, changing nothing yet.
-    pub fn new(step: S) -> Self {
-        Self {
-            step,
-            overrides: Overrides::new(),
-            timeout: None,
-        }
-    }
-    /// Limits each attempt to `after`: a slower attempt fails with
-    /// [`TimedOut`](crate::TimedOut) converted into the step's error.
-    #[must_use]
-    pub fn timeout(mut self, after: std::time::Duration) -> Self
-    where
-        S::Error: From<crate::TimedOut>,
-    {
-        self.timeout = Some(crate::Timeout::after(after));
-        self
-    }
-    override_setters!();
-}
-
-impl<S: AsyncStep> AsyncStep for AsyncTuned<S> {
-    type Output = S::Output;
-    type Error = S::Error;
-
-    #[inline]
-    fn execute(&mut self) -> impl Future<Output = Result<S::Output, S::Error>> {
-        self.step.execute()
-    }
-    fn compensate(&mut self, output: &S::Output) -> impl Future<Output = Result<(), S::Error>> {
-        self.step.compensate(output)
-    }
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
-        self.step.compensate_uncertain()
-    }
-    overridden_metadata!();
-    fn timeout(&self) -> Option<crate::Timeout<S::Error>> {
-        self.timeout.or_else(|| self.step.timeout())
     }
 }

@@ -30,9 +30,10 @@ use std::{env, thread};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use tale::journal::{
-    DurableError, DurableExecution, IdempotencyKey, Interrupted, Origin, Phase, Recoverer, SagaId,
-    SqliteStore, Status, Store, Sync, idempotency_key,
+    Durability, DurableError, DurableRun, IdempotencyKey, Interrupted, Origin, Phase, Recoverer,
+    SagaId, SqliteStore, Status, Store, idempotency_key,
 };
+use tale::step::Describe;
 use tale::{Executor, Retry, Step};
 
 /// A step's error.
@@ -472,9 +473,24 @@ impl<'e> Call<'e> {
     }
 }
 
+impl Describe for Call<'_> {
+    type Error = Error;
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn is_uncertain(&self) -> bool {
+        self.uncertain
+    }
+    fn retry_policy(&self) -> Option<Retry<Error>> {
+        Some(busy_retry())
+    }
+    fn compensation_retry_policy(&self) -> Option<Retry<Error>> {
+        Some(busy_retry())
+    }
+}
+
 impl Step for Call<'_> {
     type Output = Receipt;
-    type Error = Error;
 
     fn execute(&mut self) -> Result<Receipt, Error> {
         self.attempts += 1;
@@ -507,22 +523,6 @@ impl Step for Call<'_> {
     fn compensate_uncertain(&mut self) -> Result<(), Error> {
         self.undo(None)
     }
-
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn is_uncertain(&self) -> bool {
-        self.uncertain
-    }
-
-    fn retry_policy(&self) -> Option<Retry<Error>> {
-        Some(busy_retry())
-    }
-
-    fn compensation_retry_policy(&self) -> Option<Retry<Error>> {
-        Some(busy_retry())
-    }
 }
 
 type Outcome = Result<i64, DurableError<Error>>;
@@ -536,9 +536,9 @@ fn start<'x>(
     plan: &Plan,
     origin: Origin,
     services: &Services,
-) -> Result<DurableExecution<'x, Error, (), tale::SystemClock>, DurableError<Error>> {
-    let run = DurableExecution::start(executor, store, name, plan, origin)
-        .map_err(DurableError::Journal)?;
+) -> Result<DurableRun<'x, Error, (), tale::SystemClock>, DurableError<Error>> {
+    let run =
+        DurableRun::start(executor, store, name, plan, origin).map_err(DurableError::Journal)?;
     services
         .order(run.saga_id(), name, plan)
         .expect("the services database records the order");
@@ -701,9 +701,9 @@ fn transfer(store: &dyn Store, origin: Origin, plan: &Plan, services: &Services)
 
 fn open_journal(dir: &Path) -> Result<SqliteStore, String> {
     let sync = match env::var("TALE_CRASH_SYNC").as_deref() {
-        Ok("full") => Sync::Full,
-        Ok("off") => Sync::Off,
-        Ok("normal") | Err(_) => Sync::Normal,
+        Ok("full") => Durability::Full,
+        Ok("off") => Durability::Off,
+        Ok("normal") | Err(_) => Durability::Normal,
         Ok(other) => return Err(format!("TALE_CRASH_SYNC={other}: full, normal or off")),
     };
     SqliteStore::open_with(dir.join("journal.db"), sync).map_err(|e| e.to_string())

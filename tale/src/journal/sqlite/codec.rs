@@ -5,6 +5,7 @@ use rusqlite::types::ValueRef;
 use serde_json::{Map, Value, json};
 
 use super::{SAGA_COLUMNS, db, is_damage};
+use crate::journal::record::{gave_up_from_name, gave_up_name};
 use crate::journal::{JournalError, Record, SagaId, SagaRow, Status};
 
 /// The saga's summary, or `None` if there is no such saga.
@@ -186,7 +187,7 @@ pub(super) fn encode_record(record: &Record) -> (&'static str, Value) {
             errors, gave_up, ..
         } => (
             kind::STEP_FAILED,
-            json!({ "errors": errors, "gave_up": gave_up }),
+            json!({ "errors": errors, "gave_up": gave_up_name(*gave_up) }),
         ),
         Record::CompensationStarted { uncertain, .. } => (
             kind::COMPENSATION_STARTED,
@@ -258,7 +259,11 @@ pub(super) fn decode_record(
         kind::STEP_FAILED => Record::StepFailed {
             index: index()?,
             errors: string("errors")?,
-            gave_up: string("gave_up")?,
+            gave_up: {
+                let name = string("gave_up")?;
+                gave_up_from_name(&name)
+                    .ok_or_else(|| format!("its payload's reason to give up `{name}` is unknown"))?
+            },
         },
         kind::COMPENSATION_STARTED => Record::CompensationStarted {
             index: index()?,

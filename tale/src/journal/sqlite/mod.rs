@@ -12,7 +12,6 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 
 mod codec;
 
-use super::memory::summarize;
 use super::{JournalError, Record, SagaId, SagaRow, Status, Store};
 use codec::{decode_saga, encode_record, read_records, read_saga};
 
@@ -38,7 +37,7 @@ use codec::{decode_saga, encode_record, read_records, read_saga};
 /// In-memory stores ([`SqliteStore::in_memory`]) keep nothing past the process, whatever
 /// the setting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Sync {
+pub enum Durability {
     /// `synchronous = OFF`: SQLite never waits for the disk. Fastest. Every
     /// [`append`](Store::append) has reached the operating system when it returns, so a
     /// crash of the process loses nothing (WAL mode); an OS crash or a power loss may
@@ -55,12 +54,12 @@ pub enum Sync {
     Full,
 }
 
-impl Sync {
+impl Durability {
     fn pragma(self) -> &'static str {
         match self {
-            Sync::Off => "OFF",
-            Sync::Normal => "NORMAL",
-            Sync::Full => "FULL",
+            Durability::Off => "OFF",
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
         }
     }
 }
@@ -123,7 +122,7 @@ impl Sync {
 ///
 /// A record's payload holds its fields other than the step index, as JSON strings,
 /// numbers and booleans: `{"name": "book_flight"}`, `{"attempts": 2, "output": "{...}"}`,
-/// `{"errors": "[...]", "gave_up": "Exhausted"}`, `{"uncertain": false}`, `{}`,
+/// `{"errors": "[...]", "gave_up": "AttemptsExhausted"}`, `{"uncertain": false}`, `{}`,
 /// `{"status": "completed"}`. Outputs and errors, which are JSON text themselves, are
 /// kept as JSON strings so that they round-trip byte for byte; in SQL,
 /// `json(json_extract(payload, '$.output'))` gives them back as JSON.
@@ -210,7 +209,7 @@ impl SqliteStore {
     pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
     /// Opens the journal in the file at `path`, creating it if needed, with
-    /// [`Sync::Full`].
+    /// [`Durability::Full`].
     ///
     /// # Errors
     ///
@@ -218,7 +217,7 @@ impl SqliteStore {
     /// SQLite database, [`JournalError::Foreign`] if it is another application's
     /// database, [`JournalError::NewerSchema`] if a newer tale wrote it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, JournalError> {
-        Self::open_with(path, Sync::default())
+        Self::open_with(path, Durability::default())
     }
 
     /// Opens the journal in the file at `path`, creating it if needed, with the given
@@ -227,7 +226,7 @@ impl SqliteStore {
     /// # Errors
     ///
     /// As [`open`](SqliteStore::open).
-    pub fn open_with(path: impl AsRef<Path>, sync: Sync) -> Result<Self, JournalError> {
+    pub fn open_with(path: impl AsRef<Path>, sync: Durability) -> Result<Self, JournalError> {
         let path = path.as_ref();
         let name = path.display().to_string();
         let failed = |what: &str| {
@@ -293,12 +292,12 @@ impl SqliteStore {
     /// [`JournalError::Database`] if SQLite cannot allocate it.
     pub fn in_memory() -> Result<Self, JournalError> {
         let conn = Connection::open_in_memory().map_err(db)?;
-        Self::setup(conn, Sync::Off, None, ":memory:", db)
+        Self::setup(conn, Durability::Off, None, ":memory:", db)
     }
 
     fn setup(
         mut conn: Connection,
-        sync: Sync,
+        sync: Durability,
         path: Option<PathBuf>,
         name: &str,
         failed: impl Fn(rusqlite::Error) -> JournalError,
@@ -462,7 +461,7 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
         let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
-        summarize(&mut row, record);
+        row.apply(record);
         let seq = i64::try_from(row.records).map_err(|_| JournalError::Corrupt {
             saga,
             seq: 0,
@@ -550,7 +549,7 @@ mod tests {
 
     #[test]
     fn store_is_send_and_sync() {
-        fn check<T: Send + std::marker::Sync>() {}
+        fn check<T: Send + Sync>() {}
         check::<SqliteStore>();
     }
 

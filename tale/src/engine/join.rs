@@ -8,8 +8,8 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::run::Unwind;
 use crate::error::StepFailure;
-use crate::execution::Unwind;
 
 pin_project! {
     /// A future polled until done, then holding its output. The future is pinned in
@@ -152,10 +152,10 @@ impl<E> GroupFailure<E> {
         }
     }
 
-    /// Records how branch `index` failed, if it did ([`AsyncExecution::settle_branch`]'s
+    /// Records how branch `index` failed, if it did ([`AsyncRun::settle_branch`]'s
     /// output).
     ///
-    /// [`AsyncExecution::settle_branch`]: crate::__private::AsyncExecution::settle_branch
+    /// [`AsyncRun::settle_branch`]: crate::engine::AsyncRun::settle_branch
     pub fn add_settled(&mut self, index: usize, settled: Option<Unwind<E>>) {
         if let Some(unwind) = settled {
             self.add(index, unwind);

@@ -13,7 +13,8 @@
 //!
 //! ```
 //! use tale::testing::Faults;
-//! use tale::{Executor, Link, Saga};
+//! use tale::compose::{Link, Saga};
+//! use tale::Executor;
 //!
 //! #[derive(Debug, PartialEq)]
 //! enum BookingError { NoRooms }
@@ -26,14 +27,14 @@
 //!     .step(Link::new("hotel", |log: &mut Vec<&str>| log.push("hotel booked")));
 //!
 //! let faults = Faults::new().fail_step("hotel", || BookingError::NoRooms);
-//! let mut executor = Executor::new().observer(faults);
+//! let mut executor = Executor::new().with_observer(faults);
 //! let mut world = Vec::new();
 //! let error = saga.run(&mut executor, &mut world).unwrap_err();
 //!
 //! assert_eq!(*error.failure().error(), BookingError::NoRooms);
 //! assert_eq!(world, ["charged", "flight booked", "flight cancelled", "refunded"]);
 //! assert_eq!(
-//!     executor.observer_ref().trace().lines(),
+//!     executor.observer().trace().lines(),
 //!     [
 //!         "step `debit` attempt 1: ok",
 //!         "step `flight` attempt 1: ok",
@@ -48,7 +49,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use crate::event::{Event, Fault, FaultPoint, Observer, StepRef};
+use super::{Event, Fault, FaultPoint, Observer, StepRef};
 
 /// Which step a fault applies to: its name or its position (from 0).
 #[derive(Clone, Debug, PartialEq, Eq)]

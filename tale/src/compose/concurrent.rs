@@ -3,78 +3,54 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::pin::Pin;
 
-use crate::async_execution::AsyncExecution;
-use crate::async_step::AsyncStep;
+use super::meta::{Bound, Linked, Meta};
+use super::threading::{BoxFuture, ExecBranch, Local, LocalFn, Sendable, Threading, UndoBranch};
 use crate::clock::AsyncSleep;
+use crate::engine::join::join_all;
+use crate::engine::{AsyncRun, Executor, GroupFailure};
 use crate::error::SagaError;
-use crate::event::Observer;
-use crate::executor::Executor;
-use crate::join::{GroupFailure, join_all};
+use crate::observe::Observer;
 use crate::retry::Retry;
+use crate::step::AsyncStep;
 use crate::timeout::{Limits, Timeout};
 
-type BoxFuture<'s, T> = Pin<Box<dyn Future<Output = T> + 's>>;
-
-/// A type-erased `execute` closure.
-trait Run<I, O, E> {
-    fn call<'s>(&'s mut self, input: &'s I) -> BoxFuture<'s, Result<O, E>>;
-}
-
-/// A type-erased `compensate` closure.
-trait Undo<I, O, E> {
-    fn call<'s>(&'s mut self, input: &'s I, output: Option<&'s O>) -> BoxFuture<'s, Result<(), E>>;
-}
-
-impl<I, O, E, X: AsyncFnMut(&I) -> Result<O, E>> Run<I, O, E> for X {
-    fn call<'s>(&'s mut self, input: &'s I) -> BoxFuture<'s, Result<O, E>> {
-        Box::pin(self(input))
-    }
-}
-
-impl<I, O, E, C: AsyncFnMut(&I, Option<&O>) -> Result<(), E>> Undo<I, O, E> for C {
-    fn call<'s>(&'s mut self, input: &'s I, output: Option<&'s O>) -> BoxFuture<'s, Result<(), E>> {
-        Box::pin(self(input, output))
-    }
-}
-
-/// One step of a concurrent transaction: an async closure of the shared input, an
-/// optional compensation, and its policies.
+/// One step of a concurrent transaction: a closure of the shared input, an optional
+/// compensation, and its policies.
+///
+/// [`Branch::new`] makes a branch whose futures are `Send` (its closures return a
+/// [`BoxFuture`]); [`Branch::local`] takes async closures whose futures need not be.
 ///
 /// # Examples
 ///
 /// ```
-/// use tale::{Branch, Retry};
+/// use tale::Retry;
+/// use tale::compose::Branch;
 ///
 /// let quote: Branch<'_, String, usize, String> =
-///     Branch::new("quote", async |city: &String| Ok(city.len() * 10))
-///         .compensate(async |_, _| Ok(()))
+///     Branch::new("quote", |city: &String| Box::pin(async move { Ok(city.len() * 10) }))
+///         .compensate(|_, _| Box::pin(async { Ok(()) }))
 ///         .retry(Retry::times(2));
 /// # let _ = quote;
 /// ```
-pub struct Branch<'a, I, O, E> {
-    execute: Box<dyn Run<I, O, E> + 'a>,
-    compensate: Option<Box<dyn Undo<I, O, E> + 'a>>,
-    name: Cow<'static, str>,
-    retry: Option<Retry<E>>,
-    compensation_retry: Option<Retry<E>>,
-    timeout: Option<Timeout<E>>,
+pub struct Branch<'a, I: 'a, O: 'a, E: 'a, M: Threading = Sendable> {
+    execute: Box<M::Exec<'a, I, O, E>>,
+    compensate: Option<Box<M::Undo<'a, I, O, E>>>,
+    meta: Meta<E>,
 }
 
-impl<'a, I: 'a, O: 'a, E: 'a> Branch<'a, I, O, E> {
-    /// A branch that runs `execute` on the input, with no compensation yet.
+impl<'a, I: 'a, O: 'a, E: 'a> Branch<'a, I, O, E, Sendable> {
+    /// A branch that runs `execute` on the input, with no compensation yet: a closure
+    /// returning a boxed `Send` future, `|input| Box::pin(async move { ... })`.
     pub fn new<X>(name: impl Into<Cow<'static, str>>, execute: X) -> Self
     where
-        X: AsyncFnMut(&I) -> Result<O, E> + 'a,
+        X: for<'s> FnMut(&'s I) -> BoxFuture<'s, Result<O, E>> + Send + 'a,
     {
+        let execute: Box<<Sendable as Threading>::Exec<'a, I, O, E>> = Box::new(execute);
         Self {
-            execute: Box::new(execute),
+            execute,
             compensate: None,
-            name: name.into(),
-            retry: None,
-            compensation_retry: None,
-            timeout: None,
+            meta: Meta::new(name.into(), false),
         }
     }
 
@@ -83,23 +59,57 @@ impl<'a, I: 'a, O: 'a, E: 'a> Branch<'a, I, O, E> {
     #[must_use]
     pub fn compensate<C>(mut self, compensate: C) -> Self
     where
-        C: AsyncFnMut(&I, Option<&O>) -> Result<(), E> + 'a,
+        C: for<'s> FnMut(&'s I, Option<&'s O>) -> BoxFuture<'s, Result<(), E>> + Send + 'a,
     {
-        self.compensate = Some(Box::new(compensate));
+        let compensate: Box<<Sendable as Threading>::Undo<'a, I, O, E>> = Box::new(compensate);
+        self.compensate = Some(compensate);
+        self.meta.compensated = true;
         self
     }
+}
 
+impl<'a, I: 'a, O: 'a, E: 'a> Branch<'a, I, O, E, Local> {
+    /// A branch that runs the async closure `execute` on the input; its futures need
+    /// not be `Send`.
+    pub fn local<X>(name: impl Into<Cow<'static, str>>, execute: X) -> Self
+    where
+        X: AsyncFnMut(&I) -> Result<O, E> + 'a,
+    {
+        let execute: Box<<Local as Threading>::Exec<'a, I, O, E>> = Box::new(LocalFn(execute));
+        Self {
+            execute,
+            compensate: None,
+            meta: Meta::new(name.into(), false),
+        }
+    }
+
+    /// Sets the async compensation, which gets the input and the branch's output
+    /// (`None` when compensating a branch that timed out, whose outcome is uncertain).
+    #[must_use]
+    pub fn compensate<C>(mut self, compensate: C) -> Self
+    where
+        C: AsyncFnMut(&I, Option<&O>) -> Result<(), E> + 'a,
+    {
+        let compensate: Box<<Local as Threading>::Undo<'a, I, O, E>> =
+            Box::new(LocalFn(compensate));
+        self.compensate = Some(compensate);
+        self.meta.compensated = true;
+        self
+    }
+}
+
+impl<'a, I: 'a, O: 'a, E: 'a, M: Threading> Branch<'a, I, O, E, M> {
     /// Retries the branch under `policy`.
     #[must_use]
     pub fn retry(mut self, policy: Retry<E>) -> Self {
-        self.retry = Some(policy);
+        self.meta.retry = Some(policy);
         self
     }
 
     /// Retries the compensation under `policy`.
     #[must_use]
     pub fn compensation_retry(mut self, policy: Retry<E>) -> Self {
-        self.compensation_retry = Some(policy);
+        self.meta.compensation_retry = Some(policy);
         self
     }
 
@@ -107,56 +117,41 @@ impl<'a, I: 'a, O: 'a, E: 'a> Branch<'a, I, O, E> {
     /// compensated (with no output) as an uncertain one.
     #[must_use]
     pub fn timeout(mut self, timeout: Timeout<E>) -> Self {
-        self.timeout = Some(timeout);
+        self.meta.timeout = Some(timeout);
         self
     }
 }
 
-/// A branch bound to the input for one run.
-struct Bound<'b, 'a, I, O, E> {
-    branch: &'b mut Branch<'a, I, O, E>,
-    input: &'b I,
+impl<I, O, E, M: Threading> Linked for Branch<'_, I, O, E, M> {
+    type Error = E;
+    fn meta(&self) -> &Meta<E> {
+        &self.meta
+    }
 }
 
-impl<I, O, E> AsyncStep for Bound<'_, '_, I, O, E> {
+/// A branch bound to the transaction's input.
+type BoundBranch<'b, 'a, I, O, E, M> = Bound<'b, Branch<'a, I, O, E, M>, &'b I>;
+
+impl<I, O, E, M: Threading> AsyncStep for Bound<'_, Branch<'_, I, O, E, M>, &I> {
     type Output = O;
-    type Error = E;
 
     fn execute(&mut self) -> impl Future<Output = Result<O, E>> {
-        self.branch.execute.call(self.input)
+        self.link.execute.call(self.state)
     }
     async fn compensate(&mut self, output: &O) -> Result<(), E> {
-        match &mut self.branch.compensate {
-            Some(undo) => undo.call(self.input, Some(output)).await,
+        match &mut self.link.compensate {
+            Some(undo) => undo.call(self.state, Some(output)).await,
             None => Ok(()),
         }
     }
     async fn compensate_uncertain(&mut self) -> Result<(), E> {
-        match &mut self.branch.compensate {
-            Some(undo) => undo.call(self.input, None).await,
+        match &mut self.link.compensate {
+            Some(undo) => undo.call(self.state, None).await,
             None => Ok(()),
         }
     }
-    fn name(&self) -> &str {
-        &self.branch.name
-    }
-    fn static_name(&self) -> Option<&'static str> {
-        match self.branch.name {
-            Cow::Borrowed(name) => Some(name),
-            Cow::Owned(_) => None,
-        }
-    }
-    fn has_compensation(&self) -> bool {
-        self.branch.compensate.is_some()
-    }
-    fn retry_policy(&self) -> Option<Retry<E>> {
-        self.branch.retry.clone()
-    }
-    fn compensation_retry_policy(&self) -> Option<Retry<E>> {
-        self.branch.compensation_retry.clone()
-    }
     fn timeout(&self) -> Option<Timeout<E>> {
-        self.branch.timeout
+        self.link.meta.timeout
     }
 }
 
@@ -179,13 +174,14 @@ impl<I, O, E> AsyncStep for Bound<'_, '_, I, O, E> {
 /// # Examples
 ///
 /// ```
-/// use tale::{Branch, Executor, ManualClock, run_concurrent_transaction};
+/// use tale::compose::{Branch, run_concurrent_transaction};
+/// use tale::{Executor, ManualClock};
 ///
 /// # futures_lite_block_on(async {
 /// let branches: Vec<Branch<'_, u32, u32, String>> = (1..=3)
-///     .map(|i| Branch::new(format!("times {i}"), async move |n: &u32| Ok(n * i)))
+///     .map(|i| Branch::new(format!("times {i}"), move |n: &u32| Box::pin(async move { Ok(n * i) })))
 ///     .collect();
-/// let mut executor = Executor::new().clock(ManualClock::new());
+/// let mut executor = Executor::new().with_clock(ManualClock::new());
 /// let outputs = run_concurrent_transaction(&mut executor, branches, &5).await.unwrap();
 /// assert_eq!(outputs, [5, 10, 15]);
 /// # });
@@ -196,15 +192,16 @@ impl<I, O, E> AsyncStep for Bound<'_, '_, I, O, E> {
 /// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } }
 /// # }
 /// ```
-pub async fn run_concurrent_transaction<'a, I, O, E, Ob, C>(
+pub async fn run_concurrent_transaction<'a, I, O, E, M, Ob, C>(
     executor: &mut Executor<Ob, C>,
-    branches: impl IntoIterator<Item = Branch<'a, I, O, E>>,
+    branches: impl IntoIterator<Item = Branch<'a, I, O, E, M>>,
     input: &I,
 ) -> Result<Vec<O>, SagaError<E>>
 where
     I: 'a,
     O: 'a,
     E: 'a,
+    M: Threading,
     Ob: Observer<E>,
     C: AsyncSleep,
 {
@@ -222,9 +219,9 @@ where
 /// # Panics
 ///
 /// As [`run_concurrent_transaction`].
-pub async fn run_concurrent_transaction_with<'a, 'h, I, O, E, Ob, C>(
+pub async fn run_concurrent_transaction_with<'a, 'h, I, O, E, M, Ob, C>(
     executor: &'h mut Executor<Ob, C>,
-    branches: impl IntoIterator<Item = Branch<'a, I, O, E>>,
+    branches: impl IntoIterator<Item = Branch<'a, I, O, E, M>>,
     input: &I,
     limits: Limits<'h, E>,
 ) -> Result<Vec<O>, SagaError<E>>
@@ -232,14 +229,15 @@ where
     I: 'a,
     O: 'a,
     E: 'a,
+    M: Threading,
     Ob: Observer<E>,
     C: AsyncSleep,
 {
-    let mut branches: Vec<Branch<'a, I, O, E>> = branches.into_iter().collect();
-    let run = AsyncExecution::start(executor, "concurrent transaction").limits(limits);
-    let mut bound: Vec<Bound<'_, 'a, I, O, E>> = branches
+    let mut branches: Vec<Branch<'a, I, O, E, M>> = branches.into_iter().collect();
+    let run = AsyncRun::start(executor, "concurrent transaction").limits(limits);
+    let mut bound: Vec<BoundBranch<'_, 'a, I, O, E, M>> = branches
         .iter_mut()
-        .map(|branch| Bound { branch, input })
+        .map(|link| Bound { link, state: input })
         .collect();
     let results = join_all(
         bound

@@ -1,6 +1,19 @@
-//! The [`Step`] trait: one typed invocation with its compensation.
+//! The step vocabulary: [`Step`] and [`AsyncStep`] (what a step does), [`Describe`]
+//! (what it is), closures as steps ([`from_fn`]), and [`StepExt`] / [`Tuned`] /
+//! [`AsyncTuned`] (a step's name and policies changed where it is used).
+//!
+//! `#[step]` writes these impls for a function; implement them by hand when a step needs
+//! state of its own.
 
-use crate::retry::Retry;
+mod async_step;
+mod closure;
+mod describe;
+mod tuned;
+
+pub use async_step::AsyncStep;
+pub use closure::{FnPair, FnStep, IntoStepResult, from_fn};
+pub use describe::Describe;
+pub use tuned::{Async, AsyncTuned, Blocking, StepExt, Tuned, Tuning};
 
 /// What a step is in the saga's structure (Garcia-Molina and Salem's taxonomy, as
 /// popularised by Chris Richardson's *Microservices Patterns*).
@@ -41,21 +54,24 @@ impl StepKind {
 /// later steps borrow it: no `Clone` is needed anywhere.
 ///
 /// `#[step]` writes this impl for a function; closures become steps with
-/// [`from_fn`](crate::from_fn) and [`from_fns`](crate::from_fns). Implement it by hand
+/// [`from_fn`] (and [`FnStep::with_compensation`]). Implement it by hand
 /// when a step needs state of its own.
 ///
 /// # Examples
 ///
 /// ```
+/// use tale::step::Describe;
 /// use tale::{Executor, Step};
 ///
 /// struct Reserve<'a> { seats: &'a mut u32, wanted: u32 }
 ///
+/// impl Describe for Reserve<'_> {
+///     type Error = String;
+///     fn name(&self) -> &str { "reserve" }
+/// }
+///
 /// impl Step for Reserve<'_> {
 ///     type Output = u32;
-///     type Error = String;
-///
-///     fn name(&self) -> &str { "reserve" }
 ///
 ///     fn execute(&mut self) -> Result<u32, String> {
 ///         if *self.seats < self.wanted { return Err("sold out".into()) }
@@ -80,19 +96,17 @@ impl StepKind {
     note = "a sync saga runs values that implement `tale::Step`: a `#[step]` function called with its arguments, `step(|| ...)`, or your own impl",
     note = "an `async fn` step can only run in an async saga"
 )]
-pub trait Step {
+pub trait Step: Describe {
     /// What a successful [`execute`](Step::execute) produces; later steps may borrow it
     /// and the compensation receives it by value.
     type Output;
-    /// The error of an attempt or of a compensation.
-    type Error;
 
     /// Runs the step once. Called again for each retry.
     ///
     /// # Errors
     ///
     /// The step's failure; the executor retries it under the step's
-    /// [`retry_policy`](Step::retry_policy) or fails the saga with it.
+    /// [`retry_policy`](Describe::retry_policy) or fails the saga with it.
     fn execute(&mut self) -> Result<Self::Output, Self::Error>;
 
     /// Undoes a completed step, given the output its `execute` produced.
@@ -101,13 +115,14 @@ pub trait Step {
     /// every attempt needs it. The executor drops it once the compensation is over.
     ///
     /// The default does nothing: a step with nothing to undo (a log line, an email that
-    /// cannot be unsent) keeps it and says so with [`has_compensation`](Step::has_compensation).
+    /// cannot be unsent) keeps it and says so with
+    /// [`has_compensation`](Describe::has_compensation).
     ///
     /// # Errors
     ///
     /// The compensation's failure; it is retried under
-    /// [`compensation_retry_policy`](Step::compensation_retry_policy) and then reported
-    /// in [`SagaError`](crate::SagaError), never swallowed.
+    /// [`compensation_retry_policy`](Describe::compensation_retry_policy) and then
+    /// reported in [`SagaError`](crate::SagaError), never swallowed.
     fn compensate(&mut self, output: &Self::Output) -> Result<(), Self::Error> {
         let _ = output;
         Ok(())
@@ -115,8 +130,8 @@ pub trait Step {
 
     /// Undoes a step whose `execute` failed with an uncertain outcome: the work may have
     /// happened before the error (a timeout after the request was sent). Runs only for
-    /// steps whose [`is_uncertain`](Step::is_uncertain) is true, before the compensations
-    /// of the earlier steps. The default does nothing.
+    /// steps whose [`is_uncertain`](Describe::is_uncertain) is true, before the
+    /// compensations of the earlier steps. The default does nothing.
     ///
     /// # Errors
     ///
@@ -124,53 +139,10 @@ pub trait Step {
     fn compensate_uncertain(&mut self) -> Result<(), Self::Error> {
         Ok(())
     }
-
-    /// The step's kind. A [`Retriable`](StepKind::Retriable) step without a retry
-    /// policy of its own is retried under [`Retry::until_success`].
-    fn kind(&self) -> StepKind {
-        StepKind::Compensatable
-    }
-
-    /// The step's name in events, reports and errors.
-    fn name(&self) -> &str {
-        "step"
-    }
-
-    /// The name as a `&'static str`, if it is one: a failure then records the name
-    /// without allocating. Not part of the stable API.
-    #[doc(hidden)]
-    fn static_name(&self) -> Option<&'static str> {
-        None
-    }
-
-    /// Whether the step has a compensation at all. Steps without one emit no
-    /// compensation events and cannot be undone.
-    fn has_compensation(&self) -> bool {
-        true
-    }
-
-    /// Whether a failed `execute` may still have done its work, so that
-    /// [`compensate_uncertain`](Step::compensate_uncertain) must run.
-    fn is_uncertain(&self) -> bool {
-        false
-    }
-
-    /// The retry policy of `execute`. `None`, the default, means one attempt.
-    ///
-    /// Asked only after a failed attempt, so a step that succeeds pays nothing for it.
-    fn retry_policy(&self) -> Option<Retry<Self::Error>> {
-        None
-    }
-
-    /// The retry policy of the compensation. `None`, the default, means one attempt.
-    fn compensation_retry_policy(&self) -> Option<Retry<Self::Error>> {
-        None
-    }
 }
 
 impl<S: Step + ?Sized> Step for &mut S {
     type Output = S::Output;
-    type Error = S::Error;
 
     fn execute(&mut self) -> Result<S::Output, S::Error> {
         (**self).execute()
@@ -180,26 +152,5 @@ impl<S: Step + ?Sized> Step for &mut S {
     }
     fn compensate_uncertain(&mut self) -> Result<(), S::Error> {
         (**self).compensate_uncertain()
-    }
-    fn kind(&self) -> StepKind {
-        (**self).kind()
-    }
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-    fn static_name(&self) -> Option<&'static str> {
-        (**self).static_name()
-    }
-    fn has_compensation(&self) -> bool {
-        (**self).has_compensation()
-    }
-    fn is_uncertain(&self) -> bool {
-        (**self).is_uncertain()
-    }
-    fn retry_policy(&self) -> Option<Retry<S::Error>> {
-        (**self).retry_policy()
-    }
-    fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
-        (**self).compensation_retry_policy()
     }
 }

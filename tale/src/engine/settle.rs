@@ -3,25 +3,21 @@
 
 use std::time::Duration;
 
-use super::{Caught, Execution, Flow, Tries, Trouble, Unwind, default_policy};
+use super::executor::OnCompensationFailure;
+use super::run::{Caught, Flow, Run, Tries, Trouble, Unwind, default_policy};
 use crate::clock::Clock;
 use crate::error::{CompensationFailure, StepFailure, StepId};
-use crate::event::{Event, Observer, StepRef};
-use crate::executor::OnCompensationFailure;
+use crate::observe::{Event, Observer, StepRef};
 use crate::retry::{Attempts, Decision, GaveUp, Retry};
 use crate::rng::Rng;
-use crate::step::StepKind;
+use crate::step::Describe;
 
-/// What settling an attempt needs to know of a step: its name, its kind, and its name
-/// as a `&'static str` if it is one (see [`StepId::new`]).
-pub(crate) type Meta<'a> = (&'a str, StepKind, Option<&'static str>);
-
-impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
+impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
     /// Decides after a failed attempt, reading the clock, building the policy and
     /// drawing jitter only now: a step that succeeds pays for none of it. Without a
     /// policy (`policy()` is `None`) the first failure gives up at once, as
     /// `Retry::times(0)` would, without building any retry state.
-    pub(super) fn decide(
+    fn decide(
         &mut self,
         tries: &mut Tries<E>,
         policy: impl FnOnce() -> Option<Retry<E>>,
@@ -49,15 +45,14 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
     }
 
     /// Handles the end of an attempt of a step: emits its events and decides what next.
-    pub(crate) fn settle<T>(
+    pub(crate) fn settle<S: Describe<Error = E> + ?Sized, T>(
         &mut self,
         index: usize,
-        (name, kind, static_name): Meta<'_>,
-        policy: impl FnOnce() -> Option<Retry<E>>,
+        described: &S,
         tries: &mut Tries<E>,
         result: Caught<T, E>,
     ) -> Flow<T, E> {
-        let step = StepRef { index, name, kind };
+        let step = StepRef::of(index, described);
         let attempt = tries.attempt;
         let error = match result {
             Ok(Ok(output)) => {
@@ -70,7 +65,12 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
                 return Flow::Fail(Unwind::Panicked(payload));
             }
         };
-        let decision = self.decide(tries, || policy().or_else(|| default_policy(kind)), &error);
+        let policy = || {
+            described
+                .retry_policy()
+                .or_else(|| default_policy(described.kind()))
+        };
+        let decision = self.decide(tries, policy, &error);
         let retry_in = decision.delay();
         self.emit(&Event::AttemptFailed {
             step,
@@ -85,7 +85,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
                 Flow::Retry(delay)
             }
             Decision::GiveUp(gave_up) => Flow::Fail(Unwind::Failed(Box::new(StepFailure {
-                step: StepId::new(index, name, static_name),
+                step: StepId::of(index, described),
                 errors: std::mem::take(&mut tries.errors),
                 gave_up,
                 siblings: Vec::new(),
@@ -95,15 +95,15 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
 
     /// Fails a step at once with `error`, whatever its policy says: the saga was
     /// cancelled or ran out of time.
-    pub(crate) fn give_up(
+    pub(crate) fn give_up<S: Describe<Error = E> + ?Sized>(
         &mut self,
         index: usize,
-        (name, kind, static_name): Meta<'_>,
+        described: &S,
         tries: &mut Tries<E>,
         error: E,
         gave_up: GaveUp,
     ) -> Unwind<E> {
-        let step = StepRef { index, name, kind };
+        let step = StepRef::of(index, described);
         let attempt = tries.attempt;
         self.emit(&Event::AttemptFailed {
             step,
@@ -113,7 +113,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
         });
         tries.errors.push(error);
         Unwind::Failed(Box::new(StepFailure {
-            step: StepId::new(index, name, static_name),
+            step: StepId::of(index, described),
             errors: std::mem::take(&mut tries.errors),
             gave_up,
             siblings: Vec::new(),
@@ -122,16 +122,15 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
 
     /// Handles the end of an attempt of a compensation: emits its events, records a
     /// failure for good, and returns the delay before the next attempt, if any.
-    pub(crate) fn settle_compensation(
+    pub(crate) fn settle_compensation<S: Describe<Error = E> + ?Sized>(
         &mut self,
         index: usize,
-        (name, kind, static_name): Meta<'_>,
-        policy: impl FnOnce() -> Option<Retry<E>>,
+        described: &S,
         tries: &mut Tries<E>,
         result: Caught<(), E>,
         uncertain: bool,
     ) -> Option<Duration> {
-        let step = StepRef { index, name, kind };
+        let step = StepRef::of(index, described);
         let attempt = tries.attempt;
         let error = match result {
             Ok(Ok(())) => {
@@ -153,7 +152,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
                 return None;
             }
         };
-        let decision = self.decide(tries, policy, &error);
+        let decision = self.decide(tries, || described.compensation_retry_policy(), &error);
         let retry_in = decision.delay();
         self.emit(&Event::CompensationFailed {
             step,
@@ -169,7 +168,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
             }
             Decision::GiveUp(gave_up) => {
                 self.trouble().compensations.push(CompensationFailure {
-                    step: StepId::new(index, name, static_name),
+                    step: StepId::of(index, described),
                     errors: std::mem::take(&mut tries.errors),
                     gave_up,
                     uncertain,
@@ -180,7 +179,7 @@ impl<E, O: Observer<E>, C: Clock> Execution<'_, E, O, C> {
         }
     }
 
-    pub(super) fn stop_if_asked(&mut self) {
+    pub(crate) fn stop_if_asked(&mut self) {
         if self.executor.on_compensation_failure == OnCompensationFailure::Stop {
             self.trouble().stopped = true;
         }

@@ -1,26 +1,27 @@
-//! One run of a saga: the engine that `saga!` expansions and [`Saga`](crate::Saga) drive.
+//! [`Run`]: one run of a sync saga, which `saga!` expansions and
+//! [`Saga`](crate::compose::Saga) drive; and [`Executor::run_step`], a saga of one step.
 //!
 //! The expansion owns the steps and their outputs (in locals, in a nested ladder of
-//! scopes); this engine runs one step at a time under its retry policy, compensates
-//! one step at a time, emits the events and gathers the failures.
+//! scopes); a run executes one step at a time under its retry policy, compensates one
+//! step at a time, emits the events and gathers the failures.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 
+use super::executor::Executor;
 use crate::clock::Clock;
 use crate::error::{CompensationFailure, Errors, SagaError, StepFailure, StepId};
-use crate::event::{Event, Fault, FaultPoint, Observer, Outcome, StepRef};
-use crate::executor::Executor;
+use crate::observe::{Event, Fault, FaultPoint, Observer, Outcome, StepRef};
 use crate::retry::{Attempts, Retry};
 use crate::rng::Rng;
-use crate::step::{Step, StepKind};
-
-mod settle;
+use crate::step::{Describe, Step, StepKind};
 
 /// Why a saga is unwinding: a step failed for good, or panicked.
 ///
-/// Carried outward through the compensation ladder to [`Execution::finish`].
+/// Carried outward through the compensation ladder of a saga to the run's `finish`,
+/// which turns it into the saga's [`SagaError`] (or resumes the panic). Code that
+/// drives a run by hand (a [`DurableRun`](crate::journal::DurableRun)) only passes it on.
 pub enum Unwind<E> {
     /// A step failed for good. Boxed, so that the ladder's results stay as small as
     /// the outputs they carry on the success path.
@@ -32,8 +33,8 @@ pub enum Unwind<E> {
 /// The attempts of one step or compensation so far.
 pub(crate) struct Tries<E> {
     pub(crate) attempt: u32,
-    policy: Option<Attempts<E>>,
-    errors: Errors<E>,
+    pub(super) policy: Option<Attempts<E>>,
+    pub(super) errors: Errors<E>,
 }
 
 impl<E> Tries<E> {
@@ -57,16 +58,16 @@ pub(crate) enum Flow<T, E> {
 }
 
 /// One run of a saga on an [`Executor`].
-pub struct Execution<'x, E, O, C> {
+pub struct Run<'x, E, O, C> {
     pub(crate) executor: &'x mut Executor<O, C>,
     saga: &'x str,
     /// Everything a run needs only once something fails, allocated then: a saga that
     /// succeeds carries one empty pointer.
-    trouble: Option<Box<Trouble<E>>>,
+    pub(super) trouble: Option<Box<Trouble<E>>>,
 }
 
 impl<E> Trouble<E> {
-    fn new() -> Box<Self> {
+    pub(super) fn new() -> Box<Self> {
         Box::new(Trouble {
             retried: None,
             rng: None,
@@ -79,20 +80,20 @@ impl<E> Trouble<E> {
 }
 
 /// The state of a run that has seen a failure.
-struct Trouble<E> {
+pub(super) struct Trouble<E> {
     /// The last step that succeeded after a retry, and how many attempts it took.
-    retried: Option<(usize, u32)>,
-    rng: Option<Rng>,
-    compensations: Vec<CompensationFailure<E>>,
-    not_compensated: Vec<StepId>,
-    stopped: bool,
-    compensation_panic: Option<Box<dyn Any + Send>>,
+    pub(super) retried: Option<(usize, u32)>,
+    pub(super) rng: Option<Rng>,
+    pub(super) compensations: Vec<CompensationFailure<E>>,
+    pub(super) not_compensated: Vec<StepId>,
+    pub(super) stopped: bool,
+    pub(super) compensation_panic: Option<Box<dyn Any + Send>>,
 }
 
 /// The policy a step gets when it declares none: a retriable step retries until it
 /// succeeds; any other gets none (`None`, which fails it on its first error, as
 /// `Retry::times(0)` would).
-fn default_policy<E>(kind: StepKind) -> Option<Retry<E>> {
+pub(super) fn default_policy<E>(kind: StepKind) -> Option<Retry<E>> {
     (kind == StepKind::Retriable).then(|| {
         Retry::until_success()
             .exponential(Duration::from_millis(100))
@@ -100,7 +101,7 @@ fn default_policy<E>(kind: StepKind) -> Option<Retry<E>> {
     })
 }
 
-impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
+impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
     /// Starts a run of the saga named `saga`.
     #[inline]
     pub fn start(executor: &'x mut Executor<O, C>, saga: &'x str) -> Self {
@@ -112,7 +113,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         }
     }
 
-    fn trouble(&mut self) -> &mut Trouble<E> {
+    pub(super) fn trouble(&mut self) -> &mut Trouble<E> {
         self.trouble.get_or_insert_with(Trouble::new)
     }
 
@@ -148,26 +149,14 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         index: usize,
         step: &mut S,
     ) -> Result<S::Output, Unwind<E>> {
-        self.attempt_started(index, Step::name(step), Step::kind(step), 1);
-        let point = FaultPoint::Execute {
-            step: StepRef {
-                index,
-                name: Step::name(step),
-                kind: Step::kind(step),
-            },
-            attempt: 1,
-        };
-        let result = match self.executor.observer.intercept(&point) {
+        let fault = self.attempt_started(StepRef::of(index, step), 1);
+        let result = match fault {
             None => catch_unwind(AssertUnwindSafe(|| step.execute())),
             Some(fault) => self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| step.execute()))),
         };
         match result {
             Ok(Ok(output)) => {
-                let step = StepRef {
-                    index,
-                    name: Step::name(step),
-                    kind: Step::kind(step),
-                };
+                let step = StepRef::of(index, step);
                 self.emit(&Event::AttemptSucceeded { step, attempt: 1 });
                 Ok(output)
             }
@@ -187,9 +176,8 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         let mut tries = Tries::new();
         let mut result = first;
         loop {
-            let meta = (Step::name(step), Step::kind(step), Step::static_name(step));
             let attempt = tries.attempt;
-            match self.settle(index, meta, || Step::retry_policy(step), &mut tries, result) {
+            match self.settle(index, &*step, &mut tries, result) {
                 Flow::Done(output) => {
                     self.trouble().retried = Some((index, attempt));
                     return Ok(output);
@@ -197,16 +185,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
                 Flow::Retry(delay) => self.executor.clock.sleep(delay),
                 Flow::Fail(unwind) => return Err(unwind),
             }
-            self.attempt_started(index, Step::name(step), Step::kind(step), tries.attempt);
-            let point = FaultPoint::Execute {
-                step: StepRef {
-                    index,
-                    name: Step::name(step),
-                    kind: Step::kind(step),
-                },
-                attempt: tries.attempt,
-            };
-            result = match self.executor.observer.intercept(&point) {
+            result = match self.attempt_started(StepRef::of(index, step), tries.attempt) {
                 None => catch_unwind(AssertUnwindSafe(|| step.execute())),
                 Some(fault) => {
                     self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| step.execute())))
@@ -218,7 +197,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     /// Compensates a step that failed, if its outcome is uncertain.
     #[cold]
     pub(crate) fn compensate_uncertain<S: Step<Error = E>>(&mut self, index: usize, step: &mut S) {
-        if Step::is_uncertain(step) && Step::has_compensation(step) {
+        if step.is_uncertain() && step.has_compensation() {
             self.undo(index, step, true, S::compensate_uncertain);
         }
     }
@@ -231,7 +210,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         index: usize,
         step: &mut S,
     ) {
-        if Step::has_compensation(step) {
+        if step.has_compensation() {
             self.undo(index, step, true, S::compensate_uncertain);
         }
     }
@@ -280,7 +259,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         step: &mut S,
         output: S::Output,
     ) {
-        if Step::has_compensation(step) {
+        if step.has_compensation() {
             self.undo(index, step, false, |s| s.compensate(&output));
         }
     }
@@ -291,25 +270,19 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         S: Step<Error = E>,
         F: FnMut(&mut S) -> Result<(), E>,
     {
-        if self.skipped(index, Step::name(step), Step::kind(step)) {
+        if self.skipped(index, &*step) {
             return;
         }
         let mut result = self.undo_once(index, step, uncertain, 1, &mut undo);
         if let Ok(Ok(())) = result {
-            let step = StepRef {
-                index,
-                name: Step::name(step),
-                kind: Step::kind(step),
-            };
+            let step = StepRef::of(index, step);
             self.emit(&Event::CompensationSucceeded { step, attempt: 1 });
             return;
         }
         // The first attempt failed: settle it, then retry under the policy.
         let mut tries = Tries::new();
         loop {
-            let meta = (Step::name(step), Step::kind(step), Step::static_name(step));
-            let policy = || Step::compensation_retry_policy(step);
-            match self.settle_compensation(index, meta, policy, &mut tries, result, uncertain) {
+            match self.settle_compensation(index, &*step, &mut tries, result, uncertain) {
                 Some(delay) => self.executor.clock.sleep(delay),
                 None => return,
             }
@@ -331,22 +304,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         S: Step<Error = E>,
         F: FnMut(&mut S) -> Result<(), E>,
     {
-        self.compensation_started(
-            index,
-            Step::name(step),
-            Step::kind(step),
-            attempt,
-            uncertain,
-        );
-        let point = FaultPoint::Compensate {
-            step: StepRef {
-                index,
-                name: Step::name(step),
-                kind: Step::kind(step),
-            },
-            attempt,
-        };
-        match self.executor.observer.intercept(&point) {
+        match self.compensation_started(StepRef::of(index, step), attempt, uncertain) {
             // A compensation is not repeated: `Repeat` only applies to steps.
             None | Some(Fault::Repeat) => catch_unwind(AssertUnwindSafe(|| undo(step))),
             Some(fault) => self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| undo(step)))),
@@ -373,44 +331,40 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
         }
     }
 
-    pub(crate) fn attempt_started(
-        &mut self,
-        index: usize,
-        name: &str,
-        kind: StepKind,
-        attempt: u32,
-    ) {
-        let step = StepRef { index, name, kind };
+    /// Emits the start of an attempt of `step` and asks the observer for a fault to
+    /// inject into it.
+    pub(crate) fn attempt_started(&mut self, step: StepRef<'_>, attempt: u32) -> Option<Fault<E>> {
         self.emit(&Event::AttemptStarted { step, attempt });
+        let point = FaultPoint::Execute { step, attempt };
+        self.executor.observer.intercept(&point)
     }
 
+    /// Emits the start of an attempt of `step`'s compensation and asks the observer for
+    /// a fault to inject into it.
     pub(crate) fn compensation_started(
         &mut self,
-        index: usize,
-        name: &str,
-        kind: StepKind,
+        step: StepRef<'_>,
         attempt: u32,
         uncertain: bool,
-    ) {
-        let step = StepRef { index, name, kind };
+    ) -> Option<Fault<E>> {
         self.emit(&Event::CompensationStarted {
             step,
             attempt,
             uncertain,
         });
+        let point = FaultPoint::Compensate { step, attempt };
+        self.executor.observer.intercept(&point)
     }
 
     /// Records a compensation that will not run because an earlier one failed and the
     /// executor stops at the first failure. Returns true if so.
-    pub(crate) fn skipped(&mut self, index: usize, name: &str, kind: StepKind) -> bool {
+    pub(crate) fn skipped<S: Describe + ?Sized>(&mut self, index: usize, step: &S) -> bool {
         let stopped = self.stopped();
         if stopped {
             self.emit(&Event::CompensationSkipped {
-                step: StepRef { index, name, kind },
+                step: StepRef::of(index, step),
             });
-            self.trouble()
-                .not_compensated
-                .push(StepId::new(index, name, None));
+            self.trouble().not_compensated.push(StepId::of(index, step));
         }
         stopped
     }
@@ -475,5 +429,28 @@ impl<'x, E, O: Observer<E>, C: Clock> Execution<'x, E, O, C> {
     fn finished(&mut self, outcome: Outcome) {
         let saga = self.saga;
         self.emit(&Event::SagaFinished { saga, outcome });
+    }
+}
+
+impl<O, C> Executor<O, C> {
+    /// Runs a single step as a saga of one: retries, events and, if the outcome is
+    /// uncertain, its compensation on failure.
+    ///
+    /// # Errors
+    ///
+    /// The step's failure, as [`SagaError`].
+    ///
+    /// # Panics
+    ///
+    /// Resumes the step's panic, after compensating it if its outcome is uncertain.
+    pub fn run_step<S>(&mut self, mut step: S) -> Result<S::Output, SagaError<S::Error>>
+    where
+        S: Step,
+        O: Observer<S::Error>,
+        C: Clock,
+    {
+        let mut run = Run::start(self, "step");
+        let result = run.step(0, &mut step);
+        run.finish(result)
     }
 }

@@ -1,4 +1,4 @@
-//! One run of an async saga: [`Execution`]'s logic behind a lock. A plain step
+//! [`AsyncRun`]: one run of an async saga, [`Run`]'s logic behind a lock. A plain step
 //! takes the run exclusively and needs no lock; the branches of a parallel group share
 //! it, each taking the lock between its awaits, so that they run concurrently.
 
@@ -10,15 +10,15 @@ use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
-use crate::async_step::AsyncStep;
+use super::executor::Executor;
+use super::permits::Permits;
+use super::run::{Caught, Flow, Run, Tries, Unwind};
+use super::shared::Shared;
 use crate::clock::{AsyncSleep, Clock};
 use crate::error::SagaError;
-use crate::event::{Event, Fault, FaultPoint, Observer, StepRef};
-use crate::execution::{Caught, Execution, Flow, Tries, Unwind};
-use crate::executor::Executor;
-use crate::permits::Permits;
+use crate::observe::{Event, Fault, Observer, StepRef};
 use crate::retry::GaveUp;
-use crate::shared::Shared;
+use crate::step::AsyncStep;
 use crate::timeout::{CancelHandle, CancelOn, Cancelled, Limits, TimedOut, Timeout};
 
 pub(crate) use race::CatchUnwind;
@@ -27,8 +27,8 @@ use race::Race;
 /// One run of an async saga on an [`Executor`]. A plain step takes it exclusively
 /// ([`step`](Self::step)); the branches of a parallel group share it
 /// ([`branch`](Self::branch), [`settle_branch`](Self::settle_branch)).
-pub struct AsyncExecution<'x, E, O, C> {
-    run: Shared<Execution<'x, E, O, C>>,
+pub struct AsyncRun<'x, E, O, C> {
+    run: Shared<Run<'x, E, O, C>>,
     deadline: Option<(Duration, Timeout<E>)>,
     cancel: Option<CancelOn<'x, E>>,
     /// With fail-fast groups: the signal that stops a parallel group's branches in
@@ -84,11 +84,7 @@ macro_rules! first_attempt {
         match result {
             Ok(Ok(output)) => {
                 if !$this.silent {
-                    let step = StepRef {
-                        index: $index,
-                        name: $step.name(),
-                        kind: $step.kind(),
-                    };
+                    let step = StepRef::of($index, $step);
                     $run.emit(&Event::AttemptSucceeded { step, attempt: 1 });
                 }
                 Ok(output)
@@ -100,29 +96,21 @@ macro_rules! first_attempt {
 
 /// Emits the start of an attempt and asks the observer for a fault to inject.
 fn started<E, O: Observer<E>, C: Clock, S: AsyncStep<Error = E>>(
-    run: &mut Execution<'_, E, O, C>,
+    run: &mut Run<'_, E, O, C>,
     index: usize,
     step: &S,
     attempt: u32,
 ) -> Option<Fault<E>> {
-    run.attempt_started(index, step.name(), step.kind(), attempt);
-    let step = StepRef {
-        index,
-        name: step.name(),
-        kind: step.kind(),
-    };
-    run.executor
-        .observer
-        .intercept(&FaultPoint::Execute { step, attempt })
+    run.attempt_started(StepRef::of(index, step), attempt)
 }
 
-impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
+impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
     /// Starts a run of the saga named `saga`.
     pub fn start(executor: &'x mut Executor<O, C>, saga: &'x str) -> Self {
         let silent = executor.observer.is_silent();
         Self {
             silent,
-            run: Shared::new(Execution::start(executor, saga)),
+            run: Shared::new(Run::start(executor, saga)),
             deadline: None,
             cancel: None,
             siblings: None,
@@ -142,10 +130,6 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         self.permits = (limits.compensation_concurrency < usize::MAX)
             .then(|| Permits::new(limits.compensation_concurrency));
         self
-    }
-
-    fn intercept(&self, point: &FaultPoint<'_>) -> Option<Fault<E>> {
-        self.run.lock().executor.observer.intercept(point)
     }
 
     /// The wait an injected [`Fault::Delay`] asks for.
@@ -207,7 +191,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
     /// Runs `step` (position `index`) until it succeeds or its retry policy gives up,
     /// sleeping between attempts without blocking. A timed-out attempt is an error of
     /// the step; a deadline or cancellation fails the step at once. As
-    /// [`Execution::step`] otherwise.
+    /// [`Run::step`] otherwise.
     ///
     /// It takes the run exclusively, so the first attempt's bookkeeping needs no lock;
     /// the branches of a parallel group share the run through [`branch`](Self::branch).
@@ -316,22 +300,15 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
                             (error, GaveUp::DeadlineExceeded)
                         }
                     };
-                    let meta = (step.name(), step.kind(), step.static_name());
                     let unwind = self
                         .run
                         .lock()
-                        .give_up(index, meta, &mut tries, error, gave_up);
+                        .give_up(index, &*step, &mut tries, error, gave_up);
                     self.undo_uncertain(index, step, true).await;
                     return Err(unwind);
                 }
             };
-            let flow = {
-                let meta = (step.name(), step.kind(), step.static_name());
-                let policy = || step.retry_policy();
-                self.run
-                    .lock()
-                    .settle(index, meta, policy, &mut tries, result)
-            };
+            let flow = self.run.lock().settle(index, &*step, &mut tries, result);
             match flow {
                 Flow::Done(output) => return Ok(output),
                 Flow::Retry(delay) => {
@@ -349,7 +326,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'x, E, O, C> {
         }
     }
 
-    /// Ends the run, as [`Execution::finish`].
+    /// Ends the run, as [`Run::finish`].
     ///
     /// # Panics
     ///

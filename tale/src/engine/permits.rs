@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::shared::Shared;
+use super::shared::Shared;
 
 /// A counting semaphore for the futures of one run, which one task polls: the bound
 /// set by `max_concurrent_compensations`. A future waiting for a permit is woken when
@@ -105,12 +105,9 @@ mod tests {
     fn peak(limit: usize) -> usize {
         let permits = Permits::new(limit);
         let (held, peak) = (Cell::new(0), Cell::new(0));
-        let mut all = pin!(crate::join::join_all((0..10).map(|i| Box::pin(hold(
-            &permits,
-            1 + i % 3,
-            &held,
-            &peak
-        )))));
+        let mut all = pin!(crate::engine::join::join_all(
+            (0..10).map(|i| Box::pin(hold(&permits, 1 + i % 3, &held, &peak)))
+        ));
         let mut cx = Context::from_waker(Waker::noop());
         while all.as_mut().poll(&mut cx).is_pending() {}
         assert_eq!(held.get(), 0, "every permit was returned");

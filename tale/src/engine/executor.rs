@@ -1,9 +1,6 @@
 //! The [`Executor`]: the clock, the observer and the policies that sagas run under.
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::SagaError;
-use crate::execution::Execution;
-use crate::step::Step;
 
 /// What to do when a compensation fails for good (after its own retries).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -22,18 +19,19 @@ pub enum OnCompensationFailure {
 /// that receives every event, and the compensation failure policy.
 ///
 /// One executor runs any number of sagas, one at a time (`saga!` and
-/// [`Saga::run`](crate::Saga::run) borrow it mutably). Retry counters belong to each
+/// [`Saga::run`](crate::compose::Saga::run) borrow it mutably). Retry counters belong to each
 /// run, never to the executor or the step.
 ///
 /// # Examples
 ///
 /// ```
-/// use tale::{Executor, ManualClock, OnCompensationFailure, Report};
+/// use tale::observe::Report;
+/// use tale::{Executor, ManualClock, OnCompensationFailure};
 ///
 /// let clock = ManualClock::new();
 /// let executor = Executor::new()
-///     .clock(clock.clone())
-///     .observer(Report::new(clock))
+///     .with_clock(clock.clone())
+///     .with_observer(Report::new(clock))
 ///     .on_compensation_failure(OnCompensationFailure::Stop)
 ///     .jitter_seed(42);
 /// # let _ = executor;
@@ -58,7 +56,7 @@ impl Executor {
 impl<O, C> Executor<O, C> {
     /// Replaces the observer.
     #[must_use]
-    pub fn observer<O2>(self, observer: O2) -> Executor<O2, C> {
+    pub fn with_observer<O2>(self, observer: O2) -> Executor<O2, C> {
         Executor {
             observer,
             clock: self.clock,
@@ -69,7 +67,7 @@ impl<O, C> Executor<O, C> {
 
     /// Replaces the clock, for instance with a [`ManualClock`](crate::ManualClock) in tests.
     #[must_use]
-    pub fn clock<C2: Clock>(self, clock: C2) -> Executor<O, C2> {
+    pub fn with_clock<C2: Clock>(self, clock: C2) -> Executor<O, C2> {
         Executor {
             observer: self.observer,
             clock,
@@ -94,7 +92,7 @@ impl<O, C> Executor<O, C> {
     }
 
     /// The observer.
-    pub fn observer_ref(&self) -> &O {
+    pub fn observer(&self) -> &O {
         &self.observer
     }
 
@@ -103,29 +101,14 @@ impl<O, C> Executor<O, C> {
         &mut self.observer
     }
 
-    /// Gives the observer back, for instance to read a [`Report`](crate::Report).
+    /// Gives the observer back, for instance to read a
+    /// [`Report`](crate::observe::Report).
     pub fn into_observer(self) -> O {
         self.observer
     }
 
-    /// Runs a single step as a saga of one: retries, events and, if the outcome is
-    /// uncertain, its compensation on failure.
-    ///
-    /// # Errors
-    ///
-    /// The step's failure, as [`SagaError`].
-    ///
-    /// # Panics
-    ///
-    /// Resumes the step's panic, after compensating it if its outcome is uncertain.
-    pub fn run_step<S>(&mut self, mut step: S) -> Result<S::Output, SagaError<S::Error>>
-    where
-        S: Step,
-        O: crate::Observer<S::Error>,
-        C: Clock,
-    {
-        let mut run = Execution::start(self, "step");
-        let result = run.step(0, &mut step);
-        run.finish(result)
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
     }
 }

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use crate::step::Step;
+use super::{Describe, Step};
 
 /// What a step closure may return: a `Result`, or `()` for a step that cannot fail.
 pub trait IntoStepResult<E> {
@@ -38,7 +38,8 @@ pub struct FnStep<F, E> {
     error: PhantomData<fn() -> E>,
 }
 
-/// A step made of an execute closure and a compensate closure; see [`from_fns`].
+/// A step made of an execute closure and a compensate closure; see
+/// [`FnStep::with_compensation`].
 pub struct FnPair<F, G, E> {
     execute: F,
     compensate: G,
@@ -46,13 +47,15 @@ pub struct FnPair<F, G, E> {
 }
 
 /// Makes a step of a closure, with no compensation (a log line, an email that cannot be
-/// unsent). The closure may return a `Result` or `()`. Its name in events is `closure`;
-/// rename it with [`StepExt::named`](crate::StepExt::named).
+/// unsent), or give it one with [`FnStep::with_compensation`]. The closure may return a `Result`
+/// or `()`. Its name in events is `closure`; rename it with
+/// [`StepExt::named`](crate::StepExt::named).
 ///
 /// # Examples
 ///
 /// ```
-/// use tale::{Executor, from_fn};
+/// use tale::Executor;
+/// use tale::step::from_fn;
 ///
 /// let total = Executor::new().run_step(from_fn(|| Ok::<_, String>(40 + 2)));
 /// assert_eq!(total.unwrap(), 42);
@@ -62,7 +65,7 @@ pub struct FnPair<F, G, E> {
 /// two-argument function at run time; here it does not compile.)
 ///
 /// ```compile_fail
-/// let step = tale::from_fn(|a: i32, b: i32| Ok::<_, String>(a + b));
+/// let step = tale::step::from_fn(|a: i32, b: i32| Ok::<_, String>(a + b));
 /// tale::Executor::new().run_step(step);
 /// ```
 pub fn from_fn<F, R, E>(execute: F) -> FnStep<F, E>
@@ -76,48 +79,40 @@ where
     }
 }
 
-/// Makes a step of an execute closure and a compensate closure that is lent the output.
-///
-/// # Examples
-///
-/// ```
-/// use std::cell::Cell;
-/// use tale::{Executor, from_fns};
-///
-/// let seats = Cell::new(5);
-/// let reserve = from_fns(
-///     || { seats.set(seats.get() - 2); Ok::<_, String>(2) },
-///     |n: &u32| seats.set(seats.get() + n),
-/// );
-/// assert_eq!(Executor::new().run_step(reserve).unwrap(), 2);
-/// assert_eq!(seats.get(), 3);
-/// ```
-pub fn from_fns<F, G, R, C, E>(execute: F, compensate: G) -> FnPair<F, G, E>
-where
-    F: FnMut() -> R,
-    R: IntoStepResult<E>,
-    G: FnMut(&R::Output) -> C,
-    C: IntoStepResult<E, Output = ()>,
-{
-    FnPair {
-        execute,
-        compensate,
-        error: PhantomData,
+impl<F, E> FnStep<F, E> {
+    /// Adds a compensation, which is lent the output of the execute closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use tale::Executor;
+    /// use tale::step::from_fn;
+    ///
+    /// let seats = Cell::new(5);
+    /// let reserve = from_fn(|| { seats.set(seats.get() - 2); Ok::<_, String>(2) })
+    ///     .with_compensation(|n: &u32| seats.set(seats.get() + n));
+    /// assert_eq!(Executor::new().run_step(reserve).unwrap(), 2);
+    /// assert_eq!(seats.get(), 3);
+    /// ```
+    pub fn with_compensation<G, R, C>(self, compensate: G) -> FnPair<F, G, E>
+    where
+        F: FnMut() -> R,
+        R: IntoStepResult<E>,
+        G: FnMut(&R::Output) -> C,
+        C: IntoStepResult<E, Output = ()>,
+    {
+        FnPair {
+            execute: self.execute,
+            compensate,
+            error: PhantomData,
+        }
     }
 }
 
-impl<F, R, E> Step for FnStep<F, E>
-where
-    F: FnMut() -> R,
-    R: IntoStepResult<E>,
-{
-    type Output = R::Output;
+impl<F, E> Describe for FnStep<F, E> {
     type Error = E;
 
-    #[inline]
-    fn execute(&mut self) -> Result<R::Output, E> {
-        (self.execute)().into_step_result()
-    }
     fn name(&self) -> &str {
         "closure"
     }
@@ -129,6 +124,30 @@ where
     }
 }
 
+impl<F, R, E> Step for FnStep<F, E>
+where
+    F: FnMut() -> R,
+    R: IntoStepResult<E>,
+{
+    type Output = R::Output;
+
+    #[inline]
+    fn execute(&mut self) -> Result<R::Output, E> {
+        (self.execute)().into_step_result()
+    }
+}
+
+impl<F, G, E> Describe for FnPair<F, G, E> {
+    type Error = E;
+
+    fn name(&self) -> &str {
+        "closure"
+    }
+    fn static_name(&self) -> Option<&'static str> {
+        Some("closure")
+    }
+}
+
 impl<F, G, R, C, E> Step for FnPair<F, G, E>
 where
     F: FnMut() -> R,
@@ -137,7 +156,6 @@ where
     C: IntoStepResult<E, Output = ()>,
 {
     type Output = R::Output;
-    type Error = E;
 
     #[inline]
     fn execute(&mut self) -> Result<R::Output, E> {
@@ -145,11 +163,5 @@ where
     }
     fn compensate(&mut self, output: &R::Output) -> Result<(), E> {
         (self.compensate)(output).into_step_result()
-    }
-    fn name(&self) -> &str {
-        "closure"
-    }
-    fn static_name(&self) -> Option<&'static str> {
-        Some("closure")
     }
 }

@@ -4,7 +4,7 @@ use std::fmt::Display;
 
 use tracing::{Level, Span, span};
 
-use crate::event::{Event, Observer, Outcome};
+use super::{Event, Observer, Outcome};
 
 /// An [`Observer`] that opens a span per saga and per step and logs every transition
 /// inside it: attempts and successes at `DEBUG`, failures at `WARN`, a saga that was not
@@ -13,9 +13,10 @@ use crate::event::{Event, Observer, Outcome};
 /// # Examples
 ///
 /// ```
-/// use tale::{Executor, TracingObserver};
+/// use tale::observe::TracingObserver;
+/// use tale::Executor;
 ///
-/// let executor = Executor::new().observer(TracingObserver::new());
+/// let executor = Executor::new().with_observer(TracingObserver::new());
 /// # let _ = executor;
 /// ```
 #[derive(Debug, Default)]

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::{Event, Observer, Outcome};
 use crate::clock::{Clock, SystemClock};
-use crate::event::{Event, Observer, Outcome};
 
 /// What became of one step in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,9 +49,11 @@ pub struct StepReport {
 /// # Examples
 ///
 /// ```
-/// use tale::{Executor, Outcome, Report, SystemClock, from_fn};
+/// use tale::observe::Report;
+/// use tale::step::from_fn;
+/// use tale::{Executor, Outcome, SystemClock};
 ///
-/// let mut executor = Executor::new().observer(Report::new(SystemClock));
+/// let mut executor = Executor::new().with_observer(Report::new(SystemClock));
 /// executor.run_step(from_fn(|| Ok::<_, String>(()))).unwrap();
 /// let report = executor.into_observer();
 /// assert_eq!(report.outcome(), Some(Outcome::Completed));

@@ -4,13 +4,13 @@
 
 use std::pin::pin;
 
-use super::{AsyncExecution, CatchUnwind};
-use crate::async_step::AsyncStep;
+use super::{AsyncRun, CatchUnwind};
 use crate::clock::AsyncSleep;
-use crate::event::{Fault, FaultPoint, Observer, StepRef};
-use crate::execution::{Tries, Unwind};
+use crate::engine::run::{Tries, Unwind};
+use crate::observe::{Fault, Observer, StepRef};
+use crate::step::AsyncStep;
 
-impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
+impl<E, O: Observer<E>, C: AsyncSleep> AsyncRun<'_, E, O, C> {
     /// Compensates a step that failed, if its outcome is uncertain (or it timed out).
     pub(super) async fn undo_uncertain<S: AsyncStep<Error = E>>(
         &self,
@@ -24,7 +24,7 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
     }
 
     /// Compensates the completed `step` given its output, as
-    /// [`Execution::compensate`](crate::__private::Execution::compensate),
+    /// [`Run::compensate`](crate::engine::Run::compensate),
     /// once a permit is free if the run bounds its concurrent compensations. A group's
     /// compensations are joined by the caller; the order it lists them in is the order
     /// they take the permits (`saga!` lists the last branch first,
@@ -65,7 +65,7 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
         step: &mut S,
         output: Option<&S::Output>,
     ) {
-        if self.run.lock().skipped(index, step.name(), step.kind()) {
+        if self.run.lock().skipped(index, &*step) {
             return;
         }
         // With `max_concurrent_compensations`, every compensation takes a permit: the
@@ -78,22 +78,11 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
         let uncertain = output.is_none();
         let mut tries = Tries::new();
         loop {
-            self.run.lock().compensation_started(
-                index,
-                step.name(),
-                step.kind(),
+            let fault = self.run.lock().compensation_started(
+                StepRef::of(index, step),
                 tries.attempt,
                 uncertain,
             );
-            let point = FaultPoint::Compensate {
-                step: StepRef {
-                    index,
-                    name: step.name(),
-                    kind: step.kind(),
-                },
-                attempt: tries.attempt,
-            };
-            let fault = self.intercept(&point);
             let delay = self.delay(fault.as_ref());
             let attempt = async {
                 if let Some(Fault::Fail(error)) = fault {
@@ -108,13 +97,10 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncExecution<'_, E, O, C> {
                 }
             };
             let result = CatchUnwind(pin!(attempt)).await;
-            let next = {
-                let meta = (step.name(), step.kind(), step.static_name());
-                let policy = || step.compensation_retry_policy();
-                self.run
-                    .lock()
-                    .settle_compensation(index, meta, policy, &mut tries, result, uncertain)
-            };
+            let next = self
+                .run
+                .lock()
+                .settle_compensation(index, &*step, &mut tries, result, uncertain);
             match next {
                 Some(delay) => {
                     let sleep = self.run.lock().executor.clock.sleep_async(delay);

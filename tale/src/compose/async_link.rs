@@ -1,0 +1,354 @@
+//! [`AsyncLink`]: one async step of an [`AsyncSaga`](super::AsyncSaga), a closure over
+//! the state with an optional compensation; `Send` unless made [`local`](AsyncLink::local).
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use super::link::{Body, Link, LinkBuilder};
+use super::meta::{Bound, Linked, Meta, meta_setters};
+use super::threading::{BoxFuture, LinkBody, Local, LocalBoxFuture, Sendable, Threading};
+use crate::step::{AsyncStep, IntoStepResult};
+use crate::timeout::Timeout;
+
+/// An async link's closures and the output kept between execution and compensation.
+struct Typed<X, C, O> {
+    execute: X,
+    compensate: Option<C>,
+    output: Option<O>,
+}
+
+impl<S, E, O, X, C> LinkBody<S, E, Sendable> for Typed<X, C, O>
+where
+    S: Send,
+    O: Send,
+    X: for<'s> FnMut(&'s mut S) -> BoxFuture<'s, Result<O, E>> + Send,
+    C: for<'s> FnMut(&'s mut S, Option<&'s O>) -> BoxFuture<'s, Result<(), E>> + Send,
+{
+    fn execute<'s>(&'s mut self, state: &'s mut S) -> BoxFuture<'s, Result<(), E>> {
+        Box::pin(async move {
+            self.output = Some((self.execute)(state).await?);
+            Ok(())
+        })
+    }
+    fn compensate<'s>(
+        &'s mut self,
+        state: &'s mut S,
+        uncertain: bool,
+    ) -> BoxFuture<'s, Result<(), E>> {
+        if uncertain {
+            self.output = None;
+        }
+        match &mut self.compensate {
+            Some(undo) => undo(state, self.output.as_ref()),
+            None => Box::pin(async { Ok(()) }),
+        }
+    }
+    fn forget(&mut self) {
+        self.output = None;
+    }
+}
+
+impl<S, E, O, X, C> LinkBody<S, E, Local> for Typed<X, C, O>
+where
+    X: AsyncFnMut(&mut S) -> Result<O, E>,
+    C: AsyncFnMut(&mut S, Option<&O>) -> Result<(), E>,
+{
+    fn execute<'s>(&'s mut self, state: &'s mut S) -> LocalBoxFuture<'s, Result<(), E>> {
+        Box::pin(async move {
+            self.output = Some((self.execute)(state).await?);
+            Ok(())
+        })
+    }
+    fn compensate<'s>(
+        &'s mut self,
+        state: &'s mut S,
+        uncertain: bool,
+    ) -> LocalBoxFuture<'s, Result<(), E>> {
+        Box::pin(async move {
+            if uncertain {
+                self.output = None;
+            }
+            match &mut self.compensate {
+                Some(undo) => undo(state, self.output.as_ref()).await,
+                None => Ok(()),
+            }
+        })
+    }
+    fn forget(&mut self) {
+        self.output = None;
+    }
+}
+
+/// A sync link's body, run inline in a [`Local`] async saga.
+struct Blocking<'a, S, E>(Box<dyn Body<S, E> + 'a>);
+
+impl<S, E> LinkBody<S, E, Local> for Blocking<'_, S, E> {
+    fn execute<'s>(&'s mut self, state: &'s mut S) -> LocalBoxFuture<'s, Result<(), E>> {
+        Box::pin(async move { self.0.execute(state) })
+    }
+    fn compensate<'s>(
+        &'s mut self,
+        state: &'s mut S,
+        uncertain: bool,
+    ) -> LocalBoxFuture<'s, Result<(), E>> {
+        Box::pin(async move {
+            if uncertain {
+                self.0.compensate_uncertain(state)
+            } else {
+                self.0.compensate(state)
+            }
+        })
+    }
+    fn forget(&mut self) {
+        self.0.forget();
+    }
+}
+
+/// The compensation slot of a sendable async link that has none.
+type NoUndo<S, O, E> = for<'s> fn(&'s mut S, Option<&'s O>) -> BoxFuture<'s, Result<(), E>>;
+/// The compensation slot of a local async link that has none.
+type NoLocalUndo<S, O, E> = fn(&mut S, Option<&O>) -> std::future::Ready<Result<(), E>>;
+
+/// One step of an [`AsyncSaga`](super::AsyncSaga): an async closure over the state, an
+/// optional async compensation, and the step's name, kind, policies and timeout.
+///
+/// [`AsyncLink::new`] makes a link whose futures are `Send` (its closures return a
+/// [`BoxFuture`]), so that a saga of such links can be spawned on a multi-threaded
+/// runtime; [`AsyncLink::local`] takes async closures whose futures need not be `Send`,
+/// for a saga run on one thread. A sync [`Link`] converts into a local one.
+///
+/// # Examples
+///
+/// ```
+/// use tale::Retry;
+/// use tale::compose::AsyncLink;
+///
+/// let reserve: AsyncLink<'_, Vec<String>, String> =
+///     AsyncLink::new("reserve", |seats: &mut Vec<String>| Box::pin(async move {
+///         seats.push("14C".to_owned());
+///         Ok("14C".to_owned())
+///     }))
+///     .compensate(|seats, seat: Option<&String>| Box::pin(async move {
+///         seats.retain(|s| Some(s) != seat);
+///         Ok(())
+///     }))
+///     .retry(Retry::times(2));
+/// # let _ = reserve;
+/// ```
+pub struct AsyncLink<'a, S: 'a, E: 'a, M: Threading = Sendable> {
+    body: Box<M::Link<'a, S, E>>,
+    meta: Meta<E>,
+}
+
+/// Ties an [`AsyncLinkBuilder`] to the types of its execute closure.
+type Signature<'a, S, O, E, M> = (fn(&mut S) -> (O, E), &'a (), M);
+
+/// An async link on its way to having a compensation; finish it with
+/// [`compensate`](AsyncLinkBuilder::compensate) or use it as it is.
+pub struct AsyncLinkBuilder<'a, S, E, X, O, M = Sendable> {
+    name: Cow<'static, str>,
+    execute: X,
+    link: PhantomData<Signature<'a, S, O, E, M>>,
+}
+
+impl<'a, S: 'a, E: 'a> AsyncLink<'a, S, E, Sendable> {
+    /// A link that runs `execute` on the state: a closure returning a boxed `Send`
+    /// future, `|state| Box::pin(async move { ... })`.
+    #[allow(clippy::new_ret_no_self)] // a builder that becomes an `AsyncLink`
+    pub fn new<X, O>(
+        name: impl Into<Cow<'static, str>>,
+        execute: X,
+    ) -> AsyncLinkBuilder<'a, S, E, X, O, Sendable>
+    where
+        X: for<'s> FnMut(&'s mut S) -> BoxFuture<'s, Result<O, E>> + Send + 'a,
+        O: 'a,
+    {
+        AsyncLinkBuilder {
+            name: name.into(),
+            execute,
+            link: PhantomData,
+        }
+    }
+}
+
+impl<'a, S: 'a, E: 'a> AsyncLink<'a, S, E, Local> {
+    /// A link that runs the async closure `execute` on the state; its futures need not
+    /// be `Send`, and the saga it joins is an `AsyncSaga<'_, S, E, Local>`.
+    pub fn local<X, O>(
+        name: impl Into<Cow<'static, str>>,
+        execute: X,
+    ) -> AsyncLinkBuilder<'a, S, E, X, O, Local>
+    where
+        X: AsyncFnMut(&mut S) -> Result<O, E> + 'a,
+        O: 'a,
+    {
+        AsyncLinkBuilder {
+            name: name.into(),
+            execute,
+            link: PhantomData,
+        }
+    }
+}
+
+impl<'a, S: 'a, E: 'a, M: Threading> AsyncLink<'a, S, E, M> {
+    meta_setters!();
+
+    /// Limits each attempt to `timeout`: a slower attempt is dropped and fails with the
+    /// timeout's error, and if the link fails for good its compensation runs with no
+    /// output, as for an uncertain link.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Timeout<E>) -> Self {
+        self.meta.timeout = Some(timeout);
+        self
+    }
+
+    pub(crate) fn forget(&mut self) {
+        self.body.forget();
+    }
+}
+
+impl<'a, S: Send + 'a, E: 'a, X, O: Send + 'a> AsyncLinkBuilder<'a, S, E, X, O, Sendable>
+where
+    X: for<'s> FnMut(&'s mut S) -> BoxFuture<'s, Result<O, E>> + Send + 'a,
+{
+    /// Adds the compensation: it gets the state and the output that `execute` produced
+    /// (`None` only when compensating an uncertain link that failed), and returns a
+    /// boxed `Send` future.
+    pub fn compensate<C>(self, compensate: C) -> AsyncLink<'a, S, E>
+    where
+        C: for<'s> FnMut(&'s mut S, Option<&'s O>) -> BoxFuture<'s, Result<(), E>> + Send + 'a,
+    {
+        let body: Box<<Sendable as Threading>::Link<'a, S, E>> = Box::new(Typed {
+            execute: self.execute,
+            compensate: Some(compensate),
+            output: None,
+        });
+        AsyncLink {
+            body,
+            meta: Meta::new(self.name, true),
+        }
+    }
+}
+
+impl<'a, S: 'a, E: 'a, X, O: 'a> AsyncLinkBuilder<'a, S, E, X, O, Local>
+where
+    X: AsyncFnMut(&mut S) -> Result<O, E> + 'a,
+{
+    /// Adds the async compensation: it gets the state and the output that `execute`
+    /// produced (`None` only when compensating an uncertain link that failed).
+    pub fn compensate<C>(self, compensate: C) -> AsyncLink<'a, S, E, Local>
+    where
+        C: AsyncFnMut(&mut S, Option<&O>) -> Result<(), E> + 'a,
+    {
+        let body: Box<<Local as Threading>::Link<'a, S, E>> = Box::new(Typed {
+            execute: self.execute,
+            compensate: Some(compensate),
+            output: None,
+        });
+        AsyncLink {
+            body,
+            meta: Meta::new(self.name, true),
+        }
+    }
+}
+
+impl<'a, S: 'a, E: 'a, X, O: 'a, M: Threading> AsyncLinkBuilder<'a, S, E, X, O, M>
+where
+    Self: Into<AsyncLink<'a, S, E, M>>,
+{
+    /// See [`AsyncLink::retry`].
+    #[must_use]
+    pub fn retry(self, policy: crate::Retry<E>) -> AsyncLink<'a, S, E, M> {
+        self.into().retry(policy)
+    }
+
+    /// See [`AsyncLink::timeout`].
+    #[must_use]
+    pub fn timeout(self, timeout: Timeout<E>) -> AsyncLink<'a, S, E, M> {
+        self.into().timeout(timeout)
+    }
+}
+
+impl<'a, S: Send + 'a, E: 'a, X, O: Send + 'a> From<AsyncLinkBuilder<'a, S, E, X, O, Sendable>>
+    for AsyncLink<'a, S, E, Sendable>
+where
+    X: for<'s> FnMut(&'s mut S) -> BoxFuture<'s, Result<O, E>> + Send + 'a,
+{
+    fn from(builder: AsyncLinkBuilder<'a, S, E, X, O, Sendable>) -> Self {
+        let body: Typed<X, NoUndo<S, O, E>, O> = Typed {
+            execute: builder.execute,
+            compensate: None,
+            output: None,
+        };
+        let body: Box<<Sendable as Threading>::Link<'a, S, E>> = Box::new(body);
+        AsyncLink {
+            body,
+            meta: Meta::new(builder.name, false),
+        }
+    }
+}
+
+impl<'a, S: 'a, E: 'a, X, O: 'a> From<AsyncLinkBuilder<'a, S, E, X, O, Local>>
+    for AsyncLink<'a, S, E, Local>
+where
+    X: AsyncFnMut(&mut S) -> Result<O, E> + 'a,
+{
+    fn from(builder: AsyncLinkBuilder<'a, S, E, X, O, Local>) -> Self {
+        let body: Typed<X, NoLocalUndo<S, O, E>, O> = Typed {
+            execute: builder.execute,
+            compensate: None,
+            output: None,
+        };
+        let body: Box<<Local as Threading>::Link<'a, S, E>> = Box::new(body);
+        AsyncLink {
+            body,
+            meta: Meta::new(builder.name, false),
+        }
+    }
+}
+
+impl<'a, S: 'a, E: 'a> From<Link<'a, S, E>> for AsyncLink<'a, S, E, Local> {
+    fn from(link: Link<'a, S, E>) -> Self {
+        let body: Box<<Local as Threading>::Link<'a, S, E>> = Box::new(Blocking(link.body));
+        AsyncLink {
+            body,
+            meta: link.meta,
+        }
+    }
+}
+
+impl<'a, S: 'a, E: 'a, X, R> From<LinkBuilder<'a, S, E, X, R>> for AsyncLink<'a, S, E, Local>
+where
+    X: FnMut(&mut S) -> R + 'a,
+    R: IntoStepResult<E>,
+    R::Output: 'a,
+{
+    fn from(builder: LinkBuilder<'a, S, E, X, R>) -> Self {
+        Link::from(builder).into()
+    }
+}
+
+impl<S, E, M: Threading> Linked for AsyncLink<'_, S, E, M> {
+    type Error = E;
+    fn meta(&self) -> &Meta<E> {
+        &self.meta
+    }
+}
+
+impl<S, E, M: Threading> AsyncStep for Bound<'_, AsyncLink<'_, S, E, M>, &mut S> {
+    type Output = ();
+
+    fn execute(&mut self) -> impl Future<Output = Result<(), E>> {
+        self.link.body.execute(self.state)
+    }
+    fn compensate(&mut self, (): &()) -> impl Future<Output = Result<(), E>> {
+        self.link.body.compensate(self.state, false)
+    }
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> {
+        self.link.body.compensate(self.state, true)
+    }
+    fn timeout(&self) -> Option<Timeout<E>> {
+        self.link.meta.timeout
+    }
+}

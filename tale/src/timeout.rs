@@ -204,7 +204,8 @@ impl<E> fmt::Debug for Limits<'_, E> {
 }
 
 impl<'h, E> Limits<'h, E> {
-    /// No deadline, no cancellation.
+    /// No limits: no deadline, no cancel handle, no fail-fast groups, and no bound on
+    /// the compensations running at once.
     #[must_use]
     pub fn new() -> Self {
         Self::default()

@@ -1,4 +1,7 @@
-//! Shared fixtures of the test suite in `tests/`.
+//! Shared fixtures of the test suite in `tests/`, and [`crash`], the harness of the
+//! crash suites.
+
+pub mod crash;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 

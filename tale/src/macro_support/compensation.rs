@@ -2,7 +2,7 @@
 //!
 //! The `#[step]` expansion checks the function once, where the step's argument, output
 //! and error types are all known, with autoref specialization:
-//! `(&&CheckSync::<A, O, E, _>::new(path)).tale_fits()` gives [`Fits`] when `path` fits
+//! `(&CheckSync::<_, O, E, _>::new(path, &args)).tale_fits()` gives [`Fits`] when `path` fits
 //! and [`DoesNotFitSync`] otherwise, whose `call` requires [`NotFitSync`], a trait with
 //! no impls whose `on_unimplemented` message speaks of the step's output. (A plain
 //! `F: FnMut(..)` bound would report rustc's generic "type mismatch in function

@@ -2,6 +2,8 @@
 //! [`__private`](crate::__private).
 //!
 //! - [`step_fn`]: the step values that `#[step]` functions return;
+//! - [`send_step`]: the `Send` flavour of an async step value, whose futures rustc can
+//!   see are `Send`;
 //! - [`kind`]: step kinds at the type level, for the pivot checks of `saga!`;
 //! - [`compensation`]: calling a `compensate = ...` function, with a readable error
 //!   when its signature does not fit the step;

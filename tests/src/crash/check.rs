@@ -1,0 +1,375 @@
+//! The checks of a crash suite, once the last recovery is done: what the journal and
+//! the services say, and everything that must hold between them and the sagas' plans.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use tale::journal::{Record, SagaRow, SqliteStore, Status, Store};
+
+use super::harness::Summary;
+use super::plan::{Fail, Plan, SAGAS, undo_of};
+
+/// An effect, as the services recorded it.
+#[derive(Debug)]
+pub struct Effect {
+    /// Its idempotency key.
+    pub key: String,
+    /// The saga.
+    pub saga: i64,
+    /// The step.
+    pub step: i64,
+    /// `execute` or `compensate`.
+    pub phase: String,
+    /// `charge`, `reserve`, `refund` or `cancel`.
+    pub service: String,
+    /// For an undo: the key of the effect undone, if any.
+    pub target: Option<String>,
+    /// What it is worth.
+    pub amount: i64,
+}
+
+/// The text of the idempotency key of `saga`'s step `step` in `phase`.
+pub fn key(saga: i64, step: usize, phase: &str) -> String {
+    format!("saga-{saga}/step-{step}/{phase}")
+}
+
+/// Everything the two databases say, read once the last recovery is done.
+pub struct World {
+    /// Every saga's summary and records.
+    pub sagas: Vec<(SagaRow, Vec<Record>)>,
+    /// Every effect, by key.
+    pub effects: BTreeMap<String, Effect>,
+    /// Every order: saga id to (name, inputs).
+    pub orders: BTreeMap<i64, (String, String)>,
+    /// (phase, same) of every repeated call.
+    pub duplicates: Vec<(String, bool)>,
+    /// Calls made without their key.
+    pub keyless: Vec<String>,
+}
+
+impl World {
+    /// Reads the journal and the services in `dir`.
+    pub fn read(dir: &Path) -> Self {
+        let store = SqliteStore::open(dir.join("journal.db")).expect("the journal opens");
+        let sagas = store
+            .sagas(&[])
+            .expect("the journal lists its sagas")
+            .into_iter()
+            .map(|row| {
+                let records = store
+                    .records(row.id)
+                    .unwrap_or_else(|e| panic!("{}'s records: {e}", row.id));
+                (row, records)
+            })
+            .collect();
+        let db = rusqlite::Connection::open(dir.join("services.db")).expect("services.db opens");
+        let mut effects = BTreeMap::new();
+        let mut stmt = db
+            .prepare("SELECT key, saga, step, phase, service, target, amount FROM effects")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Effect {
+                    key: r.get(0)?,
+                    saga: r.get(1)?,
+                    step: r.get(2)?,
+                    phase: r.get(3)?,
+                    service: r.get(4)?,
+                    target: r.get(5)?,
+                    amount: r.get(6)?,
+                })
+            })
+            .unwrap();
+        for effect in rows {
+            let effect = effect.unwrap();
+            effects.insert(effect.key.clone(), effect);
+        }
+        let orders = db
+            .prepare("SELECT saga, name, inputs FROM orders")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let duplicates = db
+            .prepare("SELECT phase, same FROM duplicates")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let keyless = db
+            .prepare("SELECT what FROM keyless")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        Self {
+            sagas,
+            effects,
+            orders,
+            duplicates,
+            keyless,
+        }
+    }
+}
+
+/// The last error of a `StepFailed` record's JSON error list.
+pub fn last_error(errors: &str) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = serde_json::from_str(errors).unwrap_or_default();
+    list.last().cloned().unwrap_or_default()
+}
+
+/// Checks one saga against its plan, its journal and the effects it left.
+pub fn check_saga(
+    world: &World,
+    row: &SagaRow,
+    records: &[Record],
+    summary: &mut Summary,
+    bad: &mut Vec<String>,
+) {
+    let id = row.id.0;
+    let mut fail = |what: String| bad.push(format!("saga {id} ({}): {what}", row.name));
+    let Some((_, shape)) = SAGAS.iter().find(|(name, _)| *name == row.name) else {
+        return fail("an unknown saga".into());
+    };
+    let plan: Plan = match serde_json::from_str(&row.inputs) {
+        Ok(plan) => plan,
+        Err(e) => return fail(format!("its inputs do not read back: {e}")),
+    };
+    if plan.steps.len() != shape.len() {
+        return fail(format!("a plan of {} steps", plan.steps.len()));
+    }
+    let exec = |i: usize| world.effects.get(&key(id, i, "execute"));
+    let comp = |i: usize| world.effects.get(&key(id, i, "compensate"));
+    let planned = plan.steps.iter().position(|s| s.fail != Fail::No);
+
+    // The journal agrees with the effects.
+    for record in records {
+        match record {
+            Record::StepSucceeded { index, .. } if exec(*index as usize).is_none() => {
+                fail(format!(
+                    "the journal says step {index} succeeded; no effect"
+                ));
+            }
+            Record::CompensationSucceeded { index } if comp(*index as usize).is_none() => {
+                fail(format!(
+                    "the journal says step {index} was compensated; no undo"
+                ));
+            }
+            Record::CompensationFailed { index, .. } if !plan.steps[*index as usize].undo_fails => {
+                fail(format!("the compensation of step {index} failed unplanned"));
+            }
+            _ => {}
+        }
+    }
+    let failures: Vec<(usize, &String)> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::StepFailed { index, errors, .. } => Some((*index as usize, errors)),
+            _ => None,
+        })
+        .collect();
+    if failures.len() > 1 {
+        fail(format!("{} steps failed", failures.len()));
+    }
+
+    match row.status {
+        Status::Completed => {
+            summary.completed += 1;
+            if let Some((f, _)) = failures.first() {
+                fail(format!("completed, yet step {f} failed"));
+            }
+            if let Some(p) = planned {
+                fail(format!("completed, yet its plan fails step {p}"));
+            }
+            for (i, (name, effect, _)) in shape.iter().enumerate() {
+                match exec(i) {
+                    None => fail(format!("completed without the effect of step {i} ({name})")),
+                    Some(e) if e.service != effect.effect() || e.amount != plan.steps[i].amount => {
+                        fail(format!("step {i}'s effect is {e:?}"));
+                    }
+                    Some(_) => {}
+                }
+                if let Some(c) = comp(i) {
+                    fail(format!("completed, yet step {i} was undone: {c:?}"));
+                }
+            }
+        }
+        Status::Compensated | Status::Stuck => {
+            if row.status == Status::Stuck {
+                summary.stuck.push(id);
+            } else {
+                summary.compensated += 1;
+            }
+            let Some(&(f, errors)) = failures.first() else {
+                return fail(format!("{}, yet no step failed", row.status));
+            };
+            let uncertain = shape[f].2;
+            let error = last_error(errors);
+            if error == serde_json::json!({ "Interrupted": "Crashed" }) {
+                summary.crashed_uncertain += 1;
+                if !uncertain {
+                    fail(format!("step {f} is certain, yet failed as crashed"));
+                }
+                if planned.is_some_and(|p| p < f) {
+                    fail(format!(
+                        "step {f} crashed after planned failure of step {planned:?}"
+                    ));
+                }
+            } else {
+                let expected = match plan.steps[f].fail {
+                    Fail::Reject => error.get("Rejected").is_some(),
+                    Fail::Timeout => error == "Timeout",
+                    Fail::No => false,
+                };
+                if planned != Some(f) || !expected {
+                    fail(format!(
+                        "step {f} failed with {error}; the plan fails step {planned:?}"
+                    ));
+                }
+            }
+            let mut stuck = false;
+            for (i, (name, effect, _)) in shape.iter().enumerate() {
+                let (e, c) = (exec(i), comp(i));
+                if i > f {
+                    if e.is_some() || c.is_some() {
+                        fail(format!(
+                            "step {i} ({name}) after the failure left {e:?} {c:?}"
+                        ));
+                    }
+                    continue;
+                }
+                if i < f && e.is_none() {
+                    fail(format!("step {i} ({name}) succeeded without an effect"));
+                }
+                if i == f && !uncertain && e.is_some() {
+                    fail(format!(
+                        "the failed step {f} ({name}) left its effect {e:?}"
+                    ));
+                }
+                if let Some(e) = e
+                    && (e.service != effect.effect() || e.amount != plan.steps[i].amount)
+                {
+                    fail(format!("step {i}'s effect is {e:?}"));
+                }
+                let undone = i < f || uncertain;
+                if !undone {
+                    if let Some(c) = c {
+                        fail(format!(
+                            "step {i} ({name}) was undone, yet never applied: {c:?}"
+                        ));
+                    }
+                } else if plan.steps[i].undo_fails {
+                    stuck = true;
+                    if let Some(c) = c {
+                        fail(format!("step {i}'s undo was to fail, yet applied: {c:?}"));
+                    }
+                } else {
+                    match c {
+                        None => fail(format!("step {i} ({name}) was not undone: {e:?}")),
+                        Some(c) => {
+                            if c.service != effect.undo() {
+                                fail(format!("step {i} was undone by {c:?}"));
+                            }
+                            if c.target.as_deref() != e.map(|e| e.key.as_str()) {
+                                fail(format!("step {i}'s undo {c:?} does not undo {e:?}"));
+                            }
+                        }
+                    }
+                }
+            }
+            let expected = if stuck {
+                Status::Stuck
+            } else {
+                Status::Compensated
+            };
+            if row.status != expected {
+                fail(format!("{}, expected {expected}", row.status));
+            }
+        }
+        status => fail(format!("ended {status}")),
+    }
+}
+
+/// Checks everything; returns what is wrong.
+pub fn check(world: &World, summary: &mut Summary) -> Vec<String> {
+    let mut bad = Vec::new();
+    let ids: BTreeMap<i64, &SagaRow> = world.sagas.iter().map(|(r, _)| (r.id.0, r)).collect();
+    summary.sagas = ids.len() as u64;
+
+    // None lost: ids have no gap, the ids children reported are there, and the orders
+    // the services recorded are the journal's sagas with the same inputs.
+    if let Some((&last, _)) = ids.last_key_value()
+        && last != ids.len() as i64
+    {
+        bad.push(format!("{} sagas with ids up to {last}", ids.len()));
+    }
+    for id in &summary.begun {
+        if !ids.contains_key(id) {
+            bad.push(format!("saga {id} began, and is not in the journal"));
+        }
+    }
+    for (id, row) in &ids {
+        match world.orders.get(id) {
+            None => bad.push(format!("saga {id} has no order in the services")),
+            Some((name, inputs)) if *name != row.name || *inputs != row.inputs => {
+                bad.push(format!("saga {id}'s order is {name} {inputs}"));
+            }
+            Some(_) => {}
+        }
+    }
+    for id in world.orders.keys() {
+        if !ids.contains_key(id) {
+            bad.push(format!(
+                "the services served saga {id}; the journal lost it"
+            ));
+        }
+    }
+
+    // Every effect: under the key of its saga, step and phase, of a known saga; an undo
+    // undoes an effect of the same step, for the same amount.
+    let mut undone = BTreeSet::new();
+    for e in world.effects.values() {
+        if e.key != format!("saga-{}/step-{}/{}", e.saga, e.step, e.phase) {
+            bad.push(format!("effect under a foreign key: {e:?}"));
+        }
+        if !ids.contains_key(&e.saga) {
+            bad.push(format!("effect of a saga the journal lost: {e:?}"));
+        }
+        if e.phase == "compensate"
+            && let Some(target) = &e.target
+        {
+            match world.effects.get(target) {
+                Some(t)
+                    if t.saga == e.saga
+                        && t.step == e.step
+                        && t.phase == "execute"
+                        && t.amount == e.amount
+                        && undo_of(&t.service) == e.service => {}
+                other => bad.push(format!("{e:?} undoes {other:?}")),
+            }
+            if !undone.insert(target) {
+                bad.push(format!("{target} undone twice"));
+            }
+        }
+    }
+    for (phase, same) in &world.duplicates {
+        match phase.as_str() {
+            "execute" => summary.duplicates_execute += 1,
+            _ => summary.duplicates_compensate += 1,
+        }
+        if !same {
+            bad.push(format!("a repeated {phase} call asked for another effect"));
+        }
+    }
+    for what in &world.keyless {
+        bad.push(format!("a call without its key: {what}"));
+    }
+
+    for (row, records) in &world.sagas {
+        check_saga(world, row, records, summary, &mut bad);
+    }
+    bad
+}

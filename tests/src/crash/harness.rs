@@ -1,0 +1,203 @@
+//! [`Harness`]: starts a crash suite's child process, kills it with SIGKILL after a
+//! seeded delay, and runs recoveries (some killed too) until one runs to its end.
+//!
+//! A child takes `run <dir> <seed> <n> <lanes>` (start `n` new sagas on `lanes`
+//! threads or tasks, printing `begun <id>` once each start is journaled) and
+//! `recover <dir>` (printing `pending <id> <last record>` for each unfinished saga, then
+//! `recovered <id> <status>` for each it finished; exit status 2 if one could not be).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::rng::Rng;
+
+const SIGKILL: i32 = 9;
+/// How long a child may take to finish on its own before the test gives up on it.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// What the harness did and saw.
+#[derive(Default, Debug)]
+pub struct Summary {
+    /// Runs of new sagas.
+    pub runs: u64,
+    /// Runs that finished before their kill.
+    pub runs_finished: u64,
+    /// Kills of runs.
+    pub kills_running: u64,
+    /// Kills of recoveries.
+    pub kills_recovering: u64,
+    /// Recoveries started.
+    pub recoveries: u64,
+    /// Sagas a recovery finished.
+    pub recovered: BTreeSet<i64>,
+    /// What recoveries found: the last record of each unfinished saga, by kind.
+    pub pending: BTreeMap<String, u64>,
+    /// Sagas children said they began.
+    pub begun: BTreeSet<i64>,
+    /// Sagas in the journal.
+    pub sagas: u64,
+    /// Sagas completed.
+    pub completed: u64,
+    /// Sagas compensated.
+    pub compensated: u64,
+    /// Sagas stuck (a compensation made to fail).
+    pub stuck: Vec<i64>,
+    /// Uncertain steps failed as crashed.
+    pub crashed_uncertain: u64,
+    /// Repeated step calls the services suppressed.
+    pub duplicates_execute: u64,
+    /// Repeated compensation calls the services suppressed.
+    pub duplicates_compensate: u64,
+}
+
+impl Summary {
+    /// Every kill delivered.
+    pub fn kills(&self) -> u64 {
+        self.kills_running + self.kills_recovering
+    }
+}
+
+/// A crash suite's driver: its child binary, its folder, what it saw.
+pub struct Harness {
+    /// The child binary.
+    pub exe: &'static str,
+    /// The folder of the journal and the services.
+    pub dir: PathBuf,
+    /// What it did and saw.
+    pub summary: Summary,
+}
+
+/// Complete lines of a child's output (a kill may cut the last one).
+pub fn lines(output: &[u8]) -> impl Iterator<Item = &str> {
+    std::str::from_utf8(output)
+        .unwrap_or_default()
+        .split_inclusive('\n')
+        .filter_map(|line| line.strip_suffix('\n'))
+}
+
+impl Harness {
+    /// Starts the child with `args`.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        Command::new(self.exe)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("crash_child starts")
+    }
+
+    /// The folder, as text.
+    pub fn dir(&self) -> &str {
+        self.dir.to_str().expect("a UTF-8 path")
+    }
+
+    /// Lets `child` run for `delay`, then kills it. True if the kill landed (the child
+    /// had not finished on its own).
+    pub fn kill_after(&mut self, mut child: Child, delay: Duration) -> (bool, Output) {
+        thread::sleep(delay);
+        child.kill().expect("SIGKILL is delivered");
+        let output = child.wait_with_output().expect("crash_child is reaped");
+        let killed = output.status.signal() == Some(SIGKILL);
+        if !killed {
+            self.expect_success(&output);
+        }
+        (killed, output)
+    }
+
+    /// Waits for `child` to finish on its own, successfully.
+    pub fn wait(&self, mut child: Child) -> Output {
+        let deadline = Instant::now() + PATIENCE;
+        while child.try_wait().expect("crash_child is polled").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "crash_child did not finish within {PATIENCE:?} (the databases are in {})",
+                    self.dir.display()
+                );
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        let output = child.wait_with_output().expect("crash_child is reaped");
+        self.expect_success(&output);
+        output
+    }
+
+    /// Panics unless the child exited successfully.
+    pub fn expect_success(&self, output: &Output) {
+        assert!(
+            output.status.success(),
+            "crash_child failed ({}): {}\n(the databases are in {})",
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            self.dir.display()
+        );
+    }
+
+    /// Notes the sagas a run said it began.
+    pub fn note_begun(&mut self, output: &Output) {
+        for line in lines(&output.stdout) {
+            if let Some(id) = line.strip_prefix("begun ") {
+                self.summary.begun.insert(id.parse().expect("a saga id"));
+            }
+        }
+    }
+
+    /// Notes what a recovery reported; returns how many sagas it finished.
+    pub fn note_recovered(&mut self, output: &Output) -> usize {
+        let mut count = 0;
+        for line in lines(&output.stdout) {
+            if let Some(rest) = line.strip_prefix("pending ") {
+                let last = rest.split(' ').nth(1).unwrap_or("?").to_owned();
+                *self.summary.pending.entry(last).or_default() += 1;
+            }
+            if let Some(rest) = line.strip_prefix("recovered ") {
+                let id = rest.split(' ').next().expect("an id");
+                self.summary
+                    .recovered
+                    .insert(id.parse().expect("a saga id"));
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// One round: a run of new sagas killed after a random delay, then recovery until
+    /// one completes (some recoveries are killed too).
+    pub fn round(&mut self, rng: &mut Rng) {
+        self.summary.runs += 1;
+        let seed = rng.next_u64().to_string();
+        let sagas = (2 + rng.below(30)).to_string();
+        let lanes = (1 + rng.below(3)).to_string();
+        let child = self.spawn(&["run", self.dir(), &seed, &sagas, &lanes]);
+        let delay = Duration::from_micros(500 + rng.below(60_000));
+        let (killed, output) = self.kill_after(child, delay);
+        if killed {
+            self.summary.kills_running += 1;
+        } else {
+            self.summary.runs_finished += 1;
+        }
+        self.note_begun(&output);
+        loop {
+            self.summary.recoveries += 1;
+            let child = self.spawn(&["recover", self.dir()]);
+            if rng.chance(30) {
+                let delay = Duration::from_micros(rng.below(20_000));
+                let (killed, output) = self.kill_after(child, delay);
+                self.note_recovered(&output);
+                if killed {
+                    self.summary.kills_recovering += 1;
+                    continue;
+                }
+            } else {
+                let output = self.wait(child);
+                self.note_recovered(&output);
+            }
+            break;
+        }
+    }
+}

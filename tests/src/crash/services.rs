@@ -1,0 +1,165 @@
+//! The outside world of the crash suites, in `services.db`: services that apply each
+//! effect once per idempotency key and record every repeat.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use tale::journal::{IdempotencyKey, Phase, SagaId};
+
+use super::plan::{Error, Plan};
+
+/// The outside world, in `services.db`.
+pub struct Services {
+    /// The connection to `services.db`.
+    pub conn: Connection,
+}
+
+/// What a service answers: the effect's key and amount.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The key the effect was applied under.
+    pub key: String,
+    /// What it is worth.
+    pub amount: i64,
+}
+
+/// What an undo undoes.
+pub enum Target<'a> {
+    /// The effect of a completed step, from its receipt.
+    Effect(&'a Receipt),
+    /// Whatever the call with this key did, if anything (the step's outcome is unknown).
+    Request(IdempotencyKey),
+}
+
+/// The services' tables.
+pub const SERVICES_SCHEMA: &str = "
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS effects (
+    key     TEXT    PRIMARY KEY,  -- the idempotency key: an effect is applied once
+    saga    INTEGER NOT NULL,
+    step    INTEGER NOT NULL,
+    phase   TEXT    NOT NULL,     -- execute | compensate
+    service TEXT    NOT NULL,     -- charge | reserve | refund | cancel
+    target  TEXT,                 -- refund, cancel: the key of the effect undone, if any
+    amount  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS duplicates (
+    id      INTEGER PRIMARY KEY,
+    key     TEXT    NOT NULL,
+    phase   TEXT    NOT NULL,
+    same    INTEGER NOT NULL      -- 1 if the repeat asked for the same effect
+);
+CREATE TABLE IF NOT EXISTS orders (
+    saga    INTEGER PRIMARY KEY,
+    name    TEXT    NOT NULL,
+    inputs  TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS keyless (
+    id      INTEGER PRIMARY KEY,
+    what    TEXT    NOT NULL
+);
+COMMIT;
+";
+
+impl Services {
+    /// Creates `services.db` if needed (WAL mode, the tables), and connects to it. One
+    /// connection at a time: SQLite may refuse the switch to WAL mode at once
+    /// ("database is locked") when several connections make it together.
+    pub fn create(dir: &Path) -> rusqlite::Result<Self> {
+        let services = Self::connect(dir)?;
+        services
+            .conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        services.conn.execute_batch(SERVICES_SCHEMA)?;
+        Ok(services)
+    }
+
+    /// Connects to the `services.db` that [`create`](Self::create) made.
+    pub fn connect(dir: &Path) -> rusqlite::Result<Self> {
+        let conn = Connection::open(dir.join("services.db"))?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // A killed process loses nothing in WAL mode whatever this says.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(Self { conn })
+    }
+
+    /// Records that the saga `saga` serves this order.
+    pub fn order(&self, saga: SagaId, name: &str, plan: &Plan) -> rusqlite::Result<()> {
+        let inputs = serde_json::to_string(plan).expect("a plan serializes");
+        self.conn.execute(
+            "INSERT INTO orders (saga, name, inputs) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![saga.0, name, inputs],
+        )?;
+        Ok(())
+    }
+
+    /// A call that came without the key it should carry: recorded, for the checks.
+    pub fn keyless(&self, what: &str) {
+        // Best effort: the call fails anyway.
+        let _ = self
+            .conn
+            .execute("INSERT INTO keyless (what) VALUES (?1)", [what]);
+    }
+
+    /// Applies `service` under `key`, once: a repeat is answered with the first
+    /// call's receipt and counted in `duplicates`.
+    pub fn apply(
+        &self,
+        key: IdempotencyKey,
+        service: &str,
+        amount: i64,
+        target: Option<Target<'_>>,
+    ) -> Result<Receipt, Error> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let text = key.to_string();
+        let phase = match key.phase {
+            Phase::Execute => "execute",
+            Phase::Compensate => "compensate",
+        };
+        let (target, amount) = match target {
+            None => (None, amount),
+            Some(Target::Effect(receipt)) => (Some(receipt.key.clone()), receipt.amount),
+            Some(Target::Request(request)) => tx
+                .query_row(
+                    "SELECT key, amount FROM effects WHERE key = ?1",
+                    [request.to_string()],
+                    |r| Ok((Some(r.get::<_, String>(0)?), r.get::<_, i64>(1)?)),
+                )
+                .optional()?
+                .unwrap_or((None, 0)),
+        };
+        let inserted = tx.execute(
+            "INSERT INTO effects (key, saga, step, phase, service, target, amount) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (key) DO NOTHING",
+            params![text, key.saga.0, key.index, phase, service, target, amount],
+        )?;
+        let receipt = if inserted == 1 {
+            Receipt { key: text, amount }
+        } else {
+            let (first_service, first_target, first_amount) = tx.query_row(
+                "SELECT service, target, amount FROM effects WHERE key = ?1",
+                [&text],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )?;
+            let same = first_service == service && first_target == target && first_amount == amount;
+            tx.execute(
+                "INSERT INTO duplicates (key, phase, same) VALUES (?1, ?2, ?3)",
+                params![text, phase, same],
+            )?;
+            Receipt {
+                key: text,
+                amount: first_amount,
+            }
+        };
+        tx.commit()?;
+        Ok(receipt)
+    }
+}

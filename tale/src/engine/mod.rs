@@ -25,4 +25,6 @@ pub(crate) mod shared;
 pub use async_run::AsyncRun;
 pub use executor::{Executor, OnCompensationFailure};
 pub use join::{GroupFailure, Join2, join2};
-pub use run::{Run, Unwind};
+pub use run::Run;
+#[cfg(feature = "journal")]
+pub use run::Unwind;

@@ -25,7 +25,7 @@ pub use observe::testing;
 pub use clock::TokioClock;
 pub use clock::{AsyncSleep, Clock, ManualClock, SystemClock};
 pub use engine::{Executor, OnCompensationFailure};
-pub use error::{CompensationFailure, SagaError, StepFailure, StepId};
+pub use error::{CompensationFailure, NotCompensated, SagaError, StepFailure, StepId};
 pub use observe::{Event, Observer, Outcome};
 pub use retry::{GaveUp, Retry, Transient};
 pub use step::{AsyncStep, Describe, Step, StepExt, StepKind};

@@ -133,7 +133,7 @@ async fn every_error_is_returned_in_step_order() {
     assert!(
         error
             .to_string()
-            .contains("in parallel, step `e2` (step 2)"),
+            .contains("in parallel, `e2` (step 2) failed"),
         "{error:?}"
     );
 }

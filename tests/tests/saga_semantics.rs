@@ -8,7 +8,8 @@ use tale::compose::{Link, Saga};
 use tale::observe::{Report, StepStatus};
 use tale::step::Describe;
 use tale::{
-    Executor, ManualClock, OnCompensationFailure, Outcome, Retry, SagaError, Step, StepKind,
+    Executor, ManualClock, NotCompensated, OnCompensationFailure, Outcome, Retry, SagaError, Step,
+    StepKind,
 };
 use tests::{Log, panic_message};
 
@@ -117,6 +118,9 @@ fn an_uncertain_step_impl_gets_compensate_uncertain() {
         fn is_uncertain(&self) -> bool {
             true
         }
+        fn compensates_without_output(&self) -> bool {
+            true
+        }
     }
 
     impl Step for Charge<'_> {
@@ -128,9 +132,9 @@ fn an_uncertain_step_impl_gets_compensate_uncertain() {
             self.0.push("compensate");
             Ok(())
         }
-        fn compensate_uncertain(&mut self) -> Result<(), String> {
+        fn compensate_uncertain(&mut self) -> Option<Result<(), String>> {
             self.0.push("compensate uncertain");
-            Ok(())
+            Some(Ok(()))
         }
     }
     let log = Log::new();
@@ -217,9 +221,9 @@ fn failed_compensations_continue_by_default_and_are_all_reported() {
     assert!(not_compensated.is_empty());
     assert_eq!(
         error.to_string(),
-        "saga NOT compensated: step `d` (step 3) failed after 1 attempt: d failed; \
-         compensation of step `c` (step 2) failed after 1 attempt: cannot undo c; \
-         compensation of step `b` (step 1) failed after 1 attempt: cannot undo b"
+        "saga NOT compensated: `d` (step 3) failed after 1 attempt: d failed; \
+         compensation of `c` (step 2) failed after 1 attempt: cannot undo c; \
+         compensation of `b` (step 1) failed after 1 attempt: cannot undo b"
     );
 }
 
@@ -257,7 +261,8 @@ fn stop_on_compensation_failure_leaves_the_rest_and_says_so() {
     };
     assert_eq!(compensations.len(), 1);
     assert_eq!(not_compensated.len(), 1);
-    assert_eq!(not_compensated[0].name, "a");
+    assert_eq!(not_compensated[0].step().name, "a");
+    assert!(matches!(not_compensated[0], NotCompensated::Skipped(_)));
     assert!(
         events
             .lines()
@@ -266,7 +271,7 @@ fn stop_on_compensation_failure_leaves_the_rest_and_says_so() {
     assert!(
         error
             .to_string()
-            .ends_with("; never compensated: `a` (step 0)"),
+            .ends_with("; not compensated: `a` (step 0): skipped: the executor stops at the first failed compensation"),
         "{error}"
     );
 }

@@ -275,6 +275,9 @@ fn things_that_turn_into_steps() {
         fn execute(&mut self) -> Result<(), Fail> {
             Ok(())
         }
+        fn compensate(&mut self, (): &()) -> Result<(), Fail> {
+            Ok(())
+        }
     }
     fn plain() -> Result<u8, Fail> {
         Ok(1)

@@ -345,8 +345,9 @@ impl<S, E, M: Threading> AsyncStep for Bound<'_, AsyncLink<'_, S, E, M>, &mut S>
     fn compensate(&mut self, (): &()) -> impl Future<Output = Result<(), E>> {
         self.link.body.compensate(self.state, false)
     }
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> {
-        self.link.body.compensate(self.state, true)
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Option<Result<(), E>>> {
+        let undo = self.link.body.compensate(self.state, true);
+        async { Some(undo.await) }
     }
     fn timeout(&self) -> Option<Timeout<E>> {
         self.link.meta.timeout

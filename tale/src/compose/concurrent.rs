@@ -144,10 +144,10 @@ impl<I, O, E, M: Threading> AsyncStep for Bound<'_, Branch<'_, I, O, E, M>, &I> 
             None => Ok(()),
         }
     }
-    async fn compensate_uncertain(&mut self) -> Result<(), E> {
+    async fn compensate_uncertain(&mut self) -> Option<Result<(), E>> {
         match &mut self.link.compensate {
-            Some(undo) => undo.call(self.state, None).await,
-            None => Ok(()),
+            Some(undo) => Some(undo.call(self.state, None).await),
+            None => None,
         }
     }
     fn timeout(&self) -> Option<Timeout<E>> {

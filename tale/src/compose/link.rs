@@ -190,7 +190,7 @@ impl<S, E> Step for Bound<'_, Link<'_, S, E>, &mut S> {
     fn compensate(&mut self, (): &()) -> Result<(), E> {
         self.link.body.compensate(self.state)
     }
-    fn compensate_uncertain(&mut self) -> Result<(), E> {
-        self.link.body.compensate_uncertain(self.state)
+    fn compensate_uncertain(&mut self) -> Option<Result<(), E>> {
+        Some(self.link.body.compensate_uncertain(self.state))
     }
 }

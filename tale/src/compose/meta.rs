@@ -66,6 +66,10 @@ impl<L: Linked, St> Describe for Bound<'_, L, St> {
     fn is_uncertain(&self) -> bool {
         self.link.meta().uncertain
     }
+    // A link's or a branch's compensation takes `Option<&Output>`.
+    fn compensates_without_output(&self) -> bool {
+        self.link.meta().compensated
+    }
     fn retry_policy(&self) -> Option<Retry<L::Error>> {
         self.link.meta().retry.clone()
     }

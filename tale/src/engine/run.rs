@@ -6,12 +6,13 @@
 //! step at a time, emits the events and gathers the failures.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 
 use super::executor::Executor;
 use crate::clock::Clock;
-use crate::error::{CompensationFailure, Errors, SagaError, StepFailure, StepId};
+use crate::error::{CompensationFailure, Errors, NotCompensated, SagaError, StepFailure, StepId};
 use crate::observe::{Event, Fault, FaultPoint, Observer, Outcome, StepRef};
 use crate::retry::{Attempts, Retry};
 use crate::rng::Rng;
@@ -85,7 +86,7 @@ pub(super) struct Trouble<E> {
     pub(super) retried: Option<(usize, u32)>,
     pub(super) rng: Option<Rng>,
     pub(super) compensations: Vec<CompensationFailure<E>>,
-    pub(super) not_compensated: Vec<StepId>,
+    pub(super) not_compensated: Vec<NotCompensated>,
     pub(super) stopped: bool,
     pub(super) compensation_panic: Option<Box<dyn Any + Send>>,
 }
@@ -198,7 +199,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
     #[cold]
     pub(crate) fn compensate_uncertain<S: Step<Error = E>>(&mut self, index: usize, step: &mut S) {
         if step.is_uncertain() && step.has_compensation() {
-            self.undo(index, step, true, S::compensate_uncertain);
+            self.undo_uncertain(index, step);
         }
     }
 
@@ -211,8 +212,41 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         step: &mut S,
     ) {
         if step.has_compensation() {
-            self.undo(index, step, true, S::compensate_uncertain);
+            self.undo_uncertain(index, step);
         }
+    }
+
+    /// Undoes a step that may have done its work without returning its output: with
+    /// its compensation for an unknown outcome if it has one, else it is reported as not
+    /// compensated.
+    fn undo_uncertain<S: Step<Error = E>>(&mut self, index: usize, step: &mut S) {
+        if !step.compensates_without_output() {
+            self.outcome_unknown(index, &*step);
+            return;
+        }
+        // A step that said it could and then answers `None` is not undone either.
+        let unknown = Cell::new(false);
+        self.undo(index, step, true, &unknown, |s| {
+            s.compensate_uncertain().unwrap_or_else(|| {
+                unknown.set(true);
+                Ok(())
+            })
+        });
+    }
+
+    /// Records a step that may have done its work and cannot be undone: its outcome is
+    /// unknown.
+    #[cold]
+    pub(crate) fn outcome_unknown<S: Describe + ?Sized>(&mut self, index: usize, step: &S) {
+        if self.skipped(index, step) {
+            return;
+        }
+        self.emit(&Event::OutcomeUnknown {
+            step: StepRef::of(index, step),
+        });
+        self.trouble()
+            .not_compensated
+            .push(NotCompensated::OutcomeUnknown(StepId::of(index, step)));
     }
 
     #[cfg(feature = "journal")]
@@ -244,7 +278,8 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
     }
 
     #[cfg(feature = "journal")]
-    /// True if some compensation failed or was skipped.
+    /// True if some step was left as it was: a compensation failed, was skipped, or
+    /// could not run.
     pub(crate) fn left_work_undone(&self) -> bool {
         self.trouble
             .as_ref()
@@ -260,13 +295,23 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         output: S::Output,
     ) {
         if step.has_compensation() {
-            self.undo(index, step, false, |s| s.compensate(&output));
+            let known = Cell::new(false);
+            self.undo(index, step, false, &known, |s| s.compensate(&output));
         }
     }
 
+    /// Runs the attempts of a compensation (`undo`) under the step's compensation policy.
+    /// If `unknown` is set by an attempt, the step turned out to have no compensation for
+    /// its outcome: it is reported as not compensated.
     #[inline(never)]
-    fn undo<S, F>(&mut self, index: usize, step: &mut S, uncertain: bool, mut undo: F)
-    where
+    fn undo<S, F>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+        uncertain: bool,
+        unknown: &Cell<bool>,
+        mut undo: F,
+    ) where
         S: Step<Error = E>,
         F: FnMut(&mut S) -> Result<(), E>,
     {
@@ -274,6 +319,9 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
             return;
         }
         let mut result = self.undo_once(index, step, uncertain, 1, &mut undo);
+        if unknown.get() {
+            return self.outcome_unknown(index, &*step);
+        }
         if let Ok(Ok(())) = result {
             let step = StepRef::of(index, step);
             self.emit(&Event::CompensationSucceeded { step, attempt: 1 });
@@ -287,6 +335,9 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
                 None => return,
             }
             result = self.undo_once(index, step, uncertain, tries.attempt, &mut undo);
+            if unknown.get() {
+                return self.outcome_unknown(index, &*step);
+            }
         }
     }
 
@@ -364,7 +415,9 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
             self.emit(&Event::CompensationSkipped {
                 step: StepRef::of(index, step),
             });
-            self.trouble().not_compensated.push(StepId::of(index, step));
+            self.trouble()
+                .not_compensated
+                .push(NotCompensated::Skipped(StepId::of(index, step)));
         }
         stopped
     }
@@ -380,7 +433,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
     pub fn finish<T>(mut self, result: Result<T, Unwind<E>>) -> Result<T, SagaError<E>> {
         match result {
             Ok(value) if self.trouble.is_none() => {
-                self.finished(Outcome::Completed);
+                self.finished(Outcome::Completed, None);
                 Ok(value)
             }
             result => self.finish_in_trouble(result),
@@ -394,41 +447,50 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         // never needed any failure state.
         let mut trouble = self.trouble.take();
         let compensation_panic = trouble.as_mut().and_then(|t| t.compensation_panic.take());
-        let (outcome, result) = match result {
-            Ok(value) => (Outcome::Completed, Ok(Some(value))),
+        let failure = match result {
+            Ok(value) => {
+                self.finished(Outcome::Completed, None);
+                return Ok(value);
+            }
             Err(Unwind::Panicked(payload)) => {
-                self.finished(Outcome::Panicked);
+                self.finished(Outcome::Panicked, None);
                 resume_unwind(payload)
             }
-            // A compensation that panicked did not finish: its panic resumes below.
-            Err(Unwind::Failed(_)) if compensation_panic.is_some() => (Outcome::Panicked, Ok(None)),
-            Err(Unwind::Failed(failure)) => match trouble {
-                Some(t) if !t.compensations.is_empty() || !t.not_compensated.is_empty() => {
-                    let error = SagaError::CompensationFailed {
-                        failure,
-                        compensations: t.compensations,
-                        not_compensated: t.not_compensated,
-                    };
-                    (Outcome::CompensationFailed, Err(error))
-                }
-                _ => (
-                    Outcome::Compensated,
-                    Err(SagaError::Compensated { failure }),
-                ),
-            },
+            Err(Unwind::Failed(failure)) => failure,
         };
-        self.finished(outcome);
+        let error = match trouble {
+            Some(t) if !t.compensations.is_empty() || !t.not_compensated.is_empty() => {
+                SagaError::CompensationFailed {
+                    failure,
+                    compensations: t.compensations,
+                    not_compensated: t.not_compensated,
+                }
+            }
+            _ => SagaError::Compensated { failure },
+        };
+        let outcome = match (&compensation_panic, &error) {
+            (Some(_), _) => Outcome::Panicked,
+            (None, SagaError::Compensated { .. }) => Outcome::Compensated,
+            (None, _) => Outcome::CompensationFailed,
+        };
+        // The observer sees the error even when a compensation panicked: that panic
+        // resumes now, and the error goes with it.
+        self.finished(outcome, Some(&error));
         if let Some(payload) = compensation_panic {
+            drop(error);
             resume_unwind(payload);
         }
-        // Invariant: `Ok(None)` only stands for a compensation panic, resumed above.
-        result.map(|value| value.expect("a value unless a compensation panicked"))
+        Err(error)
     }
 
     #[inline]
-    fn finished(&mut self, outcome: Outcome) {
+    fn finished(&mut self, outcome: Outcome, error: Option<&SagaError<E>>) {
         let saga = self.saga;
-        self.emit(&Event::SagaFinished { saga, outcome });
+        self.emit(&Event::SagaFinished {
+            saga,
+            outcome,
+            error,
+        });
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::executor::OnCompensationFailure;
 use super::run::{Caught, Flow, Run, Tries, Trouble, Unwind, default_policy};
 use crate::clock::Clock;
-use crate::error::{CompensationFailure, StepFailure, StepId};
+use crate::error::{CompensationFailure, NotCompensated, StepFailure, StepId};
 use crate::observe::{Event, Observer, StepRef};
 use crate::retry::{Attempts, Decision, GaveUp, Retry};
 use crate::rng::Rng;
@@ -148,6 +148,9 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
                     retry_in: None,
                 });
                 self.trouble().compensation_panic.get_or_insert(payload);
+                self.trouble()
+                    .not_compensated
+                    .push(NotCompensated::Panicked(StepId::of(index, described)));
                 self.stop_if_asked();
                 return None;
             }

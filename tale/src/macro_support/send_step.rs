@@ -114,8 +114,10 @@ pub trait SendAsyncStep: Describe {
         &mut self,
         output: &Self::Output,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
-    /// Undoes a step that failed with an uncertain outcome.
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Undoes a step that failed with an uncertain outcome, if it can.
+    fn compensate_uncertain(
+        &mut self,
+    ) -> impl Future<Output = Option<Result<(), Self::Error>>> + Send;
 }
 
 impl<A, X, U, P, Q, K, O, M, E> SendAsyncStep for AsyncStepFn<A, X, U, P, Q, K, O, M, E>
@@ -138,9 +140,11 @@ where
         let (args, undo) = self.args_and_undo();
         undo.undo(args, Some(output))
     }
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> + Send {
+    /// Only a step declared `uncertain` has a compensation that takes no output.
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Option<Result<(), E>>> + Send {
         let (args, undo) = self.args_and_undo();
-        undo.undo(args, None)
+        let undo = undo.undo(args, None);
+        async move { if M::UNCERTAIN { Some(undo.await) } else { None } }
     }
 }
 
@@ -181,6 +185,9 @@ impl<S: Describe> Describe for SendStep<S> {
     fn is_uncertain(&self) -> bool {
         self.0.is_uncertain()
     }
+    fn compensates_without_output(&self) -> bool {
+        self.0.compensates_without_output()
+    }
     fn retry_policy(&self) -> Option<Retry<S::Error>> {
         self.0.retry_policy()
     }
@@ -200,7 +207,7 @@ impl<S: SendAsyncStep> AsyncStep for SendStep<S> {
     fn compensate(&mut self, output: &S::Output) -> impl Future<Output = Result<(), S::Error>> {
         self.0.compensate(output)
     }
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Option<Result<(), S::Error>>> {
         self.0.compensate_uncertain()
     }
 }

@@ -170,6 +170,10 @@ macro_rules! step_fn {
             fn is_uncertain(&self) -> bool {
                 M::UNCERTAIN
             }
+            // Only an `uncertain` step's compensation takes `Option<&Output>`.
+            fn compensates_without_output(&self) -> bool {
+                U::EXISTS && M::UNCERTAIN
+            }
             fn retry_policy(&self) -> Option<Retry<E>> {
                 self.retry.policy()
             }
@@ -276,8 +280,9 @@ where
     fn compensate(&mut self, output: &O) -> Result<(), E> {
         self.undo.undo(&mut self.args, Some(output))
     }
-    fn compensate_uncertain(&mut self) -> Result<(), E> {
-        self.undo.undo(&mut self.args, None)
+    /// Only a step declared `uncertain` has a compensation that takes no output.
+    fn compensate_uncertain(&mut self) -> Option<Result<(), E>> {
+        M::UNCERTAIN.then(|| self.undo.undo(&mut self.args, None))
     }
 }
 
@@ -299,7 +304,9 @@ where
     fn compensate(&mut self, output: &O) -> impl Future<Output = Result<(), E>> {
         self.undo.undo(&mut self.args, Some(output))
     }
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), E>> {
-        self.undo.undo(&mut self.args, None)
+    /// Only a step declared `uncertain` has a compensation that takes no output.
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Option<Result<(), E>>> {
+        let undo = self.undo.undo(&mut self.args, None);
+        async move { if M::UNCERTAIN { Some(undo.await) } else { None } }
     }
 }

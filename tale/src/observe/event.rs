@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::error::SagaError;
 use crate::step::StepKind;
 
 /// The step an event is about.
@@ -26,7 +27,8 @@ pub enum Outcome {
     Compensated,
     /// A step failed and some compensation failed or was not run.
     CompensationFailed,
-    /// A step panicked; the completed steps were compensated and the panic resumed.
+    /// A step or a compensation panicked; the other compensations ran and the panic
+    /// resumed.
     Panicked,
 }
 
@@ -120,12 +122,23 @@ pub enum Event<'a, E> {
         /// The step left as it is.
         step: StepRef<'a>,
     },
+    /// A step whose work may have happened (its attempt was cut short, or it failed with
+    /// an uncertain outcome) cannot be undone: it has no compensation that works without
+    /// its output. The saga will not report it as compensated.
+    OutcomeUnknown {
+        /// The step left as it is.
+        step: StepRef<'a>,
+    },
     /// The saga finished.
     SagaFinished {
         /// The saga's name.
         saga: &'a str,
         /// How it ended.
         outcome: Outcome,
+        /// The saga's error, if it failed; also when a compensation panicked, whose
+        /// panic then resumes (the error is dropped with it: this event is where the
+        /// step failure that started the unwinding can still be read).
+        error: Option<&'a SagaError<E>>,
     },
 }
 
@@ -190,7 +203,12 @@ impl<E: fmt::Display> fmt::Display for Event<'_, E> {
             Event::CompensationSkipped { step } => {
                 write!(f, "compensation of `{}` skipped", step.name)
             }
-            Event::SagaFinished { saga, outcome } => {
+            Event::OutcomeUnknown { step } => write!(
+                f,
+                "step `{}`: outcome unknown, not compensated (no compensation without its output)",
+                step.name
+            ),
+            Event::SagaFinished { saga, outcome, .. } => {
                 write!(f, "saga `{saga}` finished: {}", outcome.as_str())
             }
         }

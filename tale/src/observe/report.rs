@@ -22,6 +22,9 @@ pub enum StepStatus {
     CompensationFailed,
     /// Its compensation was skipped after an earlier compensation failed.
     NotCompensated,
+    /// It may have done its work (its attempt was cut short, or failed with an uncertain
+    /// outcome) and cannot be undone without its output: not compensated.
+    OutcomeUnknown,
 }
 
 /// One step's line in a [`Report`].
@@ -199,6 +202,11 @@ impl<E, C: Clock> Observer<E> for Report<C> {
                     line.status = StepStatus::NotCompensated;
                 }
             }
+            Event::OutcomeUnknown { step } => {
+                if let Some((line, _)) = self.line(step.index) {
+                    line.status = StepStatus::OutcomeUnknown;
+                }
+            }
             Event::SagaFinished { outcome, .. } => {
                 self.outcome = Some(outcome);
                 self.duration = now.saturating_sub(self.started);
@@ -216,6 +224,7 @@ impl fmt::Display for StepStatus {
             StepStatus::Compensated => "compensated",
             StepStatus::CompensationFailed => "COMPENSATION FAILED",
             StepStatus::NotCompensated => "NOT COMPENSATED",
+            StepStatus::OutcomeUnknown => "OUTCOME UNKNOWN",
         })
     }
 }

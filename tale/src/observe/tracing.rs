@@ -126,13 +126,27 @@ impl<E: Display> Observer<E> for TracingObserver {
                 self.of(step.index)
                     .in_scope(|| tracing::error!("compensation skipped"));
             }
-            Event::SagaFinished { outcome, .. } => {
+            Event::OutcomeUnknown { step } => {
+                self.of(step.index).in_scope(|| {
+                    tracing::error!(
+                        "outcome unknown: not compensated (no compensation without its output)"
+                    )
+                });
+            }
+            Event::SagaFinished { outcome, error, .. } => {
                 self.steps.clear();
                 let span = self.saga.take().unwrap_or_else(Span::none);
+                let error = error.map(|e| format!("{e:#}"));
                 span.in_scope(|| match outcome {
                     Outcome::Completed => tracing::info!("saga completed"),
-                    Outcome::Compensated => tracing::warn!("saga failed and was compensated"),
-                    _ => tracing::error!(outcome = outcome.as_str(), "saga NOT compensated"),
+                    Outcome::Compensated => {
+                        tracing::warn!(error = error.as_deref(), "saga failed and was compensated")
+                    }
+                    _ => tracing::error!(
+                        outcome = outcome.as_str(),
+                        error = error.as_deref(),
+                        "saga NOT compensated"
+                    ),
                 });
             }
         }

@@ -32,9 +32,12 @@ pub trait AsyncStep: Describe {
         output: &Self::Output,
     ) -> impl Future<Output = Result<(), Self::Error>>;
 
-    /// Undoes a step that failed with an uncertain outcome.
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
-        async { Ok(()) }
+    /// Undoes a step that failed with an uncertain outcome, as
+    /// [`Step::compensate_uncertain`]: its future gives `None` (the default) if the step
+    /// has no compensation that works without its output, and the saga then reports it
+    /// as not compensated.
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Option<Result<(), Self::Error>>> {
+        async { None }
     }
 
     /// How long one attempt may take. An attempt that takes longer is dropped and fails
@@ -56,7 +59,7 @@ impl<S: Step> AsyncStep for S {
     async fn compensate(&mut self, output: &S::Output) -> Result<(), S::Error> {
         Step::compensate(self, output)
     }
-    async fn compensate_uncertain(&mut self) -> Result<(), S::Error> {
+    async fn compensate_uncertain(&mut self) -> Option<Result<(), S::Error>> {
         Step::compensate_uncertain(self)
     }
 }

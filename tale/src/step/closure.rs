@@ -135,6 +135,10 @@ where
     fn execute(&mut self) -> Result<R::Output, E> {
         (self.execute)().into_step_result()
     }
+    /// Never called: the step says it has no compensation.
+    fn compensate(&mut self, _: &R::Output) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 impl<F, G, E> Describe for FnPair<F, G, E> {

@@ -66,8 +66,20 @@ pub trait Describe {
     }
 
     /// Whether a failed attempt may still have done its work, so that the step's
-    /// uncertain compensation must run when it fails.
+    /// uncertain compensation ([`Step::compensate_uncertain`](super::Step::compensate_uncertain))
+    /// must run when it fails. A step that is not uncertain but whose attempt was cut
+    /// short (a timeout, the deadline, a cancellation) cannot be undone: the saga
+    /// reports it as not compensated, its outcome unknown.
     fn is_uncertain(&self) -> bool {
+        false
+    }
+
+    /// Whether the step can be compensated without its output, that is, whether its
+    /// uncertain compensation (`compensate_uncertain`) does something: what the saga asks
+    /// before undoing a step whose attempt may have done its work but returned nothing (it
+    /// failed uncertainly, or timed out, or was cancelled). False, the default, and the saga
+    /// reports such a step as not compensated, its outcome unknown, without calling it.
+    fn compensates_without_output(&self) -> bool {
         false
     }
 
@@ -101,6 +113,9 @@ impl<S: Describe + ?Sized> Describe for &mut S {
     }
     fn is_uncertain(&self) -> bool {
         (**self).is_uncertain()
+    }
+    fn compensates_without_output(&self) -> bool {
+        (**self).compensates_without_output()
     }
     fn retry_policy(&self) -> Option<Retry<S::Error>> {
         (**self).retry_policy()

@@ -114,30 +114,33 @@ pub trait Step: Describe {
     /// The output is lent, not given: a compensation that fails may be retried, and
     /// every attempt needs it. The executor drops it once the compensation is over.
     ///
-    /// The default does nothing: a step with nothing to undo (a log line, an email that
-    /// cannot be unsent) keeps it and says so with
-    /// [`has_compensation`](Describe::has_compensation).
+    /// There is no default: a step says what undoing it takes, even when that is
+    /// nothing (`Ok(())` for a step with nothing to undo, which may also say
+    /// [`has_compensation`](Describe::has_compensation) `false` so that no compensation
+    /// events are emitted for it).
     ///
     /// # Errors
     ///
     /// The compensation's failure; it is retried under
     /// [`compensation_retry_policy`](Describe::compensation_retry_policy) and then
     /// reported in [`SagaError`](crate::SagaError), never swallowed.
-    fn compensate(&mut self, output: &Self::Output) -> Result<(), Self::Error> {
-        let _ = output;
-        Ok(())
-    }
+    fn compensate(&mut self, output: &Self::Output) -> Result<(), Self::Error>;
 
     /// Undoes a step whose `execute` failed with an uncertain outcome: the work may have
-    /// happened before the error (a timeout after the request was sent). Runs only for
-    /// steps whose [`is_uncertain`](Describe::is_uncertain) is true, before the
-    /// compensations of the earlier steps. The default does nothing.
+    /// happened before the error (a timeout after the request was sent). The executor
+    /// calls it only for a step whose [`is_uncertain`](Describe::is_uncertain) is true,
+    /// before the compensations of the earlier steps.
+    ///
+    /// `None` says the step has no compensation that works without its output: the
+    /// default. The saga then reports the step as not compensated, its outcome unknown
+    /// ([`NotCompensated::OutcomeUnknown`](crate::NotCompensated::OutcomeUnknown)),
+    /// never as undone.
     ///
     /// # Errors
     ///
-    /// As for [`compensate`](Step::compensate).
-    fn compensate_uncertain(&mut self) -> Result<(), Self::Error> {
-        Ok(())
+    /// `Some(Err(..))`: as for [`compensate`](Step::compensate).
+    fn compensate_uncertain(&mut self) -> Option<Result<(), Self::Error>> {
+        None
     }
 }
 
@@ -150,7 +153,7 @@ impl<S: Step + ?Sized> Step for &mut S {
     fn compensate(&mut self, output: &S::Output) -> Result<(), S::Error> {
         (**self).compensate(output)
     }
-    fn compensate_uncertain(&mut self) -> Result<(), S::Error> {
+    fn compensate_uncertain(&mut self) -> Option<Result<(), S::Error>> {
         (**self).compensate_uncertain()
     }
 }

@@ -158,6 +158,9 @@ impl<S: Describe, M> Describe for Tuning<S, M> {
     fn is_uncertain(&self) -> bool {
         self.overrides.uncertain || self.step.is_uncertain()
     }
+    fn compensates_without_output(&self) -> bool {
+        self.step.compensates_without_output()
+    }
     fn retry_policy(&self) -> Option<Retry<S::Error>> {
         self.overrides
             .retry
@@ -182,7 +185,7 @@ impl<S: Step> Step for Tuned<S> {
     fn compensate(&mut self, output: &S::Output) -> Result<(), S::Error> {
         self.step.compensate(output)
     }
-    fn compensate_uncertain(&mut self) -> Result<(), S::Error> {
+    fn compensate_uncertain(&mut self) -> Option<Result<(), S::Error>> {
         self.step.compensate_uncertain()
     }
 }
@@ -197,7 +200,7 @@ impl<S: AsyncStep> AsyncStep for AsyncTuned<S> {
     fn compensate(&mut self, output: &S::Output) -> impl Future<Output = Result<(), S::Error>> {
         self.step.compensate(output)
     }
-    fn compensate_uncertain(&mut self) -> impl Future<Output = Result<(), S::Error>> {
+    fn compensate_uncertain(&mut self) -> impl Future<Output = Option<Result<(), S::Error>>> {
         self.step.compensate_uncertain()
     }
     fn timeout(&self) -> Option<Timeout<S::Error>> {
@@ -238,7 +241,10 @@ pub trait StepExt: Step + Sized {
         Tuned::new(self).compensation_retry(policy)
     }
     /// Marks the step's outcome as uncertain: when it fails, its compensation runs
-    /// first (through [`Step::compensate_uncertain`]), then the earlier steps'.
+    /// first (through [`Step::compensate_uncertain`]), then the earlier steps'. A step
+    /// whose compensation needs its output (a `#[step]` without `uncertain`, whose
+    /// compensation takes `&Output`) cannot be undone then: the saga reports it as not
+    /// compensated, its outcome unknown.
     fn uncertain(self) -> Tuned<Self> {
         Tuned::new(self).uncertain()
     }

@@ -167,6 +167,10 @@ impl Describe for Call<'_> {
     fn is_uncertain(&self) -> bool {
         self.uncertain
     }
+    /// Its undo of an unknown outcome undoes whatever the call under its key did.
+    fn compensates_without_output(&self) -> bool {
+        true
+    }
     fn retry_policy(&self) -> Option<Retry<Error>> {
         Some(busy_retry())
     }
@@ -187,7 +191,7 @@ impl Step for Call<'_> {
         self.undo_with(idempotency_key(), Some(receipt))
     }
 
-    fn compensate_uncertain(&mut self) -> Result<(), Error> {
-        self.undo_with(idempotency_key(), None)
+    fn compensate_uncertain(&mut self) -> Option<Result<(), Error>> {
+        Some(self.undo_with(idempotency_key(), None))
     }
 }

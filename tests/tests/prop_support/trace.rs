@@ -157,7 +157,7 @@ pub(crate) fn summarize(error: &SagaError<Error>) -> ErrorSummary {
             .collect(),
         not_compensated: not_compensated
             .iter()
-            .map(|s| (s.index, s.name.to_string()))
+            .map(|s| (s.step().index, s.step().name.to_string()))
             .collect(),
         is_compensated: error.is_compensated(),
     }

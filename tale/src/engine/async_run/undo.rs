@@ -11,15 +11,23 @@ use crate::observe::{Fault, Observer, StepRef};
 use crate::step::AsyncStep;
 
 impl<E, O: Observer<E>, C: AsyncSleep> AsyncRun<'_, E, O, C> {
-    /// Compensates a step that failed, if its outcome is uncertain (or it timed out).
+    /// Compensates a step that failed, if its work may have happened: its outcome is
+    /// uncertain, or its attempt was cut short (`interrupted`: a timeout, the deadline,
+    /// a cancellation, a failed fail-fast sibling). Without a compensation that works
+    /// without its output, it is reported as not compensated.
     pub(super) async fn undo_uncertain<S: AsyncStep<Error = E>>(
         &self,
         index: usize,
         step: &mut S,
-        timed_out: bool,
+        interrupted: bool,
     ) {
-        if (timed_out || step.is_uncertain()) && step.has_compensation() {
+        if !(interrupted || step.is_uncertain()) || !step.has_compensation() {
+            return;
+        }
+        if step.compensates_without_output() {
             self.undo(index, step, None).await;
+        } else {
+            self.run.lock().outcome_unknown(index, &*step);
         }
     }
 
@@ -84,19 +92,27 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncRun<'_, E, O, C> {
                 uncertain,
             );
             let delay = self.delay(fault.as_ref());
-            let attempt = async {
-                if let Some(Fault::Fail(error)) = fault {
-                    return Err(error);
-                }
-                if let Some(delay) = delay {
-                    delay.await;
-                }
-                match output {
-                    Some(output) => step.compensate(output).await,
-                    None => step.compensate_uncertain().await,
-                }
+            let caught = {
+                let attempt = async {
+                    if let Some(Fault::Fail(error)) = fault {
+                        return Some(Err(error));
+                    }
+                    if let Some(delay) = delay {
+                        delay.await;
+                    }
+                    match output {
+                        Some(output) => Some(step.compensate(output).await),
+                        None => step.compensate_uncertain().await,
+                    }
+                };
+                CatchUnwind(pin!(attempt)).await
             };
-            let result = CatchUnwind(pin!(attempt)).await;
+            let result = match caught {
+                Ok(Some(result)) => Ok(result),
+                Err(payload) => Err(payload),
+                // It said it could be undone without its output, then could not.
+                Ok(None) => return self.run.lock().outcome_unknown(index, &*step),
+            };
             let next = self
                 .run
                 .lock()

@@ -1,5 +1,5 @@
-//! What a failed saga reports: the step that failed and why, and every compensation
-//! that failed with it.
+//! [`StepFailure`] and [`CompensationFailure`]: a step or a compensation that failed for
+//! good, with every attempt's error; and [`StepId`], the step they name.
 
 use std::borrow::Cow;
 use std::error::Error;
@@ -29,9 +29,21 @@ impl StepId {
     }
 }
 
+/// `` `reserve` (step 2) ``; a step whose name says no more than its position (the
+/// default name `step`, or `step 2` itself) is just `step 2`.
 impl fmt::Display for StepId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` (step {})", self.name, self.index)
+        let index = self.index;
+        let positional = self.name == "step"
+            || self
+                .name
+                .strip_prefix("step ")
+                .is_some_and(|n| n.parse() == Ok(index));
+        if positional {
+            write!(f, "step {index}")
+        } else {
+            write!(f, "`{}` (step {index})", self.name)
+        }
     }
 }
 
@@ -147,16 +159,6 @@ macro_rules! attempts_accessors {
             }
         }
 
-        impl<E: fmt::Debug> fmt::Debug for $ty<E> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($ty))
-                    .field("step", &self.step)
-                    .field("gave_up", &self.gave_up)
-                    .field("errors", &self.errors.as_slice())
-                    .finish()
-            }
-        }
-
         impl<E: Error + 'static> Error for $ty<E> {
             fn source(&self) -> Option<&(dyn Error + 'static)> {
                 Some(self.error())
@@ -185,6 +187,31 @@ impl<E> StepFailure<E> {
     }
 }
 
+// Everything Display shows, and more: `unwrap()` on a saga must lose nothing.
+impl<E: fmt::Debug> fmt::Debug for StepFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("StepFailure");
+        s.field("step", &self.step)
+            .field("gave_up", &self.gave_up)
+            .field("errors", &self.errors.as_slice());
+        if !self.siblings.is_empty() {
+            s.field("siblings", &self.siblings);
+        }
+        s.finish()
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for CompensationFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompensationFailure")
+            .field("step", &self.step)
+            .field("uncertain", &self.uncertain)
+            .field("gave_up", &self.gave_up)
+            .field("errors", &self.errors.as_slice())
+            .finish()
+    }
+}
+
 impl<E> CompensationFailure<E> {
     /// True for the compensation of the failed step itself, run because its outcome
     /// was uncertain; false for a completed step's compensation.
@@ -194,18 +221,28 @@ impl<E> CompensationFailure<E> {
     }
 }
 
-fn attempts(n: usize) -> &'static str {
+pub(super) fn attempts(n: usize) -> &'static str {
     if n == 1 { "attempt" } else { "attempts" }
 }
 
-impl<E: fmt::Display> fmt::Display for StepFailure<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl<E: fmt::Display> StepFailure<E> {
+    /// "after 3 attempts (no attempts left): sold out"
+    pub(super) fn write_attempts(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.attempts();
-        write!(f, "step {} failed after {n} {}", self.step, attempts(n))?;
+        write!(f, "after {n} {}", attempts(n))?;
         if n > 1 || self.gave_up != GaveUp::AttemptsExhausted {
             write!(f, " ({})", self.gave_up)?;
         }
-        write!(f, ": {}", self.error())?;
+        write!(f, ": {}", self.error())
+    }
+}
+
+/// `` `book_hotel` (step 1) failed after 3 attempts (no attempts left): sold out ``, then
+/// each sibling that failed in the same parallel group.
+impl<E: fmt::Display> fmt::Display for StepFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed ", self.step)?;
+        self.write_attempts(f)?;
         for sibling in &self.siblings {
             write!(f, "; in parallel, {sibling}")?;
         }
@@ -213,156 +250,21 @@ impl<E: fmt::Display> fmt::Display for StepFailure<E> {
     }
 }
 
+/// `` compensation of `debit` (step 0) failed after 2 attempts: bank down ``
 impl<E: fmt::Display> fmt::Display for CompensationFailure<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.attempts();
+        let which = if self.uncertain {
+            " (of its uncertain outcome)"
+        } else {
+            ""
+        };
         write!(
             f,
-            "compensation of step {} failed after {n} {}",
+            "compensation{which} of {} failed after {n} {}: {}",
             self.step,
-            attempts(n)
-        )?;
-        write!(f, ": {}", self.error())
-    }
-}
-
-/// The error of a saga that failed: the step failure that stopped it and, one match
-/// away, whether every completed step was compensated.
-///
-/// # Examples
-///
-/// ```
-/// use tale::step::from_fn;
-/// use tale::{Executor, SagaError};
-///
-/// let result = Executor::new().run_step(from_fn(|| Err::<(), _>("no seats")));
-/// match result {
-///     Err(SagaError::Compensated { failure }) => assert_eq!(*failure.error(), "no seats"),
-///     Err(other) => unreachable!("nothing to compensate: {other}"),
-///     Ok(()) => unreachable!(),
-/// }
-/// ```
-#[non_exhaustive]
-pub enum SagaError<E> {
-    /// A step failed and every completed step was compensated: the world is as before.
-    Compensated {
-        /// The step that failed.
-        failure: Box<StepFailure<E>>,
-    },
-    /// A step failed and at least one compensation failed too, or was never run because
-    /// the executor stops at the first compensation failure: someone must look.
-    CompensationFailed {
-        /// The step that failed.
-        failure: Box<StepFailure<E>>,
-        /// Every compensation that failed, in the order they ran.
-        compensations: Vec<CompensationFailure<E>>,
-        /// The completed steps whose compensation was not attempted, in the order they
-        /// would have run (only with
-        /// [`OnCompensationFailure::Stop`](crate::OnCompensationFailure::Stop)).
-        not_compensated: Vec<StepId>,
-    },
-}
-
-/// Lists what a saga left undone, after its step failure.
-struct Unfinished<'a, E>(&'a [CompensationFailure<E>], &'a [StepId]);
-
-impl<E: fmt::Display> fmt::Display for Unfinished<'_, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0 {
-            write!(f, "; {c}")?;
-        }
-        for (i, s) in self.1.iter().enumerate() {
-            let lead = if i == 0 {
-                "; never compensated: "
-            } else {
-                ", "
-            };
-            write!(f, "{lead}{s}")?;
-        }
-        Ok(())
-    }
-}
-
-impl<E> SagaError<E> {
-    /// The step failure that stopped the saga.
-    #[must_use]
-    pub fn failure(&self) -> &StepFailure<E> {
-        match self {
-            SagaError::Compensated { failure } | SagaError::CompensationFailed { failure, .. } => {
-                failure
-            }
-        }
-    }
-
-    /// The compensations that failed, in the order they ran; empty if the saga was
-    /// fully compensated.
-    #[must_use]
-    pub fn compensation_failures(&self) -> &[CompensationFailure<E>] {
-        match self {
-            SagaError::Compensated { .. } => &[],
-            SagaError::CompensationFailed { compensations, .. } => compensations,
-        }
-    }
-
-    /// True if every completed step was compensated.
-    #[must_use]
-    pub fn is_compensated(&self) -> bool {
-        matches!(self, SagaError::Compensated { .. })
-    }
-
-    /// The failed step's last error, dropping the rest.
-    #[must_use]
-    pub fn into_step_error(self) -> E {
-        match self {
-            SagaError::Compensated { failure } | SagaError::CompensationFailed { failure, .. } => {
-                failure.into_error()
-            }
-        }
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for SagaError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SagaError::Compensated { failure } => f
-                .debug_struct("Compensated")
-                .field("failure", failure)
-                .finish(),
-            SagaError::CompensationFailed {
-                failure,
-                compensations,
-                not_compensated,
-            } => f
-                .debug_struct("CompensationFailed")
-                .field("failure", failure)
-                .field("compensations", compensations)
-                .field("not_compensated", not_compensated)
-                .finish(),
-        }
-    }
-}
-
-// Written by hand rather than with thiserror: the message lists every compensation
-// failure, and thiserror cannot infer the `E: Display` bound that needs.
-impl<E: fmt::Display> fmt::Display for SagaError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SagaError::Compensated { failure } => write!(f, "saga compensated: {failure}"),
-            SagaError::CompensationFailed {
-                failure,
-                compensations,
-                not_compensated,
-            } => write!(
-                f,
-                "saga NOT compensated: {failure}{}",
-                Unfinished(compensations, not_compensated)
-            ),
-        }
-    }
-}
-
-impl<E: Error + 'static> Error for SagaError<E> {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(self.failure())
+            attempts(n),
+            self.error()
+        )
     }
 }

@@ -74,10 +74,9 @@ impl<'s> Crashing<'s> {
 impl tale::journal::Store for Crashing<'_> {
     fn begin(
         &self,
-        name: &str,
-        inputs: &str,
+        saga: &tale::journal::NewSaga<'_>,
     ) -> Result<tale::journal::SagaId, tale::journal::JournalError> {
-        self.inner.begin(name, inputs)
+        self.inner.begin(saga)
     }
     fn append(
         &self,

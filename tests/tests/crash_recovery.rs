@@ -153,6 +153,7 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
         attempts: 1,
         records: 7,
         last_error: None,
+        fingerprint: None,
     };
     let records = vec![
         Record::StepStarted {

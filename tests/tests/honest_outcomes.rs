@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tale::compose::{AsyncLink, AsyncSaga, Branch, run_concurrent_transaction_with};
-use tale::journal::{DurableError, Interrupted, MemoryStore, Origin, Status, Store};
+use tale::journal::{DurableError, Interrupted, MemoryStore, NewSaga, Origin, Status, Store};
 use tale::observe::{Report, StepStatus, observe_fn};
 use tale::step::from_fn;
 use tale::{
@@ -311,7 +311,7 @@ fn a_crash_mid_step_that_cannot_be_undone_leaves_the_saga_stuck() {
         }
     }
     let log = Log::new();
-    let id = store.begin("pay", "5").unwrap();
+    let id = store.begin(&NewSaga::new("pay", "5")).unwrap();
     // The journal of a run that crashed while step 1 ran.
     for record in [
         tale::journal::Record::StepStarted {

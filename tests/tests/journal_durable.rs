@@ -6,8 +6,8 @@ use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
 use tale::journal::{
-    DurableError, DurableRun, Interrupted, MemoryStore, Origin, Record, Recoverer, SagaId, Status,
-    Store, idempotency_key,
+    DurableError, DurableRun, Interrupted, MemoryStore, NewSaga, Origin, Record, Recoverer, SagaId,
+    Status, Store, idempotency_key,
 };
 use tale::step::from_fn;
 use tale::{Executor, StepExt};
@@ -290,7 +290,7 @@ fn a_failed_compensation_leaves_the_saga_stuck_with_its_error() {
 #[test]
 fn an_output_that_no_longer_deserializes_is_a_clear_error() {
     let store = MemoryStore::new();
-    let id = store.begin("trip", "\"ada\"").unwrap();
+    let id = store.begin(&NewSaga::new("trip", "\"ada\"")).unwrap();
     store
         .append(
             id,
@@ -331,8 +331,8 @@ fn the_recoverer_completes_unfinished_sagas_and_reports_the_ones_it_cannot() {
     for _ in 0..3 {
         trip(&Crashing::new(&store, 3), Origin::New, &ada(), &world).unwrap_err();
     }
-    let orphan = store.begin("cruise", "{}").unwrap();
-    let bad_inputs = store.begin("trip", "[1, 2]").unwrap();
+    let orphan = store.begin(&NewSaga::new("cruise", "{}")).unwrap();
+    let bad_inputs = store.begin(&NewSaga::new("trip", "[1, 2]")).unwrap();
     trip(&store, Origin::New, &ada(), &world).unwrap();
     let mut recoverer = Recoverer::new(&store);
     recoverer.register("trip", trip);

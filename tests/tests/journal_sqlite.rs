@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tale::journal::{
-    Durability, JournalError, MemoryStore, Record, SagaId, SagaRow, SqliteStore, Status, Store,
+    Durability, JournalError, MemoryStore, NewSaga, Record, SagaId, SagaRow, SqliteStore, Status,
+    Store,
 };
 
 /// A directory of its own under the system's temp dir, removed on drop.
@@ -96,7 +97,9 @@ fn every_variant() -> Vec<Record> {
 fn every_record_variant_round_trips() {
     let dir = TempDir::new();
     let store = SqliteStore::open(dir.file("j.db")).unwrap();
-    let saga = store.begin("trip", r#"{"to": "Lisbon"}"#).unwrap();
+    let saga = store
+        .begin(&NewSaga::new("trip", r#"{"to": "Lisbon"}"#))
+        .unwrap();
     let records = every_variant();
     for record in &records {
         store.append(saga, record).unwrap();
@@ -113,10 +116,10 @@ fn every_record_variant_round_trips() {
 
 /// A script of sagas and appends, run against both stores.
 fn script(store: &dyn Store) -> Vec<(SagaRow, Vec<Record>)> {
-    let a = store.begin("a", "1").unwrap();
-    let b = store.begin("b", "2").unwrap();
-    let c = store.begin("c", "3").unwrap();
-    let d = store.begin("d", "4").unwrap();
+    let a = store.begin(&NewSaga::new("a", "1")).unwrap();
+    let b = store.begin(&NewSaga::new("b", "2")).unwrap();
+    let c = store.begin(&NewSaga::new("c", "3")).unwrap();
+    let d = store.begin(&NewSaga::new("d", "4")).unwrap();
     let steps = |saga: SagaId, n: u32| {
         for index in 0..n {
             store
@@ -314,7 +317,7 @@ fn reopening_keeps_everything() {
     }
     // New sagas continue the numbering.
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.begin("e", "5").unwrap(), SagaId(5));
+    assert_eq!(store.begin(&NewSaga::new("e", "5")).unwrap(), SagaId(5));
     assert!(SqliteStore::in_memory().unwrap().path().is_none());
 }
 
@@ -335,7 +338,62 @@ fn the_file_is_a_wal_journal_with_tale_markers() {
     let version: i64 = raw
         .query_row("SELECT schema_version FROM tale_meta", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, SqliteStore::SCHEMA_VERSION);
+}
+
+/// A journal written by the tale of schema 1 (no fingerprints) is migrated when it is
+/// opened: its sagas read as before, with no fingerprint, and new ones get theirs.
+#[test]
+fn a_schema_1_journal_is_migrated() {
+    let dir = TempDir::new();
+    let path = dir.file("v1.db");
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA application_id = 1413565509;
+             CREATE TABLE tale_meta (application TEXT NOT NULL, schema_version INTEGER NOT NULL);
+             INSERT INTO tale_meta VALUES ('tale journal', 1);
+             CREATE TABLE sagas (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, inputs TEXT NOT NULL,
+                 status TEXT NOT NULL, current_step INTEGER, current_step_name TEXT,
+                 attempts INTEGER NOT NULL DEFAULT 0, records INTEGER NOT NULL, last_error TEXT,
+                 created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+             CREATE INDEX sagas_status ON sagas (status, id);
+             CREATE TABLE records (
+                 saga_id INTEGER NOT NULL REFERENCES sagas (id), seq INTEGER NOT NULL,
+                 kind TEXT NOT NULL, step_index INTEGER, payload TEXT NOT NULL,
+                 created_at BIGINT NOT NULL, PRIMARY KEY (saga_id, seq));
+             INSERT INTO sagas (name, inputs, status, records, created_at, updated_at)
+                 VALUES ('trip', '{}', 'running', 1, 0, 0);
+             INSERT INTO records VALUES (1, 1, 'step_failed', 0,
+                 '{\"errors\": \"[1]\", \"gave_up\": \"AttemptsExhausted\"}', 0);",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let old = store.saga(SagaId(1)).unwrap();
+    assert_eq!((old.name.as_str(), old.fingerprint), ("trip", None));
+    assert!(matches!(
+        &store.records(SagaId(1)).unwrap()[..],
+        [Record::StepFailed {
+            gave_up: tale::GaveUp::AttemptsExhausted,
+            ..
+        }]
+    ));
+    let new = store
+        .begin(&NewSaga {
+            fingerprint: Some(u64::MAX - 1),
+            ..NewSaga::new("trip", "{}")
+        })
+        .unwrap();
+    assert_eq!(store.saga(new).unwrap().fingerprint, Some(u64::MAX - 1));
+    drop(store);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = raw
+        .query_row("SELECT schema_version FROM tale_meta", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SqliteStore::SCHEMA_VERSION);
 }
 
 fn database_error(result: Result<SqliteStore, JournalError>) -> String {
@@ -383,7 +441,9 @@ fn written_journal(dir: &TempDir) -> PathBuf {
     let store = SqliteStore::open(&path).unwrap();
     // Enough data for several pages.
     for i in 0..40 {
-        let saga = store.begin("trip", &format!("{i:0>2000}")).unwrap();
+        let saga = store
+            .begin(&NewSaga::new("trip", &format!("{i:0>2000}")))
+            .unwrap();
         for record in every_variant() {
             store.append(saga, &record).unwrap();
         }
@@ -471,7 +531,7 @@ fn a_newer_schema_is_refused() {
     let path = dir.file("j.db");
     {
         let store = SqliteStore::open(&path).unwrap();
-        store.begin("trip", "{}").unwrap();
+        store.begin(&NewSaga::new("trip", "{}")).unwrap();
     }
     {
         let raw = rusqlite::Connection::open(&path).unwrap();
@@ -484,7 +544,7 @@ fn a_newer_schema_is_refused() {
                 e,
                 JournalError::NewerSchema {
                     found: 99,
-                    supported: 1
+                    supported: SqliteStore::SCHEMA_VERSION
                 }
             ));
             assert!(e.to_string().contains("schema 99"), "{e}");
@@ -497,7 +557,7 @@ fn a_newer_schema_is_refused() {
 fn damaged(dir: &TempDir, sql: &str) -> (SqliteStore, SagaId) {
     let path = dir.file("j.db");
     let store = SqliteStore::open(&path).unwrap();
-    let saga = store.begin("trip", "{}").unwrap();
+    let saga = store.begin(&NewSaga::new("trip", "{}")).unwrap();
     for record in every_variant() {
         store.append(saga, &record).unwrap();
     }
@@ -637,7 +697,7 @@ fn concurrent_appends_from_threads_all_land() {
             .map(|t| {
                 let store = &store;
                 scope.spawn(move || {
-                    let saga = store.begin(&format!("t{t}"), "{}").unwrap();
+                    let saga = store.begin(&NewSaga::new(&format!("t{t}"), "{}")).unwrap();
                     for index in 0..PER_THREAD {
                         store
                             .append(
@@ -674,7 +734,7 @@ fn two_connections_on_one_file_interleave_safely() {
     let dir = TempDir::new();
     let path = dir.file("j.db");
     let first = SqliteStore::open_with(&path, Durability::Normal).unwrap();
-    let saga = first.begin("shared", "{}").unwrap();
+    let saga = first.begin(&NewSaga::new("shared", "{}")).unwrap();
     const PER_STORE: u32 = 40;
     std::thread::scope(|scope| {
         for base in [0, 1000] {
@@ -713,7 +773,7 @@ fn an_unopenable_path_gives_a_database_error() {
 fn a_reopened_record_round_trips_and_reopens_the_saga() {
     let dir = TempDir::new();
     let store = SqliteStore::open(dir.file("j.db")).unwrap();
-    let saga = store.begin("trip", "{}").unwrap();
+    let saga = store.begin(&NewSaga::new("trip", "{}")).unwrap();
     store
         .append(
             saga,

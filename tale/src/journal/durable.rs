@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::key::{IdempotencyKey, Phase, with_key};
 use super::replay::{Replay, StepLog};
-use super::{JournalError, Record, SagaId, Status, Store};
+use super::{JournalError, NewSaga, Record, SagaId, Status, Store};
 use crate::clock::Clock;
 use crate::engine::{Executor, Run, Unwind};
 use crate::error::{CompensationFailure, Errors, SagaError, StepFailure, StepId};
@@ -105,7 +105,12 @@ where
                     step: None,
                     reason,
                 })?;
-                (store.begin(name, &inputs)?, Replay::default())
+                let saga = NewSaga {
+                    name,
+                    inputs: &inputs,
+                    fingerprint: None,
+                };
+                (store.begin(&saga)?, Replay::default())
             }
             Origin::Resume(saga) => {
                 let row = store.saga(saga)?;

@@ -2,7 +2,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use super::{JournalError, Record, SagaId, SagaRow, Status, Store};
+use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status, Store};
 
 /// A [`Store`] in memory: fast, and gone with the process. Its records are exactly
 /// what a durable store would hold, so tests can inspect them.
@@ -33,20 +33,21 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn begin(&self, name: &str, inputs: &str) -> Result<SagaId, JournalError> {
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError> {
         let mut sagas = self.sagas.lock().unwrap_or_else(PoisonError::into_inner);
         let id = SagaId(i64::try_from(sagas.len()).unwrap_or(i64::MAX) + 1);
         sagas.push((
             SagaRow {
                 id,
-                name: name.to_owned(),
-                inputs: inputs.to_owned(),
+                name: saga.name.to_owned(),
+                inputs: saga.inputs.to_owned(),
                 status: Status::Running,
                 current_step: None,
                 current_step_name: None,
                 attempts: 0,
                 records: 0,
                 last_error: None,
+                fingerprint: saga.fingerprint,
             },
             Vec::new(),
         ));

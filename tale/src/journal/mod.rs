@@ -76,7 +76,7 @@ pub use crate::engine::Unwind;
 pub use durable::{DurableError, DurableRun, Interrupted, Origin};
 pub use key::{IdempotencyKey, Phase, idempotency_key};
 pub use memory::MemoryStore;
-pub use record::{JournalError, Record, SagaId, SagaRow, Status};
+pub use record::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use sqlite::{Durability, SqliteStore};
 pub use store::Store;

@@ -147,6 +147,31 @@ impl fmt::Display for Status {
     }
 }
 
+/// A saga instance about to begin, as a store records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewSaga<'a> {
+    /// The saga's registered name.
+    pub name: &'a str,
+    /// Its inputs, as JSON.
+    pub inputs: &'a str,
+    /// The fingerprint of the saga's shape (its steps, their order and groups), which
+    /// `saga!` computes for a durable saga; `None` for one driven by hand. Recovery
+    /// refuses to replay a journal whose fingerprint is not the code's.
+    pub fingerprint: Option<u64>,
+}
+
+impl<'a> NewSaga<'a> {
+    /// A saga `name` with `inputs` (JSON) and no fingerprint.
+    #[must_use]
+    pub fn new(name: &'a str, inputs: &'a str) -> Self {
+        Self {
+            name,
+            inputs,
+            fingerprint: None,
+        }
+    }
+}
+
 /// A saga's summary, for operators.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SagaRow {
@@ -169,6 +194,8 @@ pub struct SagaRow {
     pub records: u64,
     /// The last error recorded (a step's or a compensation's), as JSON.
     pub last_error: Option<String>,
+    /// The fingerprint of the saga's shape when it began (see [`NewSaga::fingerprint`]).
+    pub fingerprint: Option<u64>,
 }
 
 /// Why a journal could not be read or written.

@@ -1,6 +1,6 @@
 //! [`Store`]: what a journal needs from a database.
 
-use super::{JournalError, Record, SagaId, SagaRow, Status};
+use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};
 
 /// A database that keeps saga journals.
 ///
@@ -8,13 +8,12 @@ use super::{JournalError, Record, SagaId, SagaRow, Status};
 /// as durable as the store promises (see [`SqliteStore`](super::SqliteStore)'s [`Durability`](super::Durability) setting): that is
 /// what makes the journal log-before-act.
 pub trait Store {
-    /// Registers a new saga instance named `name` with its serialized `inputs` (JSON),
-    /// with status [`Status::Running`].
+    /// Registers a new saga instance, with status [`Status::Running`].
     ///
     /// # Errors
     ///
     /// The database's failure.
-    fn begin(&self, name: &str, inputs: &str) -> Result<SagaId, JournalError>;
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError>;
 
     /// Appends `record` to the saga's journal, after the records already there, and
     /// updates the saga's summary (status, current step, last error).
@@ -57,8 +56,8 @@ pub trait Store {
 }
 
 impl<S: Store + ?Sized> Store for &S {
-    fn begin(&self, name: &str, inputs: &str) -> Result<SagaId, JournalError> {
-        (**self).begin(name, inputs)
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError> {
+        (**self).begin(saga)
     }
     fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError> {
         (**self).append(saga, record)

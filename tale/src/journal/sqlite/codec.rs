@@ -4,7 +4,8 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value, json};
 
-use super::{SAGA_COLUMNS, db, is_damage};
+use super::schema::SAGA_COLUMNS;
+use super::{db, is_damage};
 use crate::journal::record::{gave_up_from_name, gave_up_name};
 use crate::journal::{JournalError, Record, SagaId, SagaRow, Status};
 
@@ -78,6 +79,18 @@ pub(super) fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalErr
         current_step_name: text(5, "current_step_name")?,
         records,
         last_error: text(7, "last_error")?,
+        // The bits of the u64, stored as an i64.
+        #[allow(clippy::cast_sign_loss)]
+        fingerprint: match get(9)? {
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => Some(i as u64),
+            other => {
+                return Err(corrupt(format!(
+                    "`fingerprint` is {:?}, not an integer",
+                    other.data_type()
+                )));
+            }
+        },
         attempts: match get(8)? {
             ValueRef::Integer(i) => {
                 u32::try_from(i).map_err(|_| corrupt(format!("`attempts` {i} is out of range")))?

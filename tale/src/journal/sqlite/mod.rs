@@ -11,9 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 
 mod codec;
+mod schema;
 
-use super::{JournalError, Record, SagaId, SagaRow, Status, Store};
+use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status, Store};
 use codec::{decode_saga, encode_record, read_records, read_saga};
+use schema::SAGA_COLUMNS;
 
 /// How hard SQLite works to make each record survive a crash: SQLite's
 /// `PRAGMA synchronous`, with the journal in WAL mode.
@@ -72,8 +74,8 @@ impl Durability {
 /// [`append`](Store::append) is one transaction that writes the record and updates the
 /// saga's summary, so the summary never disagrees with the records.
 ///
-/// Opening checks the file: an empty or new file becomes a journal; a journal of schema
-/// 1 is used as is; a newer schema gives [`JournalError::NewerSchema`]; a SQLite
+/// Opening checks the file: an empty or new file becomes a journal; a journal of an
+/// older schema is migrated (inside the opening transaction, under the write lock); a newer schema gives [`JournalError::NewerSchema`]; a SQLite
 /// database that is not a journal gives [`JournalError::Foreign`] (and is left
 /// untouched); a file that is not a database, or is truncated, gives
 /// [`JournalError::Database`] naming the file.
@@ -82,7 +84,7 @@ impl Durability {
 /// record's `seq` (1 for a saga's first record). A corrupt summary row (an unknown
 /// status, say) gives [`JournalError::Corrupt`] with `seq` 0.
 ///
-/// # Schema (version 1)
+/// # Schema (version 2)
 ///
 /// tale creates and versions the schema itself; an operator can read it with any SQLite
 /// client: `SELECT id, name, current_step_name, last_error FROM sagas WHERE status = 'stuck'`.
@@ -90,7 +92,7 @@ impl Durability {
 /// ```sql
 /// CREATE TABLE tale_meta (
 ///     application    TEXT    NOT NULL,   -- 'tale journal'
-///     schema_version INTEGER NOT NULL    -- 1
+///     schema_version INTEGER NOT NULL    -- 2
 /// );
 /// CREATE TABLE sagas (
 ///     id                INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused
@@ -103,7 +105,8 @@ impl Durability {
 ///     records           INTEGER NOT NULL,
 ///     last_error        TEXT,              -- JSON
 ///     created_at        BIGINT  NOT NULL,  -- unix millis
-///     updated_at        BIGINT  NOT NULL   -- unix millis
+///     updated_at        BIGINT  NOT NULL,  -- unix millis
+///     fingerprint       INTEGER            -- the saga's shape (u64 bits); version 2
 /// );
 /// CREATE INDEX sagas_status ON sagas (status, id);
 /// CREATE TABLE records (
@@ -155,54 +158,13 @@ fn db(e: rusqlite::Error) -> JournalError {
     JournalError::Database(Box::new(e))
 }
 
-/// What a database file holds, as far as tale is concerned.
-enum Shape {
-    Empty,
-    Journal(i64),
-    Foreign(String),
-}
-
-const MARKER: &str = "tale journal";
-
-const SCHEMA: &str = "
-CREATE TABLE tale_meta (
-    application    TEXT    NOT NULL,
-    schema_version INTEGER NOT NULL
-);
-CREATE TABLE sagas (
-    id                INTEGER PRIMARY KEY AUTOINCREMENT,
-    name              TEXT    NOT NULL,
-    inputs            TEXT    NOT NULL,
-    status            TEXT    NOT NULL,
-    current_step      INTEGER,
-    current_step_name TEXT,
-    attempts          INTEGER NOT NULL DEFAULT 0,
-    records           INTEGER NOT NULL,
-    last_error        TEXT,
-    created_at        BIGINT  NOT NULL,
-    updated_at        BIGINT  NOT NULL
-);
-CREATE INDEX sagas_status ON sagas (status, id);
-CREATE TABLE records (
-    saga_id    INTEGER NOT NULL REFERENCES sagas (id),
-    seq        INTEGER NOT NULL,
-    kind       TEXT    NOT NULL,
-    step_index INTEGER,
-    payload    TEXT    NOT NULL,
-    created_at BIGINT  NOT NULL,
-    PRIMARY KEY (saga_id, seq)
-);
-";
-
-const SAGA_COLUMNS: &str =
-    "id, name, inputs, status, current_step, current_step_name, records, last_error, attempts";
-
 impl SqliteStore {
-    /// The schema version this tale writes, and the newest it reads.
-    pub const SCHEMA_VERSION: i64 = 1;
+    /// The schema version this tale writes, and the newest it reads; an older journal
+    /// is migrated when it is opened.
+    pub const SCHEMA_VERSION: i64 = schema::SCHEMA_VERSION;
 
     /// The journal's `PRAGMA application_id`: `"TALE"` in ASCII.
-    pub const APPLICATION_ID: i32 = 0x5441_4C45;
+    pub const APPLICATION_ID: i32 = schema::APPLICATION_ID;
 
     /// How long a write waits for another connection (another process) that holds the
     /// database's write lock before failing with a "database is locked" error.
@@ -249,7 +211,7 @@ impl SqliteStore {
         conn.busy_timeout(Self::BUSY_TIMEOUT)
             .map_err(failed("cannot set the busy timeout"))?;
         // Look before switching to WAL: that would change another application's file.
-        Self::check(&name, Self::shape(&conn).map_err(failed("cannot read"))?)?;
+        schema::check(&name, schema::shape(&conn).map_err(failed("cannot read"))?)?;
         let mode = Self::switch_to_wal(&conn).map_err(failed("cannot switch to WAL mode"))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(JournalError::Database(
@@ -306,100 +268,16 @@ impl SqliteStore {
             .map_err(&failed)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(&failed)?;
-        // Check again, and create, under the write lock: another process may be
-        // creating the same journal now.
+        // Check again, and create or migrate, under the write lock: another process may
+        // be creating or migrating the same journal now.
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&failed)?;
-        let shape = Self::shape(&tx).map_err(&failed)?;
-        if matches!(shape, Shape::Empty) {
-            tx.execute_batch(SCHEMA).map_err(&failed)?;
-            tx.execute(
-                "INSERT INTO tale_meta (application, schema_version) VALUES (?1, ?2)",
-                params![MARKER, Self::SCHEMA_VERSION],
-            )
-            .map_err(&failed)?;
-            tx.pragma_update(None, "application_id", Self::APPLICATION_ID)
-                .map_err(&failed)?;
-        } else {
-            Self::check(name, shape)?;
-        }
+        schema::create_or_migrate(&tx, name, &failed)?;
         tx.commit().map_err(&failed)?;
         Ok(Self {
             conn: Mutex::new(conn),
             path,
-        })
-    }
-
-    /// Accepts an empty database or a journal that this tale reads.
-    fn check(name: &str, shape: Shape) -> Result<(), JournalError> {
-        match shape {
-            Shape::Empty => Ok(()),
-            Shape::Journal(version) if version > Self::SCHEMA_VERSION => {
-                Err(JournalError::NewerSchema {
-                    found: version,
-                    supported: Self::SCHEMA_VERSION,
-                })
-            }
-            Shape::Journal(version) if version < 1 => Err(JournalError::Foreign(format!(
-                "{name} claims to be a tale journal of schema {version}, which never existed"
-            ))),
-            Shape::Journal(_) => Ok(()),
-            Shape::Foreign(why) => Err(JournalError::Foreign(format!("{name} {why}"))),
-        }
-    }
-
-    /// Reads what the database holds. Fails on a file that is not a database.
-    fn shape(conn: &Connection) -> rusqlite::Result<Shape> {
-        let application_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
-        let tables = {
-            let mut stmt = conn.prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' \
-                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-            )?;
-            stmt.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-        };
-        if application_id != 0 && application_id != Self::APPLICATION_ID {
-            return Ok(Shape::Foreign(format!(
-                "is a SQLite database of another application (application_id {application_id:#x})"
-            )));
-        }
-        if tables.is_empty() {
-            return Ok(Shape::Empty);
-        }
-        if !tables.iter().any(|t| t == "tale_meta") {
-            let list = tables
-                .iter()
-                .take(5)
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let more = if tables.len() > 5 { ", ..." } else { "" };
-            return Ok(Shape::Foreign(format!(
-                "is a SQLite database with tables {list}{more} and no `tale_meta` table"
-            )));
-        }
-        let meta = conn
-            .prepare("SELECT application, schema_version FROM tale_meta")
-            .and_then(|mut stmt| {
-                stmt.query_map([], |r| {
-                    Ok((
-                        r.get_ref(0)?.as_str().ok().map(str::to_owned),
-                        r.get_ref(1)?.as_i64().ok(),
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            });
-        Ok(match meta {
-            Ok(rows) => match rows.as_slice() {
-                [(Some(marker), Some(version))] if marker == MARKER => Shape::Journal(*version),
-                _ => Shape::Foreign(
-                    "has a `tale_meta` table without tale's marker and schema version".into(),
-                ),
-            },
-            Err(e) if e.sqlite_error_code().is_some_and(is_damage) => return Err(e),
-            Err(_) => Shape::Foreign("has a `tale_meta` table that is not tale's".into()),
         })
     }
 
@@ -441,13 +319,16 @@ fn now_millis() -> i64 {
 }
 
 impl Store for SqliteStore {
-    fn begin(&self, name: &str, inputs: &str) -> Result<SagaId, JournalError> {
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError> {
         let conn = self.lock();
         let now = now_millis();
+        // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
+        #[allow(clippy::cast_possible_wrap)]
+        let fingerprint = saga.fingerprint.map(|f| f as i64);
         conn.execute(
-            "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, 0, ?4, ?4)",
-            params![name, inputs, Status::Running.as_str(), now],
+            "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at, fingerprint) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5)",
+            params![saga.name, saga.inputs, Status::Running.as_str(), now, fingerprint],
         )
         .map_err(db)?;
         Ok(SagaId(conn.last_insert_rowid()))

@@ -23,8 +23,11 @@ pub(crate) mod settle;
 pub(crate) mod shared;
 
 pub use async_run::AsyncRun;
+#[cfg(feature = "journal")]
+pub(crate) use async_run::Failed;
 pub use executor::{Executor, OnCompensationFailure};
 pub use join::{GroupFailure, Join2, join2};
 pub use run::Run;
+pub(crate) use run::Undone;
 #[cfg(feature = "journal")]
 pub use run::Unwind;

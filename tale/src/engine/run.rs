@@ -48,6 +48,32 @@ impl<E> Tries<E> {
     }
 }
 
+/// What became of a compensation: what a durable run journals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Undone {
+    /// It ran and succeeded.
+    Succeeded,
+    /// It failed for good (recorded among the run's compensation failures).
+    Failed,
+    /// It was not attempted: the run stops at the first failed compensation.
+    Skipped,
+    /// The step has no compensation without its output.
+    OutcomeUnknown,
+    /// It panicked; the panic resumes when the run finishes.
+    Panicked,
+}
+
+impl Undone {
+    /// What a compensation attempt's result makes of it, if no attempt follows.
+    pub(crate) fn of<E>(result: &Caught<(), E>) -> Self {
+        match result {
+            Ok(Ok(())) => Undone::Succeeded,
+            Ok(Err(_)) => Undone::Failed,
+            Err(_) => Undone::Panicked,
+        }
+    }
+}
+
 /// An attempt's result, or its panic's payload.
 pub(crate) type Caught<T, E> = Result<Result<T, E>, Box<dyn Any + Send>>;
 
@@ -203,26 +229,16 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         }
     }
 
-    #[cfg(feature = "journal")]
-    /// Compensates a failed step as an uncertain one, whatever it declares (the journal
-    /// found it started and never ended).
-    pub(crate) fn compensate_uncertain_now<S: Step<Error = E>>(
-        &mut self,
-        index: usize,
-        step: &mut S,
-    ) {
-        if step.has_compensation() {
-            self.undo_uncertain(index, step);
-        }
-    }
-
     /// Undoes a step that may have done its work without returning its output: with
     /// its compensation for an unknown outcome if it has one, else it is reported as not
     /// compensated.
-    fn undo_uncertain<S: Step<Error = E>>(&mut self, index: usize, step: &mut S) {
+    pub(crate) fn undo_uncertain<S: Step<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+    ) -> Undone {
         if !step.compensates_without_output() {
-            self.outcome_unknown(index, &*step);
-            return;
+            return self.outcome_unknown(index, &*step);
         }
         // A step that said it could and then answers `None` is not undone either.
         let unknown = Cell::new(false);
@@ -231,15 +247,19 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
                 unknown.set(true);
                 Ok(())
             })
-        });
+        })
     }
 
     /// Records a step that may have done its work and cannot be undone: its outcome is
     /// unknown.
     #[cold]
-    pub(crate) fn outcome_unknown<S: Describe + ?Sized>(&mut self, index: usize, step: &S) {
+    pub(crate) fn outcome_unknown<S: Describe + ?Sized>(
+        &mut self,
+        index: usize,
+        step: &S,
+    ) -> Undone {
         if self.skipped(index, step) {
-            return;
+            return Undone::Skipped;
         }
         self.emit(&Event::OutcomeUnknown {
             step: StepRef::of(index, step),
@@ -247,6 +267,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         self.trouble()
             .not_compensated
             .push(NotCompensated::OutcomeUnknown(StepId::of(index, step)));
+        Undone::OutcomeUnknown
     }
 
     #[cfg(feature = "journal")]
@@ -256,12 +277,6 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
             Some((retried, attempts)) if retried == index => attempts,
             _ => 1,
         }
-    }
-
-    #[cfg(feature = "journal")]
-    /// The compensation failures recorded so far, in the order they happened.
-    pub(crate) fn compensation_failures(&self) -> &[CompensationFailure<E>] {
-        self.trouble.as_deref().map_or(&[], |t| &t.compensations)
     }
 
     #[cfg(feature = "journal")]
@@ -294,10 +309,33 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         step: &mut S,
         output: S::Output,
     ) {
-        if step.has_compensation() {
-            let known = Cell::new(false);
-            self.undo(index, step, false, &known, |s| s.compensate(&output));
+        self.compensate_step(index, step, output);
+    }
+
+    /// As [`compensate`](Self::compensate), saying what became of the compensation
+    /// (`None` for a step without one).
+    pub(crate) fn compensate_step<S: Step<Error = E>>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+        output: S::Output,
+    ) -> Option<Undone> {
+        if !step.has_compensation() {
+            return None;
         }
+        let known = Cell::new(false);
+        Some(self.undo(index, step, false, &known, |s| s.compensate(&output)))
+    }
+
+    /// The compensation failure of step `index` recorded in this run, if any.
+    #[cfg(feature = "journal")]
+    pub(crate) fn compensation_failure_of(&self, index: usize) -> Option<&CompensationFailure<E>> {
+        self.trouble
+            .as_deref()?
+            .compensations
+            .iter()
+            .rev()
+            .find(|f| f.step.index == index)
     }
 
     /// Runs the attempts of a compensation (`undo`) under the step's compensation policy.
@@ -311,12 +349,13 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         uncertain: bool,
         unknown: &Cell<bool>,
         mut undo: F,
-    ) where
+    ) -> Undone
+    where
         S: Step<Error = E>,
         F: FnMut(&mut S) -> Result<(), E>,
     {
         if self.skipped(index, &*step) {
-            return;
+            return Undone::Skipped;
         }
         let mut result = self.undo_once(index, step, uncertain, 1, &mut undo);
         if unknown.get() {
@@ -325,14 +364,15 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         if let Ok(Ok(())) = result {
             let step = StepRef::of(index, step);
             self.emit(&Event::CompensationSucceeded { step, attempt: 1 });
-            return;
+            return Undone::Succeeded;
         }
         // The first attempt failed: settle it, then retry under the policy.
         let mut tries = Tries::new();
         loop {
+            let outcome = Undone::of(&result);
             match self.settle_compensation(index, &*step, &mut tries, result, uncertain) {
                 Some(delay) => self.executor.clock.sleep(delay),
-                None => return,
+                None => return outcome,
             }
             result = self.undo_once(index, step, uncertain, tries.attempt, &mut undo);
             if unknown.get() {

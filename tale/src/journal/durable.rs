@@ -6,14 +6,13 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::key::{IdempotencyKey, Phase, with_key};
-use super::replay::{Replay, StepLog};
-use super::{JournalError, NewSaga, Record, SagaId, Status, Store};
+use super::key::{Phase, with_key};
+use super::ledger::{Before, BeforeUndo, Ledger};
+use super::{JournalError, Record, SagaId, Status, Store};
 use crate::clock::Clock;
-use crate::engine::{Executor, Run, Unwind};
-use crate::error::{CompensationFailure, Errors, SagaError, StepFailure, StepId};
+use crate::engine::{Executor, Run, Undone, Unwind};
+use crate::error::SagaError;
 use crate::observe::Observer;
-use crate::retry::GaveUp;
 use crate::step::Step;
 
 /// Why a durable step failed without an error of its own: the error a durable saga's
@@ -55,11 +54,6 @@ pub enum DurableError<E> {
     Journal(#[source] JournalError),
 }
 
-/// The payload errors (de)serialize through.
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
-    serde_json::to_string(value).map_err(|e| e.to_string())
-}
-
 /// Where a durable run comes from: a new saga, or one to resume from its journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -70,13 +64,13 @@ pub enum Origin {
     Resume(SagaId),
 }
 
-/// One run of a durable saga.
+/// One run of a durable saga: the engine's [`Run`], with every transition journaled
+/// before the next action. What `saga!`'s durable form drives; drive it by hand for a
+/// durable saga assembled at run time.
 pub struct DurableRun<'x, E, O, C> {
     run: Run<'x, E, O, C>,
     store: &'x dyn Store,
-    saga: SagaId,
-    replay: Replay,
-    halted: Option<JournalError>,
+    ledger: Ledger,
 }
 
 impl<'x, E, O, C> DurableRun<'x, E, O, C>
@@ -98,88 +92,60 @@ where
         inputs: &I,
         origin: Origin,
     ) -> Result<Self, JournalError> {
-        let (saga, replay) = match origin {
+        Self::start_versioned(executor, store, name, inputs, origin, None)
+    }
+
+    /// As [`start`](Self::start), for a saga whose shape has the fingerprint
+    /// `fingerprint` (what `saga!` computes): it is journaled when the saga begins, and a
+    /// journal begun under another fingerprint is refused on resume.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), and [`JournalError::Mismatch`] for a journal of
+    /// another version of the saga.
+    pub fn start_versioned<I: Serialize + ?Sized>(
+        executor: &'x mut Executor<O, C>,
+        store: &'x dyn Store,
+        name: &'x str,
+        inputs: &I,
+        origin: Origin,
+        fingerprint: Option<u64>,
+    ) -> Result<Self, JournalError> {
+        let ledger = match origin {
             Origin::New => {
-                let inputs = to_json(inputs).map_err(|reason| JournalError::Payload {
-                    saga: SagaId(0),
-                    step: None,
-                    reason,
-                })?;
-                let saga = NewSaga {
-                    name,
-                    inputs: &inputs,
-                    fingerprint: None,
-                };
-                (store.begin(&saga)?, Replay::default())
+                let inputs = Ledger::inputs(inputs)?;
+                let saga = store.begin(&Ledger::new_saga(name, &inputs, fingerprint))?;
+                Ledger::began(saga)
             }
             Origin::Resume(saga) => {
                 let row = store.saga(saga)?;
-                if row.name != name {
-                    return Err(JournalError::Mismatch {
-                        saga,
-                        reason: format!("it is a `{}` saga, not `{name}`", row.name),
-                    });
-                }
-                (saga, Replay::read(saga, &store.records(saga)?)?)
+                Ledger::resumed(&row, &store.records(saga)?, name, fingerprint)?
             }
         };
         Ok(Self {
             run: Run::start(executor, name),
             store,
-            saga,
-            replay,
-            halted: None,
+            ledger,
         })
     }
 
     /// The saga instance's id.
     pub fn saga_id(&self) -> SagaId {
-        self.saga
-    }
-
-    fn key(&self, index: usize, phase: Phase) -> IdempotencyKey {
-        IdempotencyKey {
-            saga: self.saga,
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            phase,
-        }
+        self.ledger.saga()
     }
 
     /// Writes `record`; on failure the run halts: nothing more is done.
     fn write(&mut self, record: &Record) -> bool {
-        if self.halted.is_some() {
+        if self.ledger.is_halted() {
             return false;
         }
-        match self.store.append(self.saga, record) {
-            Ok(()) => true,
-            Err(error) => {
-                self.halted = Some(error);
-                false
-            }
-        }
+        let written = self.store.append(self.ledger.saga(), record);
+        self.ledger.written(written)
     }
 
-    fn halt(&mut self, error: JournalError) {
-        self.halted.get_or_insert(error);
-    }
-
-    /// A failure of step `index` that has no error of its own.
-    fn interrupted<S: Step<Error = E>>(
-        index: usize,
-        step: &S,
-        why: Interrupted,
-        gave_up: GaveUp,
-    ) -> Unwind<E> {
-        Unwind::Failed(Box::new(StepFailure {
-            step: StepId::of(index, step),
-            errors: Errors::One(E::from(why)),
-            gave_up,
-            siblings: Vec::new(),
-        }))
-    }
-
-    fn log(&self, index: usize) -> StepLog {
-        self.replay.step(index)
+    /// Writes `record` if there is one; false if there was and it could not be written.
+    fn write_some(&mut self, record: Option<Record>) -> bool {
+        record.is_none_or(|record| self.write(&record))
     }
 
     /// Runs step `index`, or answers it from the journal if an earlier run completed it.
@@ -187,149 +153,55 @@ where
     /// A step the journal shows as started but not ended (the process stopped while it
     /// ran) fails with [`Interrupted::Crashed`] if it is uncertain, and its uncertain
     /// compensation runs; any other step runs again, under the same idempotency key.
+    ///
+    /// # Errors
+    ///
+    /// The step's failure (from this run or the journal), or an [`Interrupted`] one
+    /// when the journal cannot be written or is not this code's.
     pub fn step<S>(&mut self, index: usize, step: &mut S) -> Result<S::Output, Unwind<E>>
     where
         S: Step<Error = E>,
         S::Output: Serialize + DeserializeOwned,
     {
-        if self.halted.is_some() {
-            return Err(Self::interrupted(
-                index,
-                step,
-                Interrupted::Journal,
-                GaveUp::Interrupted,
-            ));
-        }
-        let log = self.log(index);
-        if let Some(output) = log.output {
-            return serde_json::from_str(&output).map_err(|e| {
-                self.halt(self.payload_error(index, &e));
-                Self::interrupted(index, step, Interrupted::Journal, GaveUp::Interrupted)
-            });
-        }
-        if let Some((errors, gave_up)) = log.failure {
-            let unwind = match serde_json::from_str::<Vec<E>>(&errors) {
-                Ok(errors) if !errors.is_empty() => Unwind::Failed(Box::new(StepFailure {
-                    step: StepId::of(index, step),
-                    errors: Errors::from(errors),
-                    gave_up,
-                    siblings: Vec::new(),
-                })),
-                Ok(_) => {
-                    self.halt(self.payload_error(index, &"an empty error list"));
-                    Self::interrupted(index, step, Interrupted::Journal, GaveUp::Interrupted)
-                }
-                Err(e) => {
-                    self.halt(self.payload_error(index, &e));
-                    Self::interrupted(index, step, Interrupted::Journal, GaveUp::Interrupted)
-                }
-            };
-            self.compensate_uncertain(index, step);
-            return Err(unwind);
-        }
-        if log.started {
-            // The process stopped while the step ran. An uncertain step fails and is
-            // compensated without output; any other step runs again under the same
-            // idempotency key, so the service answers the call it already served.
-            if step.is_uncertain() {
-                let unwind =
-                    Self::interrupted(index, step, Interrupted::Crashed, GaveUp::Interrupted);
-                self.record_failure(index, &unwind);
+        let start = match self.ledger.before(index, &*step) {
+            Before::Halted(unwind) => return Err(unwind),
+            Before::Replayed(output) => return Ok(output),
+            Before::ReplayedFailure(unwind) => {
+                self.compensate_uncertain(index, step);
+                return Err(unwind);
+            }
+            Before::Crashed(unwind, record) => {
+                self.write_some(record);
                 self.undo_uncertain(index, step);
                 return Err(unwind);
             }
-        } else if !self.write(&Record::StepStarted {
-            index: index_u32(index),
-            name: step.name().to_owned(),
-        }) {
-            return Err(Self::interrupted(
-                index,
-                step,
-                Interrupted::Journal,
-                GaveUp::Interrupted,
-            ));
+            Before::Run(start) => start,
+        };
+        if !self.write_some(start) {
+            return Err(Ledger::interrupted(index, &*step, Interrupted::Journal));
         }
-        let key = self.key(index, Phase::Execute);
-        let result = with_key(key, || self.run.attempt(index, step));
-        match result {
-            Ok(output) => match to_json(&output) {
-                Ok(json) => {
-                    let attempts = self.run.attempts_of(index);
-                    if self.write(&Record::StepSucceeded {
-                        index: index_u32(index),
-                        attempts,
-                        output: json,
-                    }) {
-                        Ok(output)
-                    } else {
-                        Err(Self::interrupted(
-                            index,
-                            step,
-                            Interrupted::Journal,
-                            GaveUp::Interrupted,
-                        ))
-                    }
+        let key = self.ledger.key(index, Phase::Execute);
+        match with_key(key, || self.run.attempt(index, step)) {
+            Ok(output) => {
+                let attempts = self.run.attempts_of(index);
+                let record = self.ledger.succeeded(index, attempts, &output);
+                if record.is_some() && self.write_some(record) {
+                    Ok(output)
+                } else {
+                    Err(Ledger::interrupted(index, &*step, Interrupted::Journal))
                 }
-                Err(reason) => {
-                    self.halt(JournalError::Payload {
-                        saga: self.saga,
-                        step: Some(index_u32(index)),
-                        reason,
-                    });
-                    Err(Self::interrupted(
-                        index,
-                        step,
-                        Interrupted::Journal,
-                        GaveUp::Interrupted,
-                    ))
-                }
-            },
+            }
             Err(unwind) => {
-                let unwind = match unwind {
-                    Unwind::Panicked(payload) => {
-                        let failure = Self::interrupted(
-                            index,
-                            step,
-                            Interrupted::Panicked,
-                            GaveUp::AttemptsExhausted,
-                        );
-                        self.record_failure(index, &failure);
-                        Unwind::Panicked(payload)
+                let record = match &unwind {
+                    Unwind::Panicked(_) => {
+                        let panicked = Ledger::interrupted(index, &*step, Interrupted::Panicked);
+                        self.ledger.failed(index, &panicked)
                     }
-                    failed => {
-                        self.record_failure(index, &failed);
-                        failed
-                    }
+                    failed => self.ledger.failed(index, failed),
                 };
+                self.write_some(record);
                 self.compensate_uncertain(index, step);
                 Err(unwind)
-            }
-        }
-    }
-
-    fn payload_error(&self, index: usize, error: &dyn std::fmt::Display) -> JournalError {
-        JournalError::Payload {
-            saga: self.saga,
-            step: Some(index_u32(index)),
-            reason: error.to_string(),
-        }
-    }
-
-    fn record_failure(&mut self, index: usize, unwind: &Unwind<E>) {
-        if let Unwind::Failed(failure) = unwind {
-            match to_json(failure.errors.as_slice()) {
-                Ok(errors) => {
-                    self.write(&Record::StepFailed {
-                        index: index_u32(index),
-                        errors,
-                        gave_up: failure.gave_up,
-                    });
-                }
-                Err(reason) => self.halt(JournalError::Payload {
-                    saga: self.saga,
-                    step: Some(index_u32(index)),
-                    reason,
-                }),
             }
         }
     }
@@ -341,9 +213,19 @@ where
         }
     }
 
+    /// Compensates the failed step `index` without its output, or, if it has no
+    /// compensation for that, reports it as not compensated (nothing to journal: the
+    /// saga ends stuck, and a replay finds the same).
     fn undo_uncertain<S: Step<Error = E>>(&mut self, index: usize, step: &mut S) {
+        if !step.has_compensation() {
+            return;
+        }
+        if !step.compensates_without_output() {
+            self.run.outcome_unknown(index, &*step);
+            return;
+        }
         self.undo(index, step, true, |run, step| {
-            run.compensate_uncertain_now(index, step)
+            run.undo_uncertain(index, step)
         });
     }
 
@@ -356,7 +238,8 @@ where
     {
         if step.has_compensation() {
             self.undo(index, step, false, |run, step| {
-                run.compensate(index, step, output)
+                run.compensate_step(index, step, output)
+                    .unwrap_or(Undone::Skipped)
             });
         }
     }
@@ -366,66 +249,30 @@ where
         index: usize,
         step: &mut S,
         uncertain: bool,
-        compensate: impl FnOnce(&mut Run<'x, E, O, C>, &mut S),
+        compensate: impl FnOnce(&mut Run<'x, E, O, C>, &mut S) -> Undone,
     ) {
-        if self.halted.is_some() {
-            return;
-        }
-        let log = self.log(index);
-        if log.compensated {
-            return;
-        }
-        if let Some(errors) = log.compensation_failure {
-            match serde_json::from_str::<Vec<E>>(&errors) {
-                Ok(errors) if !errors.is_empty() => {
-                    self.run.replay_compensation_failure(CompensationFailure {
-                        step: StepId::of(index, step),
-                        errors: Errors::from(errors),
-                        gave_up: GaveUp::AttemptsExhausted,
-                        uncertain,
-                    })
-                }
-                Ok(_) => self.halt(self.payload_error(index, &"an empty error list")),
-                Err(e) => self.halt(self.payload_error(index, &e)),
+        let stopped = self.run.stopped();
+        let start = match self.ledger.before_undo(index, &*step, uncertain, stopped) {
+            BeforeUndo::Done => return,
+            BeforeUndo::Replayed(failure) => {
+                self.run.replay_compensation_failure(failure);
+                return;
             }
-            return;
-        }
-        if self.run.stopped() {
-            // The engine skips it and says so.
-            compensate(&mut self.run, step);
-            return;
-        }
-        if !log.compensation_started
-            && !self.write(&Record::CompensationStarted {
-                index: index_u32(index),
-                uncertain,
-            })
-        {
-            return;
-        }
-        let failures = self.run.compensation_failures().len();
-        let key = self.key(index, Phase::Compensate);
-        with_key(key, || compensate(&mut self.run, step));
-        let record = match self.run.compensation_failures().get(failures) {
-            None => Record::CompensationSucceeded {
-                index: index_u32(index),
-            },
-            Some(failure) => match to_json(failure.errors.as_slice()) {
-                Ok(errors) => Record::CompensationFailed {
-                    index: index_u32(index),
-                    errors,
-                },
-                Err(reason) => {
-                    self.halt(JournalError::Payload {
-                        saga: self.saga,
-                        step: Some(index_u32(index)),
-                        reason,
-                    });
-                    return;
-                }
-            },
+            BeforeUndo::Engine => {
+                compensate(&mut self.run, step);
+                return;
+            }
+            BeforeUndo::Run(start) => start,
         };
-        self.write(&record);
+        if !self.write_some(start) {
+            return;
+        }
+        let key = self.ledger.key(index, Phase::Compensate);
+        let outcome = with_key(key, || compensate(&mut self.run, step));
+        let record = self
+            .ledger
+            .undone(index, outcome, self.run.compensation_failure_of(index));
+        self.write_some(record);
     }
 
     /// Ends the run: records how the saga ended, then returns its result.
@@ -439,7 +286,7 @@ where
     ///
     /// Resumes a step's panic once the compensations have run and been recorded.
     pub fn finish<T>(mut self, result: Result<T, Unwind<E>>) -> Result<T, DurableError<E>> {
-        if let Some(error) = self.halted.take() {
+        if let Some(error) = self.ledger.take_halt() {
             drop(result);
             return Err(DurableError::Journal(error));
         }
@@ -448,15 +295,15 @@ where
             Err(_) if self.run.left_work_undone() => Status::Stuck,
             Err(_) => Status::Compensated,
         };
-        if !self.replay.finished() && !self.write(&Record::Finished { status }) {
-            // Invariant: `write` failing sets `halted`.
-            let error = self.halted.take().expect("a failed write halts the run");
+        let record = self.ledger.finished(status);
+        if !self.write_some(record) {
+            // Invariant: a failed write halts the run.
+            let error = self
+                .ledger
+                .take_halt()
+                .expect("a failed write halts the run");
             return Err(DurableError::Journal(error));
         }
         self.run.finish(result).map_err(DurableError::Saga)
     }
-}
-
-fn index_u32(index: usize) -> u32 {
-    u32::try_from(index).unwrap_or(u32::MAX)
 }

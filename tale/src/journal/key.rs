@@ -3,6 +3,11 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
 
 use super::SagaId;
 
@@ -45,8 +50,15 @@ thread_local! {
     static CURRENT: Cell<Option<IdempotencyKey>> = const { Cell::new(None) };
 }
 
-/// The idempotency key of the durable step or compensation running on this thread, or
-/// `None` outside one. Call it from inside a step and pass it to the service.
+/// The idempotency key of the durable step or compensation running now, or `None`
+/// outside one. Call it from inside a step (sync or `async`) or a compensation, and pass
+/// it to the service.
+///
+/// In an async step it answers across every `.await`, and inside each `join!` branch
+/// with that branch's own key, on whatever worker thread polls the step: the key is set
+/// for each poll of the step's own future and taken away after it, so it never leaks
+/// into another task. It is not inherited by a task the step spawns (read it first and
+/// move it in).
 ///
 /// # Examples
 ///
@@ -74,4 +86,30 @@ pub(crate) fn with_key<T>(key: IdempotencyKey, f: impl FnOnce() -> T) -> T {
     }
     let _restore = Restore(CURRENT.replace(Some(key)));
     f()
+}
+
+pin_project! {
+    /// A future polled with `key` as the current idempotency key: the async form of
+    /// [`with_key`].
+    pub(crate) struct WithKey<F> {
+        key: IdempotencyKey,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F> WithKey<F> {
+    pub(crate) fn new(key: IdempotencyKey, future: F) -> Self {
+        Self { key, future }
+    }
+}
+
+impl<F: Future> Future for WithKey<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let future = this.future;
+        with_key(*this.key, || future.poll(cx))
+    }
 }

@@ -65,6 +65,7 @@
 
 mod durable;
 mod key;
+mod ledger;
 mod memory;
 mod record;
 mod recover;
@@ -79,4 +80,4 @@ pub use memory::MemoryStore;
 pub use record::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use sqlite::{Durability, SqliteStore};
-pub use store::Store;
+pub use store::{AsyncStore, Store};

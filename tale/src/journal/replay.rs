@@ -8,6 +8,8 @@ use crate::retry::GaveUp;
 pub(crate) struct StepLog {
     /// A start is recorded.
     pub(crate) started: bool,
+    /// The name the step started under.
+    pub(crate) name: Option<String>,
     /// The output of a success, as JSON.
     pub(crate) output: Option<String>,
     /// The errors (JSON array) of a failure for good, and why it stopped.
@@ -58,7 +60,11 @@ impl Replay {
                 }
             }
             match record {
-                Record::StepStarted { index, .. } => replay.steps[*index as usize].started = true,
+                Record::StepStarted { index, name } => {
+                    let step = &mut replay.steps[*index as usize];
+                    step.started = true;
+                    step.name = Some(name.clone());
+                }
                 Record::StepSucceeded { index, output, .. } => {
                     replay.steps[*index as usize].output = Some(output.clone());
                 }

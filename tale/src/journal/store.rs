@@ -1,6 +1,7 @@
 //! [`Store`]: what a journal needs from a database.
 
 use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};
+use crate::compose::BoxFuture;
 
 /// A database that keeps saga journals.
 ///
@@ -75,3 +76,109 @@ impl<S: Store + ?Sized> Store for &S {
         (**self).set_status(saga, status)
     }
 }
+
+/// The async side of [`Store`]: the same operations, as futures, for async sagas and
+/// for stores whose database is reached over the network (PostgreSQL).
+///
+/// Object-safe (its futures are boxed, `Send`), so that a durable async saga takes any
+/// store as `&dyn AsyncStore`, and an operator's tool picks one at run time. Every
+/// method means what it means on [`Store`]; [`append`](AsyncStore::append) completes
+/// only once the record is as durable as the store promises.
+///
+/// [`MemoryStore`](super::MemoryStore) and [`SqliteStore`](super::SqliteStore) serve it
+/// inline: their calls are short and never wait on the network (see `BENCHMARKS.md` for
+/// the measurement against a blocking pool).
+pub trait AsyncStore: Send + Sync {
+    /// See [`Store::begin`].
+    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<SagaId, JournalError>>;
+    /// See [`Store::append`].
+    fn append<'a>(
+        &'a self,
+        saga: SagaId,
+        record: &'a Record,
+    ) -> BoxFuture<'a, Result<(), JournalError>>;
+    /// See [`Store::records`].
+    fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>>;
+    /// See [`Store::saga`].
+    fn saga(&self, saga: SagaId) -> BoxFuture<'_, Result<SagaRow, JournalError>>;
+    /// See [`Store::sagas`].
+    fn sagas<'a>(
+        &'a self,
+        statuses: &'a [Status],
+    ) -> BoxFuture<'a, Result<Vec<SagaRow>, JournalError>>;
+    /// See [`Store::set_status`].
+    fn set_status(&self, saga: SagaId, status: Status) -> BoxFuture<'_, Result<(), JournalError>>;
+}
+
+/// An [`AsyncStore`] of a [`Store`] whose calls are short enough to make inline, on the
+/// task that awaits them.
+macro_rules! inline_async_store {
+    ($store:ty) => {
+        impl $crate::journal::AsyncStore for $store {
+            fn begin<'a>(
+                &'a self,
+                saga: &'a $crate::journal::NewSaga<'a>,
+            ) -> $crate::compose::BoxFuture<
+                'a,
+                Result<$crate::journal::SagaId, $crate::journal::JournalError>,
+            > {
+                Box::pin(::std::future::ready($crate::journal::Store::begin(
+                    self, saga,
+                )))
+            }
+            fn append<'a>(
+                &'a self,
+                saga: $crate::journal::SagaId,
+                record: &'a $crate::journal::Record,
+            ) -> $crate::compose::BoxFuture<'a, Result<(), $crate::journal::JournalError>> {
+                Box::pin(::std::future::ready($crate::journal::Store::append(
+                    self, saga, record,
+                )))
+            }
+            fn records(
+                &self,
+                saga: $crate::journal::SagaId,
+            ) -> $crate::compose::BoxFuture<
+                '_,
+                Result<Vec<$crate::journal::Record>, $crate::journal::JournalError>,
+            > {
+                Box::pin(::std::future::ready($crate::journal::Store::records(
+                    self, saga,
+                )))
+            }
+            fn saga(
+                &self,
+                saga: $crate::journal::SagaId,
+            ) -> $crate::compose::BoxFuture<
+                '_,
+                Result<$crate::journal::SagaRow, $crate::journal::JournalError>,
+            > {
+                Box::pin(::std::future::ready($crate::journal::Store::saga(
+                    self, saga,
+                )))
+            }
+            fn sagas<'a>(
+                &'a self,
+                statuses: &'a [$crate::journal::Status],
+            ) -> $crate::compose::BoxFuture<
+                'a,
+                Result<Vec<$crate::journal::SagaRow>, $crate::journal::JournalError>,
+            > {
+                Box::pin(::std::future::ready($crate::journal::Store::sagas(
+                    self, statuses,
+                )))
+            }
+            fn set_status(
+                &self,
+                saga: $crate::journal::SagaId,
+                status: $crate::journal::Status,
+            ) -> $crate::compose::BoxFuture<'_, Result<(), $crate::journal::JournalError>> {
+                Box::pin(::std::future::ready($crate::journal::Store::set_status(
+                    self, saga, status,
+                )))
+            }
+        }
+    };
+}
+
+pub(crate) use inline_async_store;

@@ -50,6 +50,13 @@ enum First<T, E> {
     Fault(Fault<E>),
 }
 
+/// A step that failed for good: how, and whether its last attempt was cut short (so
+/// that its work may have happened).
+pub(crate) struct Failed<E> {
+    pub(crate) unwind: Unwind<E>,
+    pub(crate) interrupted: bool,
+}
+
 /// An internal cancel signal and the error it gives a stopped step.
 type Signal<E> = (CancelHandle, fn(Cancelled) -> E);
 
@@ -248,14 +255,44 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
         self.guarded(attempt, limit).await
     }
 
-    /// The attempts of `step` under its policy, its limits and the cancel handle;
-    /// `first` is what became of the first attempt if it was already started.
+    /// The attempts of `step` under its policy, its limits and the cancel handle, and on
+    /// failure its uncertain compensation; `first` is what became of the first attempt
+    /// if it was already started.
     async fn attempts<S: AsyncStep<Error = E>>(
         &self,
         index: usize,
         step: &mut S,
-        mut first: Option<First<S::Output, E>>,
+        first: Option<First<S::Output, E>>,
     ) -> Result<S::Output, Unwind<E>> {
+        match self.try_attempts(index, step, first).await {
+            Ok((output, _)) => Ok(output),
+            Err(failed) => {
+                self.undo_uncertain(index, step, failed.interrupted).await;
+                Err(failed.unwind)
+            }
+        }
+    }
+
+    /// Runs `step` (position `index`) until it succeeds (with the number of attempts it
+    /// took) or fails for good, without compensating it: for a durable run, which
+    /// journals the failure before undoing anything.
+    #[cfg(feature = "journal")]
+    pub(crate) async fn attempt_only<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+    ) -> Result<(S::Output, u32), Failed<E>> {
+        self.try_attempts(index, step, None).await
+    }
+
+    /// The attempts of `step`, as [`attempts`](Self::attempts), without the uncertain
+    /// compensation.
+    async fn try_attempts<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        mut first: Option<First<S::Output, E>>,
+    ) -> Result<(S::Output, u32), Failed<E>> {
         let mut tries = Tries::new();
         let mut timed_out = false;
         loop {
@@ -304,13 +341,15 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
                         .run
                         .lock()
                         .give_up(index, &*step, &mut tries, error, gave_up);
-                    self.undo_uncertain(index, step, true).await;
-                    return Err(unwind);
+                    return Err(Failed {
+                        unwind,
+                        interrupted: true,
+                    });
                 }
             };
             let flow = self.run.lock().settle(index, &*step, &mut tries, result);
             match flow {
-                Flow::Done(output) => return Ok(output),
+                Flow::Done(output) => return Ok((output, tries.attempt)),
                 Flow::Retry(delay) => {
                     let sleep = self.run.lock().executor.clock.sleep_async(delay);
                     sleep.await;
@@ -319,8 +358,10 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
                     if let Some((siblings, _)) = &self.siblings {
                         siblings.cancel();
                     }
-                    self.undo_uncertain(index, step, timed_out).await;
-                    return Err(unwind);
+                    return Err(Failed {
+                        unwind,
+                        interrupted: timed_out,
+                    });
                 }
             }
         }

@@ -6,11 +6,11 @@ use std::pin::pin;
 
 use super::{AsyncRun, CatchUnwind};
 use crate::clock::AsyncSleep;
-use crate::engine::run::{Tries, Unwind};
+use crate::engine::run::{Tries, Undone, Unwind};
 use crate::observe::{Fault, Observer, StepRef};
 use crate::step::AsyncStep;
 
-impl<E, O: Observer<E>, C: AsyncSleep> AsyncRun<'_, E, O, C> {
+impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
     /// Compensates a step that failed, if its work may have happened: its outcome is
     /// uncertain, or its attempt was cut short (`interrupted`: a timeout, the deadline,
     /// a cancellation, a failed fail-fast sibling). Without a compensation that works
@@ -29,6 +29,12 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncRun<'_, E, O, C> {
         } else {
             self.run.lock().outcome_unknown(index, &*step);
         }
+    }
+
+    /// The run's engine state, for a durable run that journals around it.
+    #[cfg(feature = "journal")]
+    pub(crate) fn engine(&self) -> std::sync::MutexGuard<'_, crate::engine::Run<'x, E, O, C>> {
+        self.run.lock()
     }
 
     /// Compensates the completed `step` given its output, as
@@ -66,15 +72,16 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncRun<'_, E, O, C> {
         }
     }
 
-    /// Compensates with `output`, or as an uncertain failed step if `None`.
-    async fn undo<S: AsyncStep<Error = E>>(
+    /// Compensates with `output`, or as an uncertain failed step if `None`, and says
+    /// what became of it.
+    pub(crate) async fn undo<S: AsyncStep<Error = E>>(
         &self,
         index: usize,
         step: &mut S,
         output: Option<&S::Output>,
-    ) {
+    ) -> Undone {
         if self.run.lock().skipped(index, &*step) {
-            return;
+            return Undone::Skipped;
         }
         // With `max_concurrent_compensations`, every compensation takes a permit: the
         // branches of a group (listed last first by `saga!`) and the uncertain
@@ -113,6 +120,7 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncRun<'_, E, O, C> {
                 // It said it could be undone without its output, then could not.
                 Ok(None) => return self.run.lock().outcome_unknown(index, &*step),
             };
+            let outcome = Undone::of(&result);
             let next = self
                 .run
                 .lock()
@@ -122,7 +130,7 @@ impl<E, O: Observer<E>, C: AsyncSleep> AsyncRun<'_, E, O, C> {
                     let sleep = self.run.lock().executor.clock.sleep_async(delay);
                     sleep.await;
                 }
-                None => return,
+                None => return outcome,
             }
         }
     }

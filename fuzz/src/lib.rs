@@ -5,6 +5,8 @@
 
 #[path = "../../tale-macros/src/diag.rs"]
 mod diag;
+#[path = "../../tale-macros/src/options.rs"]
+mod options;
 #[path = "../../tale-macros/src/paths.rs"]
 mod paths;
 #[path = "../../tale-macros/src/saga/mod.rs"]

@@ -1,15 +1,26 @@
-//! The syntax of `saga!` as written, and the validated model that `expand` reads.
+//! The syntax of `saga!` as written, what [`parse`](super::parse) produces: the form,
+//! the options, the statements recognised as steps and `join!` groups. A statement
+//! that is not one of them is kept as its error, in its place, so that validate
+//! reports every problem of the input in source order.
 
 use proc_macro2::Span;
-use syn::{Attribute, Expr, Ident, LitStr, PatType, Signature, Stmt, Token, Type, Visibility};
+use syn::{Attribute, Expr, Ident, Pat, Signature, Token, Visibility};
 
-/// `saga! { ... }` as parsed: which form, its options, its statements.
+use super::options::SagaArgs;
+
+/// `saga! { ... }` as parsed.
 pub(crate) struct SagaInput {
     pub(crate) form: Form,
-    /// `#![saga(...)]` and any other inner attribute (rejected in validate); for the
-    /// item form, those before the `fn` and those at the top of its body.
-    pub(crate) inner_attrs: Vec<Attribute>,
-    pub(crate) stmts: Vec<Stmt>,
+    /// `#![saga(...)]`: before the `fn` of the item form or at the top of its body, at
+    /// the top of the statements otherwise.
+    pub(crate) options: SagaArgs,
+    /// What was wrong in the options: another inner attribute, or the first error of
+    /// each `#![saga(...)]`.
+    pub(crate) option_errors: Vec<syn::Error>,
+    /// Every statement but the tail, in order.
+    pub(crate) stmts: Vec<syn::Result<Statement>>,
+    /// The final expression, without `;`: the saga's output.
+    pub(crate) tail: Option<Expr>,
     /// The span of the whole input, for errors about the saga as a whole.
     pub(crate) span: Span,
 }
@@ -22,71 +33,54 @@ pub(crate) enum Form {
     Async { move_token: Option<Token![move]> },
     /// `saga! { pub fn name(inputs) -> Result<T, SagaError<E>> { steps } }`, and with
     /// `#![saga(durable)]`, `-> Result<T, DurableError<E>>`.
-    Item {
-        attrs: Vec<Attribute>,
-        vis: Visibility,
-        sig: Box<Signature>,
+    Item(SagaFn),
+}
+
+impl Form {
+    /// True for the async forms: `saga!(async { ... })` and an `async fn`.
+    pub(crate) fn is_async(&self) -> bool {
+        match self {
+            Form::Sync => false,
+            Form::Async { .. } => true,
+            Form::Item(item) => item.sig.asyncness.is_some(),
+        }
+    }
+}
+
+/// The function of the item form, without its body.
+pub(crate) struct SagaFn {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) sig: Box<Signature>,
+}
+
+/// One statement of the saga, with the pattern of its `let` if it has one.
+pub(crate) enum Statement {
+    /// `let pat = step;` or `step;`. The step is an error if the expression is not a
+    /// step; the pattern is checked in validate.
+    Step {
+        pat: Option<Pat>,
+        step: syn::Result<StepExpr>,
     },
+    /// `let pat = join!(step, ...);` or `join!(step, ...);`.
+    Join { pat: Option<Pat>, join: Join },
 }
 
-/// A validated saga.
-pub(crate) struct Saga {
-    pub(crate) is_async: bool,
-    pub(crate) move_token: Option<Token![move]>,
-    pub(crate) name: LitStr,
-    /// `executor = ...`; `None` means `Executor::new()`, or the first argument of the
-    /// item form.
-    pub(crate) executor: Option<Expr>,
-    /// `deadline = <Duration>` (async sagas).
-    pub(crate) deadline: Option<Expr>,
-    /// `cancel = <&CancelHandle>` (async sagas).
-    pub(crate) cancel: Option<Expr>,
-    /// `fail_fast` (async sagas): a failed `join!` branch stops its siblings in flight.
-    pub(crate) fail_fast: bool,
-    /// `max_concurrent_compensations = <usize>` (async sagas): the bound on a `join!`
-    /// group's compensations running at once.
-    pub(crate) max_concurrent_compensations: Option<Expr>,
-    pub(crate) steps: Vec<SagaStep>,
-    pub(crate) tail: Option<Expr>,
-    pub(crate) item: Option<(Vec<Attribute>, Visibility, Box<Signature>)>,
-    /// `#![saga(durable)]` on the item form: the run is journaled.
-    pub(crate) durable: Option<Durable>,
+/// `join!(step, ...)`.
+pub(crate) struct Join {
+    /// The span of `join`, for errors about the group as a whole.
+    pub(crate) span: Span,
+    /// Each branch, or why it is not a step.
+    pub(crate) branches: Vec<syn::Result<StepExpr>>,
 }
 
-/// The two declared inputs of a durable saga function.
-pub(crate) struct Durable {
-    /// The saga's inputs: recorded in the journal at the start, given back on recovery.
-    pub(crate) inputs: Box<PatType>,
-    /// The environment (clients, connections): supplied by the caller, never stored.
-    pub(crate) env: Box<PatType>,
-}
-
-/// One step of the saga, in declaration order (the branches of a `join!` included).
-pub(crate) struct SagaStep {
-    pub(crate) binding: Binding,
+/// A step expression: where the step value comes from and the modifiers after it.
+pub(crate) struct StepExpr {
     pub(crate) source: Source,
     /// `.retry(...)` and friends written after the step, in order.
-    pub(crate) modifiers: Vec<(Ident, Option<Expr>)>,
-    /// The span of the step expression: errors about the step point here.
+    pub(crate) modifiers: Vec<Modifier>,
+    /// The span of the whole expression: errors about the step point here.
     pub(crate) span: Span,
-    /// For the first branch of a `join!`: how many steps the group has. The step
-    /// values of a group are all built before any runs, so that no branch can borrow
-    /// a sibling's output.
-    pub(crate) group_len: usize,
-    /// True for the second and later branches of a `join!`.
-    pub(crate) in_group: bool,
-}
-
-/// What the step's output is bound to.
-pub(crate) enum Binding {
-    /// `let name = ...`, `let mut name: T = ...`.
-    Named {
-        mutability: Option<Token![mut]>,
-        ident: Ident,
-        ty: Option<Box<Type>>,
-    },
-    /// `let _ = ...`, `let () = ...` or a statement without `let`.
-    Discard,
 }
 
 /// Where the step value comes from.
@@ -97,4 +91,11 @@ pub(crate) enum Source {
     Closure(Expr),
     /// `step(|| ..., |out| ...)`.
     Pair(Expr, Expr),
+}
+
+/// A method that `saga!` applies itself to a step: `.retry(policy)`, `.uncertain()`.
+pub(crate) struct Modifier {
+    pub(crate) method: Ident,
+    /// Its argument, if it has one.
+    pub(crate) arg: Option<Expr>,
 }

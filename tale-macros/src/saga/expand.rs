@@ -1,11 +1,15 @@
 //! Expand: the validated [`Saga`] into the nested compensation ladder.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{quote, quote_spanned};
 use syn::Ident;
 
-use super::ast::{Binding, Saga, SagaStep, Source};
 use super::item::{durable_fn, durable_start, item_fn};
+use super::model::{Binding, Saga, SagaStep, Stmt};
+use super::names::{
+    binding_parts, group_local, hidden, level_label, phase_of, saga_label, step_local,
+};
+use super::value::{Branch, kind_check, value};
 use crate::paths::{private, private_at};
 
 /// ```text
@@ -14,20 +18,23 @@ use crate::paths::{private, private_at};
 /// becomes
 /// ```text
 /// {
+///     use KindOfMarked as _, KindOfUnmarked as _;
 ///     let mut exec = Executor::new();
-///     let mut run = Execution::start(ExecutorMut::executor_mut(&mut exec), "saga");
+///     let mut run = Run::start(ExecutorMut::executor_mut(&mut exec), "saga");
 ///     let p0 = BeforePivot;
 ///     'saga: {
 ///         let u = 'l0: {                                     // each level: an Unwind
 ///             let mut s0 = step_a(&x);
 ///             let p1 = (&Probe::new(&s0)).tale_kind().then(p0);   // pivot checks
 ///             let o = match run.step(0, &mut s0) { Ok(o) => o, Err(u) => break 'l0 u };
-///             let a = o;
+///             let a: _ = o;
 ///             let u = 'l1: {
-///                 let mut s1 = step_b(&a); ...;
+///                 let mut s1 = step_b(&a);
+///                 let p2 = (&Probe::new(&s1)).tale_kind().then(p1);
 ///                 let o = match run.step(1, &mut s1) { Ok(o) => o, Err(u) => break 'l1 u };
-///                 let b = o; release(s1); release(s0);
-///                 break 'saga run.finish(Ok(Trip { a, b }))
+///                 let b: _ = o;
+///                 release(s1); release(s0);
+///                 break 'saga run.finish(Ok(Trip { a, b }));
 ///             };
 ///             run.compensate(0, &mut s0, a);
 ///             u
@@ -36,31 +43,29 @@ use crate::paths::{private, private_at};
 ///     }
 /// }
 /// ```
-/// Success leaves by `break`, so the outputs stay where they were bound instead of
-/// travelling outward as nested tuples (in an async saga, every level's tuple was kept
-/// in the state machine: a 100-step saga's future was 25 KB, then 5.4 KB). Each step's
-/// result is matched in a `let`, leaving its level with a labelled `break` on failure,
-/// so that the `Result` does not outlive the statement (matched around the rest of the
-/// saga, every level's `Result` stayed in the state machine: 5.4 KB, now 3.2 KB). The
-/// step values are released first, last first, as their scopes would end, since they
-/// may borrow outputs that the tail moves.
-/// The async form runs on an `AsyncExecution` inside `async { ... }`, and runs the
-/// branches of a `join!` concurrently (see `group.rs`).
+/// Success leaves by `break`, so that the outputs stay where they were bound instead
+/// of travelling outward through the levels: an async saga's state machine holds each
+/// output once. Each step's result is matched in a `let` that leaves its level with a
+/// labelled `break` on failure, so that the `Result` ends with the statement: matched
+/// around the rest of the saga, it would stay alive, and in an async saga every
+/// level's `Result` would be kept in the state machine. The step values are released
+/// last first, as their scopes would end, since they may borrow outputs that the tail
+/// moves.
+///
+/// The async form runs on an `AsyncRun` inside `async { ... }` and awaits each step,
+/// running the branches of a `join!` concurrently (see `group.rs`); the durable form
+/// runs the same ladder on a `DurableRun` (see `item.rs`).
 pub(crate) fn expand(saga: &Saga) -> TokenStream {
     let body = body(saga);
     match (&saga.item, &saga.durable) {
-        (Some((attrs, vis, sig)), Some(durable)) => durable_fn(durable, attrs, vis, sig, &body),
-        (Some((attrs, vis, sig)), None) => item_fn(saga, attrs, vis, sig, &body),
+        (Some(item), Some(durable)) => durable_fn(durable, item, &body),
+        (Some(item), None) => item_fn(saga, item, &body),
         (None, _) if saga.is_async => {
             let move_token = &saga.move_token;
             quote!(async #move_token { #body })
         }
         (None, _) => quote!({ #body }),
     }
-}
-
-pub(super) fn hidden(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
 }
 
 /// The statements of the saga's run, ending with `run.finish(...)`.
@@ -90,7 +95,7 @@ fn body(saga: &Saga) -> TokenStream {
     };
     let name = &saga.name;
     let phase = phase_of(0, Span::call_site());
-    let ladder = ladder(saga, 0);
+    let ladder = ladder(saga, At { stmt: 0, step: 0 });
     let start = if let Some(durable) = &saga.durable {
         durable_start(durable, &executor_mut, name)
     } else if saga.is_async {
@@ -110,8 +115,8 @@ fn body(saga: &Saga) -> TokenStream {
         });
         let limits = (deadline.is_some() || cancel.is_some() || saga.fail_fast || bound.is_some())
             .then(|| quote!(.limits(#private::Limits::new() #deadline #cancel #fail_fast #bound)));
-        // `mut` for the plain steps, which take the run exclusively (a saga of only
-        // `join!` groups shares it throughout).
+        // `mut` for the plain steps, which take the run exclusively; a saga of only
+        // `join!` groups shares it throughout and leaves it unused, hence the `allow`.
         quote! {
             #[allow(unused_mut)]
             let mut #run = #private::AsyncRun::start(#executor_mut, #name) #limits;
@@ -121,8 +126,9 @@ fn body(saga: &Saga) -> TokenStream {
     };
     let label = saga_label();
     // The traits of the steps' kind checks, once for the whole saga: a `use` in each
-    // check's own block made rustc's method resolution quadratic in the steps (half the
-    // type-check time of a 200-branch `join!`).
+    // check's own block makes rustc's method resolution quadratic in the steps. Autoref
+    // picks `tale_kind` from `KindOfMarked` for a step that declares its kind and from
+    // `KindOfUnmarked` otherwise, so one of them may go unused, hence the `allow`.
     quote! {
         #[allow(unused_imports)]
         use #private::{KindOfMarked as _, KindOfUnmarked as _};
@@ -136,140 +142,115 @@ fn body(saga: &Saga) -> TokenStream {
     }
 }
 
-/// The label of the block a saga's run is: its success leaves it with a `break`.
-fn saga_label() -> syn::Lifetime {
-    syn::Lifetime::new("'__tale_saga", Span::mixed_site())
+/// A statement of the saga: its index, and the index of its first step (steps are
+/// numbered flatly, the branches of a `join!` included).
+#[derive(Clone, Copy)]
+pub(super) struct At {
+    pub(super) stmt: usize,
+    pub(super) step: usize,
 }
 
-/// Every step succeeded: drop the step values (last first, as if their scopes ended:
-/// they may borrow outputs that the tail moves), evaluate the tail and leave the saga's
-/// block with `run.finish(Ok(tail))`. Leaving by `break` keeps the outputs where they
-/// were bound: nothing is carried outward through the levels, so an async saga's state
-/// holds each output once.
-pub(super) fn succeed(saga: &Saga) -> TokenStream {
-    let private = private();
-    let run = hidden("__run");
-    let label = saga_label();
-    // A group's tuple is released whole (its branches ran side by side, so no order
-    // among them matters): moving its fields one by one would give each a drop flag.
-    let releases = saga
-        .steps
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, step)| !(saga.is_async && step.in_group))
-        .map(|(i, step)| {
-            if saga.is_async && step.group_len > 1 {
-                let group = group_local(i, step.span);
-                quote!(#group)
-            } else {
-                step_place(saga, i)
-            }
-        });
-    let tail = saga
-        .tail
-        .as_ref()
-        .map_or_else(|| quote!(()), |tail| quote!(#tail));
-    quote! {
-        #(#private::release(#releases);)*
-        break #label #run.finish(::core::result::Result::Ok(#tail));
+impl At {
+    /// The statement after this one.
+    pub(super) fn next(self, saga: &Saga) -> At {
+        At {
+            stmt: self.stmt + 1,
+            step: self.step + saga.stmts[self.stmt].steps().len(),
+        }
     }
 }
 
-/// The step value's local, located at the user's step for errors.
-///
-/// It is `__tale_`-prefixed and resolved at the call site rather than mixed-site:
-/// rustc reports a failed bound on `&mut local` at the span of the whole expression,
-/// and tokens of two hygiene contexts widen that span to the whole `saga!`.
-fn step_local(index: usize, step: &SagaStep) -> Ident {
-    format_ident!("__tale_s{}", index, span = step.span)
+/// The ladder from statement `at` on: an expression that evaluates to the `Unwind` of
+/// a failed run (success leaves by [`succeed`]).
+pub(super) fn ladder(saga: &Saga, at: At) -> TokenStream {
+    match &saga.stmts[at.stmt] {
+        Stmt::Step(step) => {
+            let local = step_local(at.step, step);
+            let value = value(saga, step);
+            let check = kind_check(at.step, step, &quote!(#local), None);
+            let builds = quote!(let mut #local = #value;);
+            level(
+                saga,
+                at.step,
+                step,
+                &builds,
+                &check,
+                rest(saga, at.next(saga)),
+            )
+        }
+        Stmt::Join(branches) if saga.is_async => super::group::ladder(saga, at, branches),
+        Stmt::Join(branches) => sequential(saga, at, branches, 0),
+    }
 }
 
-/// Where step `index`'s value lives: its own local, or for a branch of an async
-/// `join!`, a field of the group's tuple. An async saga's state machine costs rustc
-/// time quadratic in the locals that live across an await (the layout's storage
-/// conflicts, borrowck's liveness), so a group keeps its branches in one local.
-pub(super) fn step_place(saga: &Saga, index: usize) -> TokenStream {
-    let step = &saga.steps[index];
-    let Some(first) = group_of(saga, index)
-        .filter(|_| saga.is_async)
-        .map(|group| group.start)
-    else {
-        let local = step_local(index, step);
-        return quote!(#local);
+/// The ladder after a statement: from `at`, or `None` after the last statement.
+pub(super) fn rest(saga: &Saga, at: At) -> Option<TokenStream> {
+    (at.stmt < saga.stmts.len()).then(|| ladder(saga, at))
+}
+
+/// Branch `k` and the later branches of a `join!` in a sync saga, run one after
+/// another, a level each. The first level builds every branch's value, so that no
+/// branch can borrow a sibling's output.
+fn sequential(saga: &Saga, at: At, branches: &[SagaStep], k: usize) -> TokenStream {
+    let index = at.step + k;
+    let step = &branches[k];
+    let builds = if k == 0 {
+        let builds = branches.iter().enumerate().map(|(k, branch)| {
+            let local = step_local(at.step + k, branch);
+            let value = value(saga, branch);
+            quote!(let mut #local = #value;)
+        });
+        quote!(#(#builds)*)
+    } else {
+        quote!()
     };
-    let group = group_local(first, step.span);
-    let field = syn::Index {
-        index: u32::try_from(index - first).expect("fewer than 2^32 branches"),
-        span: step.span,
+    let local = step_local(index, step);
+    let last = k + 1 == branches.len();
+    let branch = Branch {
+        first: at.step,
+        last,
     };
-    quote_spanned!(step.span=> #group.#field)
-}
-
-/// The tuple of the async `join!` group starting at step `first`, located at `span`
-/// (the step using it) for the same reason as [`step_local`].
-pub(super) fn group_local(first: usize, span: Span) -> Ident {
-    format_ident!("__tale_g{}", first, span = span)
-}
-
-/// The phase before step `index` (for the pivot checks), located at `span` for the
-/// same reason as [`step_local`].
-pub(super) fn phase_of(index: usize, span: Span) -> Ident {
-    format_ident!("__tale_p{}", index, span = span)
+    let check = kind_check(index, step, &quote!(#local), Some(branch));
+    let rest = if last {
+        rest(saga, at.next(saga))
+    } else {
+        Some(sequential(saga, at, branches, k + 1))
+    };
+    level(saga, index, step, &builds, &check, rest)
 }
 
 /// The level of step `index`, an expression that evaluates to the `Unwind` of a failed
-/// run (success leaves by [`succeed`]): build the step (or the whole `join!` group),
-/// check its kind, run it; on success bind the output and run the rest; if the rest
-/// fails, compensate this step with its output.
-pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
-    let step = &saga.steps[index];
-    if saga.is_async && step.group_len > 1 {
-        return super::group::ladder(saga, index);
-    }
+/// run: the step values it `builds`, the kind `check`, the step run; on success its
+/// output bound and the `rest` run (or the saga's success, if nothing follows); if the
+/// rest fails, this step compensated with its output.
+fn level(
+    saga: &Saga,
+    index: usize,
+    step: &SagaStep,
+    builds: &TokenStream,
+    check: &TokenStream,
+    rest: Option<TokenStream>,
+) -> TokenStream {
     let local = step_local(index, step);
     let run = hidden("__run");
     let output = hidden("__o");
     let unwind = hidden("__u");
     let ok = quote!(::core::result::Result::Ok);
     let err = quote!(::core::result::Result::Err);
-    let builds = if step.in_group {
-        quote!()
-    } else {
-        let builds = (index..index + step.group_len).map(|i| {
-            let local = step_local(i, &saga.steps[i]);
-            let value = value(saga, &saga.steps[i]);
-            quote!(let mut #local = #value;)
-        });
-        quote!(#(#builds)*)
-    };
-    let check = kind_check(saga, index);
-    let index_lit = proc_macro2::Literal::usize_unsuffixed(index);
+    let index_lit = Literal::usize_unsuffixed(index);
     let attempt = if saga.is_async {
         quote_spanned!(step.span=> #run.step(#index_lit, &mut #local).await)
     } else {
         quote_spanned!(step.span=> #run.step(#index_lit, &mut #local))
     };
     let (bind, carried) = bind_output(index, &step.binding, &output);
-    let on_success = if index + 1 == saga.steps.len() {
-        succeed(saga)
+    let compensate = if saga.is_async {
+        quote!(#run.compensate(#index, &mut #local, #carried).await;)
     } else {
-        let next = ladder(saga, index + 1);
-        let compensate = if saga.is_async {
-            quote!(#run.compensate(#index, &mut #local, #carried).await;)
-        } else {
-            quote!(#run.compensate(#index, &mut #local, #carried);)
-        };
-        quote! {
-            let #unwind = #next;
-            #compensate
-            #unwind
-        }
+        quote!(#run.compensate(#index, &mut #local, #carried);)
     };
-    // The step's result is matched in a `let`, so that its temporary ends with the
-    // statement; matched around the rest of the saga, it stayed live to the end, and an
-    // async saga's state machine kept every level's `Result` (24 bytes a step).
-    let label = syn::Lifetime::new(&format!("'__tale_l{index}"), Span::mixed_site());
+    let on_success = on_success(saga, rest, &compensate);
+    let label = level_label(index);
     quote! {#label: {
         #builds
         #check
@@ -282,103 +263,67 @@ pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
     }}
 }
 
+/// After a level's steps succeeded: the `rest` of the saga, and if it fails, `undo`,
+/// evaluating to the rest's `Unwind`; with nothing after, the saga's success.
+pub(super) fn on_success(
+    saga: &Saga,
+    rest: Option<TokenStream>,
+    undo: &TokenStream,
+) -> TokenStream {
+    let Some(rest) = rest else {
+        return succeed(saga);
+    };
+    let unwind = hidden("__u");
+    quote! {
+        let #unwind = #rest;
+        #undo
+        #unwind
+    }
+}
+
+/// Every step succeeded: drop the step values (last first, as if their scopes ended:
+/// they may borrow outputs that the tail moves), evaluate the tail and leave the saga's
+/// block with `run.finish(Ok(tail))`.
+fn succeed(saga: &Saga) -> TokenStream {
+    let private = private();
+    let run = hidden("__run");
+    let label = saga_label();
+    // An async group's tuple is released whole (its branches ran side by side, so no
+    // order among them matters): moving its fields one by one would give each a drop
+    // flag.
+    let releases = saga
+        .numbered()
+        .into_iter()
+        .rev()
+        .flat_map(|(first, stmt)| match stmt {
+            Stmt::Join(branches) if saga.is_async => {
+                let group = group_local(first, branches[0].span);
+                vec![quote!(#group)]
+            }
+            stmt => (stmt.steps().iter().enumerate().rev())
+                .map(|(k, step)| {
+                    let local = step_local(first + k, step);
+                    quote!(#local)
+                })
+                .collect(),
+        });
+    let tail = saga
+        .tail
+        .as_ref()
+        .map_or_else(|| quote!(()), |tail| quote!(#tail));
+    quote! {
+        #(#private::release(#releases);)*
+        break #label #run.finish(::core::result::Result::Ok(#tail));
+    }
+}
+
 /// The statement binding step `index`'s raw `output` to the user's name (a hidden one
 /// for a discarded output), and that name.
 fn bind_output(index: usize, binding: &Binding, output: &Ident) -> (TokenStream, TokenStream) {
     let (pattern, ty, name) = binding_parts(index, binding);
+    // A step's output may be `()`.
     (
         quote!(#[allow(clippy::let_unit_value)] let #pattern: #ty = #output;),
         name,
     )
-}
-
-/// What step `index`'s output is bound with: the pattern, its type (`_` if not
-/// written) and the name later steps see (a hidden one for a discarded output).
-pub(super) fn binding_parts(
-    index: usize,
-    binding: &Binding,
-) -> (TokenStream, TokenStream, TokenStream) {
-    match binding {
-        Binding::Named {
-            mutability,
-            ident,
-            ty,
-        } => {
-            let ty = ty.as_ref().map_or_else(|| quote!(_), |ty| quote!(#ty));
-            (quote!(#mutability #ident), ty, quote!(#ident))
-        }
-        Binding::Discard => {
-            let hidden = format_ident!("__o{}", index, span = Span::mixed_site());
-            (quote!(#hidden), quote!(_), quote!(#hidden))
-        }
-    }
-}
-
-/// The compile-time pivot check of step `index`: the phase after it, from the phase
-/// before it and its kind. A branch of `join!` is checked against the phase before the
-/// group, and may not be the pivot (its siblings could fail after it succeeded); the
-/// phase after the group is the phase before it. Checks of branches are expression
-/// statements, not `let`s: each `let` opens a scope, and a 1000-branch group nested
-/// that deep overflowed LLVM's stack when emitting debug info.
-pub(super) fn kind_check(saga: &Saga, index: usize) -> TokenStream {
-    let private = private();
-    let step = &saga.steps[index];
-    let local = step_place(saga, index);
-    let kind = quote_spanned!(step.span=> (&#private::Probe::new(&#local)).tale_kind());
-    let next_phase = phase_of(index + 1, step.span);
-    let Some(group) = group_of(saga, index) else {
-        let phase = phase_of(index, step.span);
-        return quote_spanned!(step.span=> let #next_phase = #kind.then(#phase););
-    };
-    let phase = phase_of(group.start, step.span);
-    let check = quote_spanned!(step.span=> #kind.in_group(#phase););
-    if index + 1 == group.end {
-        quote!(#check let #next_phase = #phase;)
-    } else {
-        check
-    }
-}
-
-/// The steps of the `join!` group that step `index` belongs to, if any.
-pub(super) fn group_of(saga: &Saga, index: usize) -> Option<std::ops::Range<usize>> {
-    let step = &saga.steps[index];
-    if !step.in_group && step.group_len < 2 {
-        return None;
-    }
-    // Invariant: a group starts with a step that is not `in_group`.
-    let first = (0..=index)
-        .rev()
-        .find(|&i| !saga.steps[i].in_group)
-        .expect("a group has a first branch");
-    Some(first..first + saga.steps[first].group_len)
-}
-
-/// The step value: the expression, a closure step, with the modifiers applied.
-pub(super) fn value(saga: &Saga, step: &SagaStep) -> TokenStream {
-    let private = private();
-    let base = match &step.source {
-        Source::Expr(expr) => quote!(#expr),
-        Source::Closure(execute) => quote_spanned!(step.span=> #private::from_fn(#execute)),
-        Source::Pair(execute, compensate) => {
-            quote_spanned!(step.span=> #private::from_fn(#execute).with_compensation(#compensate))
-        }
-    };
-    let mut modifiers = step
-        .modifiers
-        .iter()
-        .map(|(method, arg)| (method, arg.as_ref().map(|a| quote!(#a))));
-    if saga.is_async {
-        let calls = modifiers.map(|(method, arg)| quote!(.#method(#arg)));
-        if step.modifiers.is_empty() {
-            base
-        } else {
-            quote_spanned!(step.span=> #private::AsyncTuned::new(#base) #(#calls)*)
-        }
-    } else if let Some((first, arg)) = modifiers.next() {
-        let arg = arg.map(|a| quote!(, #a));
-        let calls = modifiers.map(|(method, arg)| quote!(.#method(#arg)));
-        quote_spanned!(step.span=> #private::StepExt::#first(#base #arg) #(#calls)*)
-    } else {
-        base
-    }
 }

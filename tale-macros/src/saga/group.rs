@@ -2,15 +2,14 @@
 
 use std::ops::Range;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::ast::Saga;
-use super::expand::{
-    binding_parts, group_local, hidden, kind_check, ladder as next_ladder, step_place, succeed,
-    value,
-};
+use super::expand::{At, on_success, rest};
+use super::model::{Saga, SagaStep};
+use super::names::{binding_parts, group_local, hidden, step_place};
+use super::value::{Branch, kind_check, value};
 use crate::paths::private;
 
 /// ```text
@@ -20,23 +19,22 @@ use crate::paths::private;
 /// ```text
 /// {
 ///     let mut g = (book_flight(&o), book_hotel(&o));   // all built first, one local
-///     /* pivot checks of g.0, g.1 */
+///     (&Probe::new(&g.0)).tale_kind().in_group(p0);    // the branches' kind checks
+///     (&Probe::new(&g.1)).tale_kind().in_group(p0); let p2 = p0;
 ///     let (g0, g1) = join2(run.branch(0, &mut g.0), run.branch(1, &mut g.1)).await;
 ///     // (more branches: a balanced tree of `join2`, so types nest log2(n) deep)
-///     match (g0, g1) {
-///         (Ok(f), Ok(h)) => {
-///             let u = { rest... };               // success leaves with `break`
-///             let ((), ()) = join2(run.compensate(1, &mut g.1, h),
-///                                  run.compensate(0, &mut g.0, f)).await;
-///             u
-///         }
-///         (g0, g1) => {                          // some branch failed: undo the others
-///             let (g1, g0) = join2(run.settle_branch(1, &mut g.1, g1),
-///                                  run.settle_branch(0, &mut g.0, g0)).await;
-///             let mut failed = GroupFailure::new();
-///             failed.add_settled(0, g0); failed.add_settled(1, g1);
-///             failed.into_unwind()               // the first failure, the others as siblings
-///         }
+///     if g0.is_ok() & g1.is_ok() {
+///         let (f, h): (_, _) = (succeeded(g0), succeeded(g1));
+///         let u = { rest... };                   // success leaves with `break`
+///         let ((), ()) = join2(run.compensate(1, &mut g.1, h),
+///                              run.compensate(0, &mut g.0, f)).await;
+///         u
+///     } else {                                   // some branch failed: undo the others
+///         let (g1, g0) = join2(run.settle_branch(1, &mut g.1, g1),
+///                              run.settle_branch(0, &mut g.0, g0)).await;
+///         let mut failed = GroupFailure::new();
+///         failed.add_settled(0, g0); failed.add_settled(1, g1);
+///         failed.into_unwind()                   // the first failure, the others as siblings
 ///     }
 /// }
 /// ```
@@ -45,34 +43,47 @@ use crate::paths::private;
 /// `max_concurrent_compensations = 1` they run in reverse order. Each join is one value
 /// holding its futures in place, and the step values are one tuple: rustc's cost for an
 /// async block grows with the square of the locals live across an await, so a group
-/// adds a handful of them, not several per branch (a 200-branch `join!` took 11.3 s to
-/// check with a local per step value and per pinned future, 2.8 s now).
-pub(super) fn ladder(saga: &Saga, index: usize) -> TokenStream {
+/// adds a handful of them, not several per branch.
+pub(super) fn ladder(saga: &Saga, at: At, branches: &[SagaStep]) -> TokenStream {
     let private = private();
-    let range = index..index + saga.steps[index].group_len;
+    let first = at.step;
+    let range = first..first + branches.len();
     let run = hidden("__run");
     let failed = hidden("__failed");
-    let places: Vec<_> = range.clone().map(|i| step_place(saga, i)).collect();
+    let places: Vec<_> = range
+        .clone()
+        .zip(branches)
+        .map(|(i, step)| step_place(i, step, Some(first)))
+        .collect();
     let results: Vec<_> = range
         .clone()
         .map(|i| format_ident!("__g{}", i, span = Span::mixed_site()))
         .collect();
-    let group = group_local(index, saga.steps[index].span);
-    let values = range.clone().map(|i| value(saga, &saga.steps[i]));
-    let checks = range.clone().map(|i| kind_check(saga, i));
-    let branches: Vec<TokenStream> = range
+    let group = group_local(first, branches[0].span);
+    let values = branches.iter().map(|step| value(saga, step));
+    let end = range.end;
+    let checks = range
         .clone()
+        .zip(branches)
         .zip(&places)
-        .map(|(i, place)| {
-            let span = saga.steps[i].span;
-            let index = proc_macro2::Literal::usize_unsuffixed(i);
-            quote_spanned!(span=> #run.branch(#index, &mut #place))
+        .map(|((i, step), place)| {
+            let last = i + 1 == end;
+            kind_check(i, step, place, Some(Branch { first, last }))
+        });
+    let joined: Vec<TokenStream> = range
+        .clone()
+        .zip(branches)
+        .zip(&places)
+        .map(|((i, step), place)| {
+            let index = Literal::usize_unsuffixed(i);
+            quote_spanned!(step.span=> #run.branch(#index, &mut #place))
         })
         .collect();
     let results_tokens: Vec<TokenStream> = results.iter().map(|g| quote!(#g)).collect();
-    let (joined, pattern) = balanced(&branches, &results_tokens);
-    let (bind, carried) = bindings(saga, range.clone(), &results);
-    let on_success = on_success(saga, range.clone(), &places, &carried);
+    let (joined, pattern) = balanced(&joined, &results_tokens);
+    let (bind, carried) = bindings(range.clone(), branches, &results);
+    let undo = undo_all(range.clone(), &places, &carried);
+    let on_success = on_success(saga, rest(saga, at.next(saga)), &undo);
     let settled: Vec<TokenStream> = range
         .clone()
         .zip(&places)
@@ -121,20 +132,21 @@ fn balanced(branches: &[TokenStream], results: &[TokenStream]) -> (TokenStream, 
 /// The statement binding every branch's output to the user's names, from the
 /// branches' results (all `Ok`), and those names (hidden ones for discarded outputs).
 /// One `let` with a tuple pattern, not one per branch: each `let` opens a scope, and a
-/// 1000-branch group nested that deep overflowed LLVM's stack emitting debug info.
+/// 1000-branch group nested that deep overflows LLVM's stack emitting debug info.
 fn bindings(
-    saga: &Saga,
     range: Range<usize>,
+    branches: &[SagaStep],
     results: &[Ident],
 ) -> (TokenStream, Vec<TokenStream>) {
     let private = private();
     let (mut patterns, mut types, mut carried) = (Vec::new(), Vec::new(), Vec::new());
-    for i in range {
-        let (pattern, ty, name) = binding_parts(i, &saga.steps[i].binding);
+    for (i, step) in range.zip(branches) {
+        let (pattern, ty, name) = binding_parts(i, &step.binding);
         patterns.push(pattern);
         types.push(ty);
         carried.push(name);
     }
+    // A branch's output may be `()`.
     let bind = quote! {
         #[allow(clippy::let_unit_value)]
         let (#(#patterns,)*): (#(#types,)*) = (#(#private::succeeded(#results),)*);
@@ -142,21 +154,10 @@ fn bindings(
     (bind, carried)
 }
 
-/// After every branch succeeded: the rest of the saga, and if it fails, every branch
-/// compensated (last branch first).
-fn on_success(
-    saga: &Saga,
-    range: Range<usize>,
-    places: &[TokenStream],
-    carried: &[TokenStream],
-) -> TokenStream {
+/// The statement compensating every branch, if the rest of the saga fails: one join
+/// of the compensations, listed last branch first.
+fn undo_all(range: Range<usize>, places: &[TokenStream], carried: &[TokenStream]) -> TokenStream {
     let run = hidden("__run");
-    let unwind = hidden("__u");
-    let last = range.end;
-    if last == saga.steps.len() {
-        return succeed(saga);
-    }
-    let next = next_ladder(saga, last);
     let undo_all: Vec<TokenStream> = range
         .zip(places)
         .zip(carried)
@@ -165,9 +166,5 @@ fn on_success(
         .collect();
     let units: Vec<TokenStream> = undo_all.iter().map(|_| quote!(())).collect();
     let (undo_all, units) = balanced(&undo_all, &units);
-    quote! {
-        let #unwind = #next;
-        let #units = #undo_all.await;
-        #unwind
-    }
+    quote!(let #units = #undo_all.await;)
 }

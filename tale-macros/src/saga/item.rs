@@ -5,19 +5,15 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::Ident;
 
-use super::ast::{Durable, Saga};
-use super::expand::hidden;
+use super::ast::SagaFn;
+use super::model::{Durable, Saga};
+use super::names::hidden;
 use crate::paths::{private, private_at};
 
 /// `fn name(inputs) -> R` becomes `fn name<O, C>(executor: &mut Executor<O, C>, inputs) -> R`.
-pub(super) fn item_fn(
-    saga: &Saga,
-    attrs: &[syn::Attribute],
-    vis: &syn::Visibility,
-    sig: &syn::Signature,
-    body: &TokenStream,
-) -> TokenStream {
+pub(super) fn item_fn(saga: &Saga, item: &SagaFn, body: &TokenStream) -> TokenStream {
     let private = private();
+    let SagaFn { attrs, vis, sig } = item;
     let mut sig = sig.clone();
     let observer = Ident::new("__TaleO", Span::call_site());
     let clock = Ident::new("__TaleC", Span::call_site());
@@ -84,7 +80,7 @@ fn durable_inputs(durable: &Durable) -> (Ident, syn::PatType, Option<&syn::Pat>)
 /// The start of a durable run: the journal's failure to start returns from the
 /// function; a destructuring inputs pattern is bound once the inputs are recorded.
 /// ```text
-/// let mut run = match DurableExecution::start(executor_mut(&mut exec), store, "name", &order, origin) {
+/// let mut run = match DurableRun::start(ExecutorMut::executor_mut(&mut exec), store, "name", &order, origin) {
 ///     Ok(run) => run,
 ///     Err(e) => return Err(DurableError::Journal(e)),
 /// };
@@ -115,14 +111,9 @@ pub(super) fn durable_start(
 /// `fn name(store: &dyn Store, origin: Origin, inputs: I, env: Env) -> R`, with no
 /// generics of its own, so that the function item meets `Recoverer::register`'s
 /// higher-ranked `Fn(&dyn Store, Origin, &I, &Env)` bound when `I` is a reference.
-pub(super) fn durable_fn(
-    durable: &Durable,
-    attrs: &[syn::Attribute],
-    vis: &syn::Visibility,
-    sig: &syn::Signature,
-    body: &TokenStream,
-) -> TokenStream {
+pub(super) fn durable_fn(durable: &Durable, item: &SagaFn, body: &TokenStream) -> TokenStream {
     let private = private();
+    let SagaFn { attrs, vis, sig } = item;
     let mut sig = sig.clone();
     let (store, origin) = store_and_origin();
     let (_, inputs, _) = durable_inputs(durable);

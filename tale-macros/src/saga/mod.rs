@@ -1,12 +1,17 @@
-//! `saga!`: parse ([`parse`]), validate ([`validate`]), expand ([`expand`]).
+//! `saga!`: parse ([`parse`], [`options`]) into [`ast`], validate ([`validate`])
+//! into [`model`], expand ([`expand`](mod@expand), with [`group`], [`item`],
+//! [`value`] and [`names`]).
 
 mod ast;
 mod expand;
 mod group;
 mod item;
+mod model;
+mod names;
 mod options;
 mod parse;
 mod validate;
+mod value;
 
 use proc_macro2::TokenStream;
 
@@ -17,7 +22,7 @@ use ast::SagaInput;
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let (result, is_item) = match syn::parse2::<SagaInput>(input) {
         Ok(input) => {
-            let is_item = matches!(input.form, ast::Form::Item { .. });
+            let is_item = matches!(input.form, ast::Form::Item(_));
             (validate::validate(input), is_item)
         }
         Err(error) => (Err(error), false),
@@ -35,7 +40,36 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
 
 #[cfg(test)]
 mod tests {
+    use expect_test::expect_file;
     use quote::quote;
+
+    use crate::test_support::pretty_expr;
+
+    #[test]
+    fn a_sync_saga_expands_to_a_ladder() {
+        let expansion = super::expand(quote! {
+            #![saga(name = "trip")]
+            let seat = reserve(&seats);
+            let _ = step(|| charge(&seat), |payment| refund(payment)).retry(Retry::times(2));
+            seat
+        });
+        expect_file!["../../tests/snapshots/saga_sync.rs"].assert_eq(&pretty_expr(&expansion));
+    }
+
+    #[test]
+    fn an_async_saga_runs_a_join_concurrently() {
+        let expansion = super::expand(quote!(
+            async move {
+                #![saga(fail_fast)]
+                let order = place(&cart);
+                let (flight, hotel) = join!(book_flight(&order), book_hotel(&order).timeout(limit));
+                confirm(&flight, &hotel);
+                (flight, hotel)
+            }
+        ));
+        expect_file!["../../tests/snapshots/saga_async_join.rs"]
+            .assert_eq(&pretty_expr(&expansion));
+    }
 
     #[test]
     fn only_a_durable_saga_reaches_for_the_journal() {

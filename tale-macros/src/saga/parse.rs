@@ -1,50 +1,62 @@
-//! Parse: the input of `saga!` into [`SagaInput`]. Only syntax is checked here; which
-//! statements are steps is decided in validate.
+//! Parse: the input of `saga!` into [`SagaInput`]. The statements are read by syn
+//! (`Block::parse_within`), then recognised as steps and `join!` groups; a statement
+//! that is neither is kept as its error, so that every statement is looked at. Only
+//! syntax is checked here: patterns, `join!` arity and the options' fit to the form
+//! are validate's.
 
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Block, Token, Visibility, braced};
+use syn::spanned::Spanned as _;
+use syn::{Attribute, Block, Expr, ExprMacro, Token, Visibility, braced};
 
-use super::ast::{Form, SagaInput};
+use super::ast::{Form, Join, Modifier, SagaFn, SagaInput, Source, Statement, StepExpr};
+use super::options;
+
+/// The methods that `saga!` applies itself to any step (sync or async).
+const MODIFIERS: &[&str] = &[
+    "retry",
+    "compensation_retry",
+    "named",
+    "uncertain",
+    "timeout",
+];
+
+const NOT_A_STEP: &str = "only steps are allowed here: a `#[step]` function call, `step(|| ...)`, `step(|| ..., |out| ...)` or `join!(...)`, optionally bound with `let`; wrap other code in `step(|| ...)`";
 
 impl Parse for SagaInput {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let span = input.span();
-        if input.peek(Token![async]) && !input.peek2(Token![fn]) {
+        let (form, inner_attrs, stmts) = if input.peek(Token![async]) && !input.peek2(Token![fn]) {
             input.parse::<Token![async]>()?;
             let move_token = input.parse()?;
             let content;
             braced!(content in input);
             let (inner_attrs, stmts) = body(&content)?;
-            return Ok(SagaInput {
-                form: Form::Async { move_token },
-                inner_attrs,
-                stmts,
-                span,
-            });
-        }
-        // `#![saga(...)]` before the `fn` of the item form, or at the top of the
-        // statements of the sync form.
-        let mut inner_attrs = input.call(Attribute::parse_inner)?;
-        if is_item(input) {
-            let attrs = input.call(Attribute::parse_outer)?;
-            let vis: Visibility = input.parse()?;
-            let sig = Box::new(input.parse()?);
-            let content;
-            braced!(content in input);
-            let (in_body, stmts) = body(&content)?;
-            inner_attrs.extend(in_body);
-            return Ok(SagaInput {
-                form: Form::Item { attrs, vis, sig },
-                inner_attrs,
-                stmts,
-                span,
-            });
-        }
-        let stmts = input.call(Block::parse_within)?;
+            (Form::Async { move_token }, inner_attrs, stmts)
+        } else {
+            // `#![saga(...)]` before the `fn` of the item form, or at the top of the
+            // statements of the sync form.
+            let mut inner_attrs = input.call(Attribute::parse_inner)?;
+            if is_item(input) {
+                let attrs = input.call(Attribute::parse_outer)?;
+                let vis: Visibility = input.parse()?;
+                let sig = Box::new(input.parse()?);
+                let content;
+                braced!(content in input);
+                let (in_body, stmts) = body(&content)?;
+                inner_attrs.extend(in_body);
+                (Form::Item(SagaFn { attrs, vis, sig }), inner_attrs, stmts)
+            } else {
+                (Form::Sync, inner_attrs, input.call(Block::parse_within)?)
+            }
+        };
+        let (options, option_errors) = options::parse(&inner_attrs, matches!(form, Form::Item(_)));
+        let (stmts, tail) = statements(stmts);
         Ok(SagaInput {
-            form: Form::Sync,
-            inner_attrs,
+            form,
+            options,
+            option_errors,
             stmts,
+            tail,
             span,
         })
     }
@@ -64,4 +76,149 @@ fn body(input: ParseStream<'_>) -> syn::Result<(Vec<Attribute>, Vec<syn::Stmt>)>
     let inner_attrs = input.call(Attribute::parse_inner)?;
     let stmts = input.call(Block::parse_within)?;
     Ok((inner_attrs, stmts))
+}
+
+/// The statements recognised, and the tail: the last one if it is an expression
+/// without `;`.
+fn statements(stmts: Vec<syn::Stmt>) -> (Vec<syn::Result<Statement>>, Option<Expr>) {
+    let count = stmts.len();
+    let mut recognised = Vec::new();
+    let mut tail = None;
+    for (index, stmt) in stmts.into_iter().enumerate() {
+        let statement = match stmt {
+            syn::Stmt::Local(local) => {
+                let Some(init) = local.init else {
+                    let message = format!("a `let` without a step: {NOT_A_STEP}");
+                    recognised.push(Err(syn::Error::new(local.pat.span(), message)));
+                    continue;
+                };
+                if let Some((else_token, _)) = &init.diverge {
+                    recognised.push(Err(syn::Error::new(
+                        else_token.span,
+                        "`let ... else` is not a step: bind the step's output to a name",
+                    )));
+                    continue;
+                }
+                Statement::new(Some(local.pat), *init.expr)
+            }
+            syn::Stmt::Expr(expr, Some(_)) => Statement::new(None, expr),
+            syn::Stmt::Expr(expr, None) if index + 1 == count => {
+                tail = Some(expr);
+                continue;
+            }
+            syn::Stmt::Expr(expr, None) => Err(syn::Error::new(expr.span(), NOT_A_STEP)),
+            syn::Stmt::Macro(mac) => Statement::new(
+                None,
+                Expr::Macro(ExprMacro {
+                    attrs: mac.attrs,
+                    mac: mac.mac,
+                }),
+            ),
+            syn::Stmt::Item(item) => Err(syn::Error::new(
+                item.span(),
+                "items cannot be declared inside `saga!`: declare them before the saga",
+            )),
+        };
+        recognised.push(statement);
+    }
+    (recognised, tail)
+}
+
+impl Statement {
+    /// A `join!` group or a step, bound to `pat` if there is one.
+    fn new(pat: Option<syn::Pat>, expr: Expr) -> syn::Result<Statement> {
+        match expr {
+            Expr::Macro(mac) if mac.mac.path.is_ident("join") => Ok(Statement::Join {
+                pat,
+                join: Join::parse(&mac.mac)?,
+            }),
+            expr => Ok(Statement::Step {
+                pat,
+                step: StepExpr::try_from(expr),
+            }),
+        }
+    }
+}
+
+impl Join {
+    /// `join!(a, b, ...)`: a comma-separated list of steps, none of them a `join!`.
+    fn parse(mac: &syn::Macro) -> syn::Result<Join> {
+        let parser = syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated;
+        let branches = mac.parse_body_with(parser)?;
+        let branches = branches.into_iter().map(|branch| match &branch {
+            Expr::Macro(inner) if inner.mac.path.is_ident("join") => Err(syn::Error::new(
+                inner.mac.path.span(),
+                "`join!` cannot be nested: list every branch in one `join!`",
+            )),
+            _ => StepExpr::try_from(branch),
+        });
+        Ok(Join {
+            span: mac.path.span(),
+            branches: branches.collect(),
+        })
+    }
+}
+
+impl TryFrom<Expr> for StepExpr {
+    type Error = syn::Error;
+
+    /// A step expression: its modifiers peeled off, closure steps recognised.
+    fn try_from(expr: Expr) -> syn::Result<StepExpr> {
+        let span = expr.span();
+        let mut modifiers = Vec::new();
+        let mut base = expr;
+        while let Expr::MethodCall(call) = base {
+            let method = call.method.to_string();
+            if !MODIFIERS.contains(&method.as_str()) || call.turbofish.is_some() {
+                base = Expr::MethodCall(call);
+                break;
+            }
+            let arg = call.args.into_iter().next();
+            modifiers.push(Modifier {
+                method: call.method,
+                arg,
+            });
+            base = *call.receiver;
+        }
+        modifiers.reverse();
+        Ok(StepExpr {
+            source: Source::try_from(base)?,
+            modifiers,
+            span,
+        })
+    }
+}
+
+impl TryFrom<Expr> for Source {
+    type Error = syn::Error;
+
+    /// `step(|| ...)`, `step(|| ..., |out| ...)`, or an expression that may be a step.
+    fn try_from(base: Expr) -> syn::Result<Source> {
+        match base {
+            Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.is_ident("step")) => {
+                let mut args = call.args.into_iter();
+                match (args.next(), args.next(), args.next()) {
+                    (Some(execute), None, None) => Ok(Source::Closure(execute)),
+                    (Some(execute), Some(compensate), None) => {
+                        Ok(Source::Pair(execute, compensate))
+                    }
+                    _ => Err(syn::Error::new(
+                        call.func.span(),
+                        "`step(...)` takes an execute closure and, optionally, a compensate closure: `step(|| ...)` or `step(|| ..., |out| ...)`",
+                    )),
+                }
+            }
+            base @ (Expr::Call(_) | Expr::MethodCall(_) | Expr::Path(_)) => Ok(Source::Expr(base)),
+            Expr::Macro(mac) => {
+                let name = quote::ToTokens::to_token_stream(&mac.mac.path).to_string();
+                Err(syn::Error::new(
+                    mac.mac.path.span(),
+                    format_args!(
+                        "`{name}!` is not a step: wrap it in a closure step, `step(|| {name}!(...))`"
+                    ),
+                ))
+            }
+            other => Err(syn::Error::new(other.span(), NOT_A_STEP)),
+        }
+    }
 }

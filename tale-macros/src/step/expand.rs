@@ -2,10 +2,12 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
 use syn::spanned::Spanned as _;
-use syn::{GenericParam, Ident};
 
-use super::validate::{Futures, Kind, Pass, StepFn};
+use super::call::{arg_exprs, callable, step_return};
+use super::send::{send_exec, send_undo};
+use super::validate::{Futures, Kind, StepFn};
 use crate::paths::{private, private_at};
 
 /// ```text
@@ -14,20 +16,30 @@ use crate::paths::{private, private_at};
 /// ```
 /// becomes
 /// ```text
-/// #[must_use = ...]
+/// #[must_use = "a step does nothing until a saga or an executor runs it"]
 /// pub fn debit<'__tale_l0>(order: &'__tale_l0 Order, amount: u64)
 ///     -> impl Step<Output = <Result<Payment, E> as StepReturn>::Output, Error = ...>
 ///        + Kinded<Kind = Compensatable> + Captures<(&'__tale_l0 (),)>
 /// {
 ///     fn __tale_body(order: &Order, amount: u64) -> Result<Payment, E> { body }
-///     struct Meta; impl StepMeta for Meta { NAME = "debit", KIND = Compensatable, UNCERTAIN = false }
-///     StepFn::new((order, amount), Meta, Compensatable,
+///     struct __TaleConsts;
+///     impl StepConsts for __TaleConsts {
+///         const NAME: &'static str = "debit";
+///         const KIND: StepKind = StepKind::Compensatable;
+///         const UNCERTAIN: bool = false;
+///     }
+///     StepFn::new((order, amount), __TaleConsts, Compensatable,
 ///             |a| StepReturn::into_result(__tale_body(a.0, per_attempt(&a.1))))
-///         .compensate(|a, out| /* checked call of refund(a.0, per_attempt(&a.1), out) */)
+///         .compensate(|a, out| match out {
+///             Some(out) => /* refund(a.0, per_attempt(&a.1), out), type-checked */,
+///             None => Ok(()),
+///         })
 /// }
 /// ```
 /// In an `impl` block the body becomes a hidden sibling method `__tale_debit`
-/// instead, called as `Self::__tale_debit`.
+/// instead, called as `Self::__tale_debit`. An `async fn` step builds an
+/// `AsyncStepFn`; unless it is `local`, wrapped in `SendStep::new(..)` and running its
+/// body and compensation through the helpers of [`super::send`].
 pub(crate) fn expand(step: &StepFn) -> TokenStream {
     let private = private();
     let item = &step.item;
@@ -62,24 +74,24 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         let private = private_at(step.output.span());
         quote_spanned!(step.output.span()=> #private::StepReturn::into_result)
     };
-    let meta_ty = Ident::new("__TaleMeta", Span::mixed_site());
-    let meta = meta(step, &meta_ty);
+    let consts_ty = Ident::new("__TaleConsts", Span::mixed_site());
+    let consts = consts(step, &consts_ty);
     let send = step.futures == Futures::Send;
     let mut helpers = quote!();
     let constructor = if send {
         let (exec_fn, exec_ref) = send_exec(step, &a, &into_result, &callee, &arg_exprs);
         helpers.extend(exec_fn);
         quote! {
-            #private::AsyncStepFn::new(#args_tuple, #meta_ty, #private::#marker, #exec_ref)
+            #private::AsyncStepFn::new(#args_tuple, #consts_ty, #private::#marker, #exec_ref)
         }
     } else if step.is_async() {
         quote! {
-            #private::AsyncStepFn::new(#args_tuple, #meta_ty, #private::#marker,
+            #private::AsyncStepFn::new(#args_tuple, #consts_ty, #private::#marker,
                 async |#a| #into_result(#callee(#(#arg_exprs),*).await))
         }
     } else {
         quote! {
-            #private::StepFn::new(#args_tuple, #meta_ty, #private::#marker,
+            #private::StepFn::new(#args_tuple, #consts_ty, #private::#marker,
                 |#a| #into_result(#callee(#(#arg_exprs),*)))
         }
     };
@@ -118,7 +130,7 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
         #must_use
         #vis fn #ident #generics (#(#params),*) -> #returns #where_clause {
             #nested
-            #meta
+            #consts
             #value
         }
         #sibling
@@ -138,9 +150,9 @@ fn body_fn(step: &StepFn, body_ident: &Ident, body_attrs: &[&syn::Attribute]) ->
     quote!(#hidden #(#body_attrs)* #sig #block)
 }
 
-/// The step's name, kind and uncertainty as constants of a zero-sized type `meta_ty`:
+/// The step's name, kind and uncertainty as constants of a zero-sized type `consts_ty`:
 /// the step value then holds its arguments and nothing else.
-fn meta(step: &StepFn, meta_ty: &Ident) -> TokenStream {
+fn consts(step: &StepFn, consts_ty: &Ident) -> TokenStream {
     let private = private();
     let name = &step.name;
     let runtime_kind = match step.kind {
@@ -150,8 +162,8 @@ fn meta(step: &StepFn, meta_ty: &Ident) -> TokenStream {
     };
     let uncertain = step.uncertain;
     quote! {
-        struct #meta_ty;
-        impl #private::StepConsts for #meta_ty {
+        struct #consts_ty;
+        impl #private::StepConsts for #consts_ty {
             const NAME: &'static str = #name;
             const KIND: #private::StepKind = #private::StepKind::#runtime_kind;
             const UNCERTAIN: bool = #uncertain;
@@ -241,66 +253,6 @@ fn returns(step: &StepFn) -> TokenStream {
     }
 }
 
-/// `<Output as StepReturn>`, located at the return type.
-fn step_return(step: &StepFn) -> TokenStream {
-    let output = &step.output;
-    let private = private_at(output.span());
-    quote_spanned!(output.span()=> <#output as #private::StepReturn>)
-}
-
-/// How the step function calls its generated sibling `ident` (the body or a helper):
-/// `Self::ident::<T>` in an `impl` block, `ident::<T>` otherwise.
-fn callable(step: &StepFn, ident: &Ident) -> TokenStream {
-    let turbofish = turbofish(step);
-    if step.in_impl {
-        quote!(Self::#ident #turbofish)
-    } else {
-        quote!(#ident #turbofish)
-    }
-}
-
-/// `::<T, N>` for the body call: the user's type and const parameters.
-fn turbofish(step: &StepFn) -> TokenStream {
-    let params: Vec<_> = step
-        .item
-        .sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            GenericParam::Type(t) => Some(t.ident.clone()),
-            GenericParam::Const(c) => Some(c.ident.clone()),
-            GenericParam::Lifetime(_) => None,
-        })
-        .collect();
-    if params.is_empty() {
-        quote!()
-    } else {
-        quote!(::<#(#params),*>)
-    }
-}
-
-/// How each argument is passed to one call of the body or the compensation.
-fn arg_exprs(step: &StepFn, a: &Ident) -> Vec<TokenStream> {
-    step.args
-        .iter()
-        .enumerate()
-        .map(|(index, arg)| {
-            let index = syn::Index::from(index);
-            match arg.pass {
-                Pass::Ref => quote!(#a.#index),
-                Pass::MutRef => quote!(&mut *#a.#index),
-                Pass::Value => {
-                    // Located at the argument, so that a missing `Clone` points there.
-                    let a = Ident::new(&a.to_string(), Span::mixed_site().located_at(arg.span));
-                    let private = private_at(arg.span);
-                    quote_spanned!(arg.span=> #private::per_attempt(&#a.#index))
-                }
-            }
-        })
-        .collect()
-}
-
 /// `.compensate(|a, out| ...)`: a checked call of the `compensate = ...`
 /// function with the arguments and the output.
 fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStream {
@@ -351,6 +303,9 @@ fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> T
                 ("CheckSync", "call")
             };
             let (check, method) = (Ident::new(check, span), Ident::new(method, span));
+            // Autoref picks `tale_fits`: `TaleFits` when the compensation fits,
+            // `TaleMismatch` (on `&check`) for the diagnostic otherwise; the other
+            // import is unused, hence the `allow`.
             let checked = quote_spanned! {span=>
                 let #args = (#(#arg_exprs,)*);
                 #[allow(unused_imports)]
@@ -367,118 +322,4 @@ fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> T
             }
         }
     }
-}
-
-/// The hidden helper function `kind` (`exec` or `undo`) of the step: a sibling
-/// associated function in an `impl` block, a nested function otherwise.
-fn helper_ident(step: &StepFn, kind: &str) -> Ident {
-    let ident = &step.item.sig.ident;
-    if step.in_impl {
-        format_ident!("__tale_{}_{}", kind, ident, span = ident.span())
-    } else {
-        format_ident!("__tale_{}", kind, span = Span::mixed_site())
-    }
-}
-
-/// The types of the step's arguments as the step value holds them (the tuple `A`).
-fn arg_types(step: &StepFn) -> Vec<TokenStream> {
-    step.args
-        .iter()
-        .map(|arg| match (&arg.ty, &step.receiver) {
-            (Some(ty), _) => quote!(#ty),
-            (None, Some(syn::FnArg::Receiver(r))) => match &r.kind {
-                syn::ReceiverKind::Reference(_, lifetime, mutability) => {
-                    quote!(&#lifetime #mutability Self)
-                }
-                _ => quote!(Self),
-            },
-            (None, _) => quote!(Self),
-        })
-        .collect()
-}
-
-/// The generics of a helper: the step function's, after `lifetimes`.
-fn helper_generics(step: &StepFn, lifetimes: &[&syn::Lifetime]) -> TokenStream {
-    let params = &step.generics.params;
-    quote!(<#(#lifetimes,)* #params>)
-}
-
-/// The helper that runs the body of a `Send` async step once:
-/// `fn exec<'a>(args: &'a mut A) -> impl Future<Output = Result<..>> + Send + 'a`. A
-/// body whose future is not `Send` fails to compile here (rustc reports it at the
-/// `#[step]` attribute). Returns the helper and the path that names it.
-fn send_exec(
-    step: &StepFn,
-    a: &Ident,
-    into_result: &TokenStream,
-    callee: &TokenStream,
-    arg_exprs: &[TokenStream],
-) -> (TokenStream, TokenStream) {
-    let ret = step_return(step);
-    let tick = syn::Lifetime::new("'__tale_a", Span::mixed_site());
-    let generics = helper_generics(step, &[&tick]);
-    let where_clause = &step.generics.where_clause;
-    let types = arg_types(step);
-    let exec = helper_ident(step, "exec");
-    let helper = quote! {
-        #[doc(hidden)]
-        #[allow(clippy::needless_lifetimes, clippy::manual_async_fn)]
-        fn #exec #generics (#a: &#tick mut (#(#types,)*))
-            -> impl ::core::future::Future<Output = ::core::result::Result<#ret::Output, #ret::Error>> + ::core::marker::Send + #tick
-            #where_clause
-        {
-            async move { #into_result(#callee(#(#arg_exprs),*).await) }
-        }
-    };
-    let path = callable(step, &exec);
-    (helper, path)
-}
-
-/// The helper that runs the compensation of a `Send` async step, if it has one:
-/// `fn undo<'a, 'b>(args: &'a mut A, out: Option<&'b O>) -> impl Future + Send`.
-fn send_undo(
-    step: &StepFn,
-    a: &Ident,
-    arg_exprs: &[TokenStream],
-) -> Option<(TokenStream, TokenStream)> {
-    let compensation = step.compensate.as_ref()?;
-    let span = compensation.span();
-    let out = Ident::new("__tale_out", span);
-    // A direct call: through a trait bound (as `compensation_call` checks it), rustc
-    // cannot prove the future `Send` when the compensation takes a `'static` argument
-    // (rust-lang/rust#110338).
-    let call = if step.uncertain {
-        quote_spanned!(span=> #compensation(#(#arg_exprs,)* #out).await)
-    } else {
-        quote_spanned! {span=>
-            match #out {
-                ::core::option::Option::Some(#out) => #compensation(#(#arg_exprs,)* #out).await,
-                ::core::option::Option::None => ::core::result::Result::Ok(()),
-            }
-        }
-    };
-    let ret = step_return(step);
-    let undo = helper_ident(step, "undo");
-    let (ta, tb) = (
-        syn::Lifetime::new("'__tale_a", Span::mixed_site()),
-        syn::Lifetime::new("'__tale_b", Span::mixed_site()),
-    );
-    let generics = helper_generics(step, &[&ta, &tb]);
-    let where_clause = &step.generics.where_clause;
-    let types = arg_types(step);
-    let send = quote_spanned!(span=> ::core::marker::Send);
-    let helper = quote! {
-        #[doc(hidden)]
-        #[allow(clippy::needless_lifetimes, clippy::manual_async_fn)]
-        fn #undo #generics (
-            #a: &#ta mut (#(#types,)*),
-            #out: ::core::option::Option<&#tb #ret::Output>,
-        ) -> impl ::core::future::Future<Output = ::core::result::Result<(), #ret::Error>> + #send
-            #where_clause
-        {
-            async move { #call }
-        }
-    };
-    let path = callable(step, &undo);
-    Some((helper, path))
 }

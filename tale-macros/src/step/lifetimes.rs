@@ -63,10 +63,10 @@ impl VisitMut for Namer {
     }
 
     fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
-        if lifetime.ident == "_" {
-            if let Some(named) = self.replace() {
-                *lifetime = named;
-            }
+        if lifetime.ident == "_"
+            && let Some(named) = self.replace()
+        {
+            *lifetime = named;
         }
     }
 

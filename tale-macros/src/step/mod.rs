@@ -1,15 +1,14 @@
-//! `#[step]`: parse ([`args`]), validate ([`validate`]), expand ([`expand`]).
+//! `#[step]`: parse ([`args`]), validate ([`validate`]), expand ([`expand`](mod@expand)).
 
 mod args;
+mod call;
 mod expand;
 mod lifetimes;
+mod send;
 mod validate;
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
-use syn::parse::Parser;
-
-pub(crate) use args::{Spanned, StepArgs, parse_step_option, set_once};
 
 /// Expands `#[step(args)] item`. On error, emits the errors and the function as
 /// written, so that its callers and the IDE keep working.
@@ -23,9 +22,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         out.extend(item);
         return out;
     };
-    let mut options = StepArgs::default();
-    let parsed = syn::meta::parser(|meta| parse_step_option(&meta, &mut options)).parse2(args);
-    let result = parsed.and_then(|()| validate::validate(options, function.clone()));
+    let result =
+        args::parse(args).and_then(|options| validate::validate(options, function.clone()));
     match result {
         Ok(step) => expand::expand(&step),
         Err(error) => {
@@ -33,5 +31,28 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             out.extend(function.into_token_stream());
             out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect_file;
+    use quote::quote;
+
+    use crate::test_support::pretty_items;
+
+    #[test]
+    fn a_step_with_a_compensation_expands_to_a_step_value() {
+        let expansion = super::expand(
+            quote!(compensate = refund, retry = Retry::times(3)),
+            quote! {
+                /// Debits the order.
+                pub fn debit(order: &Order, amount: u64) -> Result<Payment, E> {
+                    bank::debit(order.account, amount)
+                }
+            },
+        );
+        expect_file!["../../tests/snapshots/step_compensate.rs"]
+            .assert_eq(&pretty_items(&expansion));
     }
 }

@@ -96,18 +96,18 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
         let msg = "`uncertain` needs a compensation to run when the step fails: add `compensate = path::to::undo`";
         diag.error(uncertain.key, msg);
     }
-    if let Some(compensate) = &args.compensate {
-        if compensate.value.is_ident(&item.sig.ident) {
-            diag.error(
-                compensate.value.span(),
-                "a step cannot be its own compensation: name the function that undoes it",
-            );
-        }
+    if let Some(compensate) = &args.compensate
+        && compensate.value.is_ident(&item.sig.ident)
+    {
+        diag.error(
+            compensate.value.span(),
+            "a step cannot be its own compensation: name the function that undoes it",
+        );
     }
-    if let Some(name) = &args.name {
-        if name.value.value().is_empty() {
-            diag.error(name.value.span(), "a step name cannot be empty");
-        }
+    if let Some(name) = &args.name
+        && name.value.value().is_empty()
+    {
+        diag.error(name.value.span(), "a step name cannot be empty");
     }
     signature(&item, &mut diag);
     let is_async = item.sig.asyncness.is_some();
@@ -117,7 +117,13 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
             "`local` is for `async fn` steps (their futures need not be `Send`); a sync step has no future: remove `local`",
         );
     }
-    let (args_model, receiver, output, lifetimes, generics) = arguments(&item, &mut diag);
+    let Arguments {
+        args: args_model,
+        receiver,
+        output,
+        lifetimes,
+        generics,
+    } = arguments(&item, &mut diag);
     diag.finish()?;
     let name = args.name.map_or_else(
         || LitStr::new(&item.sig.ident.to_string(), item.sig.ident.span()),
@@ -145,6 +151,8 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
     })
 }
 
+/// The kind the options give the step; `compensate = ...` with `pivot` or `retriable`
+/// is an error at `compensate`, both kinds at once at `retriable`.
 fn kind(args: &StepArgs, diag: &mut Diag) -> Kind {
     match (&args.pivot, &args.retriable) {
         (Some(_), Some(retriable)) => {
@@ -154,9 +162,8 @@ fn kind(args: &StepArgs, diag: &mut Diag) -> Kind {
             );
             Kind::Pivot
         }
-        (Some(pivot), None) => {
+        (Some(_), None) => {
             if let Some(compensate) = &args.compensate {
-                let _ = pivot;
                 diag.error(compensate.key, "a `pivot` step has no compensation: once it succeeds the saga runs to completion; remove `compensate = ...` or `pivot`");
             }
             Kind::Pivot
@@ -172,6 +179,7 @@ fn kind(args: &StepArgs, diag: &mut Diag) -> Kind {
     }
 }
 
+/// The parts of a signature a step cannot have, each an error at its own token.
 fn signature(item: &ItemFn, diag: &mut Diag) {
     let sig = &item.sig;
     if let Some(constness) = &sig.constness {
@@ -206,7 +214,18 @@ fn signature(item: &ItemFn, diag: &mut Diag) {
     }
 }
 
-type Arguments = (Vec<Arg>, Option<FnArg>, Type, Vec<Lifetime>, syn::Generics);
+/// The step function's arguments and return type, with elided lifetimes named.
+struct Arguments {
+    args: Vec<Arg>,
+    /// The receiver with its lifetime named (`&'__tale_l0 self`), if any.
+    receiver: Option<FnArg>,
+    /// The return type.
+    output: Type,
+    /// Every lifetime the step value captures.
+    lifetimes: Vec<Lifetime>,
+    /// The user's generics plus the named lifetimes.
+    generics: syn::Generics,
+}
 
 /// The arguments with elided lifetimes named, and the generics that declare them.
 fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
@@ -289,7 +308,13 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
     };
     Namer::output(elided_means).visit_type_mut(&mut output);
     let lifetimes = generics.lifetimes().map(|l| l.lifetime.clone()).collect();
-    (args, receiver, output, lifetimes, generics)
+    Arguments {
+        args,
+        receiver,
+        output,
+        lifetimes,
+        generics,
+    }
 }
 
 /// Whether the function mentions `Self`, so that it must be in an `impl` block.

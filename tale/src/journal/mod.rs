@@ -64,6 +64,7 @@
 //! ```
 
 mod durable;
+mod durable_async;
 mod key;
 mod ledger;
 mod memory;
@@ -75,6 +76,7 @@ mod store;
 
 pub use crate::engine::Unwind;
 pub use durable::{DurableError, DurableRun, Interrupted, Origin};
+pub use durable_async::DurableAsyncRun;
 pub use key::{IdempotencyKey, Phase, idempotency_key};
 pub use memory::MemoryStore;
 pub use record::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};

@@ -429,3 +429,103 @@ async fn a_journal_of_other_code_is_refused() {
     );
     assert_eq!(world.lines().len(), before, "nothing ran");
 }
+
+/// A registrable durable async saga: a booking for `guest`; a guest named "panic"
+/// makes its step panic.
+async fn booking(
+    store: &dyn AsyncStore,
+    origin: Origin,
+    guest: &String,
+    world: &Arc<Flights>,
+) -> Result<String, DurableError<Error>> {
+    let mut executor = Executor::new();
+    let run = DurableAsyncRun::start(
+        &mut executor,
+        store,
+        "booking",
+        guest,
+        origin,
+        None,
+        Limits::new(),
+    )
+    .await
+    .map_err(DurableError::Journal)?;
+    let mut seat = tale::step::from_fn(|| Ok::<_, Error>(()));
+    let flights = Arc::clone(world);
+    let result = match run.step(0, &mut seat).await {
+        Ok(()) => {
+            flights.board(guest).await;
+            Ok(guest.clone())
+        }
+        Err(u) => Err(u),
+    };
+    run.finish(result).await
+}
+
+/// Counts the bookings in flight at once.
+#[derive(Default)]
+struct Flights {
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    boarded: Mutex<Vec<String>>,
+}
+
+impl Flights {
+    async fn board(&self, guest: &str) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_ne!(guest, "panic", "a bug in the saga");
+        self.boarded.lock().unwrap().push(guest.to_owned());
+        self.now.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Recovery resumes the sagas a crash left running, a bounded number at once; one that
+/// is not registered and one that panics are reported, and the others recovered.
+#[tokio::test]
+async fn async_recovery_runs_sagas_concurrently_and_reports_each() {
+    let store = MemoryStore::new();
+    for guest in ["ada", "bob", "panic", "cy", "dee"] {
+        Store::begin(
+            &store,
+            &tale::journal::NewSaga::new("booking", &format!("{guest:?}")),
+        )
+        .unwrap();
+    }
+    Store::begin(&store, &tale::journal::NewSaga::new("cruise", "{}")).unwrap();
+    let flights = Arc::new(Flights::default());
+    let mut recoverer = tale::journal::AsyncRecoverer::new(&store);
+    recoverer.register("booking", booking).concurrency(2);
+    let recovered = recoverer.recover(&flights).await;
+    let results: Vec<_> = recovered
+        .iter()
+        .map(|r| {
+            (
+                r.id.0,
+                r.result.as_ref().map(|s| *s).map_err(|e| e.to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(results.len(), 6);
+    for (id, result) in &results {
+        match id {
+            3 => assert!(
+                matches!(result, Err(e) if e.contains("panicked")),
+                "{result:?}"
+            ),
+            6 => assert!(
+                matches!(result, Err(e) if e.contains("no saga of that name")),
+                "{result:?}"
+            ),
+            _ => assert_eq!(*result, Ok(Status::Completed)),
+        }
+    }
+    let mut boarded = flights.boarded.lock().unwrap().clone();
+    boarded.sort();
+    assert_eq!(boarded, ["ada", "bob", "cy", "dee"]);
+    assert_eq!(flights.peak.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

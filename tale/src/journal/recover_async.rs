@@ -60,8 +60,11 @@ trait Resumable<Env: ?Sized>: Send + Sync {
     ) -> BoxFuture<'a, Result<(), JournalError>>;
 }
 
+/// The types a registered saga function is called with and returns.
+type Signature<I, T, E> = fn() -> (I, T, E);
+
 /// A saga function `F` of inputs `I`, returning `Result<T, DurableError<E>>`.
-struct Registered<F, I, T, E>(F, PhantomData<fn() -> (I, T, E)>);
+struct Registered<F, I, T, E>(F, PhantomData<Signature<I, T, E>>);
 
 impl<Env, F, I, T, E> Resumable<Env> for Registered<F, I, T, E>
 where

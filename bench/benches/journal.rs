@@ -1,19 +1,24 @@
 //! Durable sagas on the SQLite journal: sagas per second for a 5-step saga at each
-//! `Sync` setting, against the limit measured in the same run: plain rusqlite writing
-//! the same rows in the same number of transactions.
+//! `Durability` setting, sync and async, against the limit measured in the same run:
+//! plain rusqlite writing the same rows in the same number of transactions. And, for
+//! async sagas, the journal served inline (what `SqliteStore` does) against the same
+//! calls moved to tokio's blocking pool, with 1 and 16 sagas in flight.
 //!
 //! `cargo bench -p tale-bench --bench journal`; the last lines are the figures. A plain
 //! bench binary rather than criterion: one sample is hundreds of fsyncs.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
+use tale::compose::BoxFuture;
 use tale::journal::{
-    Durability, DurableError, DurableRun, Interrupted, Origin, SqliteStore, Store,
+    AsyncStore, Durability, DurableAsyncRun, DurableError, DurableRun, Interrupted, JournalError,
+    NewSaga, Origin, Record, SagaId, SagaRow, SqliteStore, Status, Store,
 };
 use tale::step::from_fn;
-use tale::{Executor, StepExt};
+use tale::{Executor, Limits, StepExt};
 use tale_bench::Figures;
 
 /// The steps' error.
@@ -44,6 +49,121 @@ fn five_steps(store: &dyn Store) -> Result<u64, DurableError<Error>> {
         }
     }
     run.finish(Ok(total))
+}
+
+/// The same saga, async.
+async fn five_async_steps(store: &dyn AsyncStore) -> Result<u64, DurableError<Error>> {
+    let mut executor = Executor::new();
+    let run = DurableAsyncRun::start(
+        &mut executor,
+        store,
+        "bench",
+        &7u64,
+        Origin::New,
+        None,
+        Limits::new(),
+    )
+    .await
+    .map_err(DurableError::Journal)?;
+    let mut total = 0;
+    for index in 0..STEPS {
+        let mut step = from_fn(|| Ok::<u64, Error>(index as u64))
+            .with_compensation(|_: &u64| Ok(()))
+            .named("noop");
+        match run.step(index, &mut step).await {
+            Ok(out) => total += out,
+            Err(unwind) => return run.finish(Err(unwind)).await,
+        }
+    }
+    run.finish(Ok(total)).await
+}
+
+/// The SQLite journal with every call moved to tokio's blocking pool: the alternative
+/// to serving it inline, measured against it.
+struct Pooled(Arc<SqliteStore>);
+
+impl Pooled {
+    fn call<'a, T: Send + 'static>(
+        &'a self,
+        f: impl FnOnce(&SqliteStore) -> Result<T, JournalError> + Send + 'static,
+    ) -> BoxFuture<'a, Result<T, JournalError>> {
+        let store = Arc::clone(&self.0);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || f(&store))
+                .await
+                .expect("the blocking call does not panic")
+        })
+    }
+}
+
+impl AsyncStore for Pooled {
+    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<SagaId, JournalError>> {
+        let (name, inputs, fingerprint) = (
+            saga.name.to_owned(),
+            saga.inputs.to_owned(),
+            saga.fingerprint,
+        );
+        self.call(move |s| {
+            Store::begin(
+                s,
+                &NewSaga {
+                    name: &name,
+                    inputs: &inputs,
+                    fingerprint,
+                },
+            )
+        })
+    }
+    fn append<'a>(
+        &'a self,
+        saga: SagaId,
+        record: &'a Record,
+    ) -> BoxFuture<'a, Result<(), JournalError>> {
+        let record = record.clone();
+        self.call(move |s| Store::append(s, saga, &record))
+    }
+    fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
+        self.call(move |s| Store::records(s, saga))
+    }
+    fn saga(&self, saga: SagaId) -> BoxFuture<'_, Result<SagaRow, JournalError>> {
+        self.call(move |s| Store::saga(s, saga))
+    }
+    fn sagas<'a>(
+        &'a self,
+        statuses: &'a [Status],
+    ) -> BoxFuture<'a, Result<Vec<SagaRow>, JournalError>> {
+        let statuses = statuses.to_vec();
+        self.call(move |s| Store::sagas(s, &statuses))
+    }
+    fn set_status(&self, saga: SagaId, status: Status) -> BoxFuture<'_, Result<(), JournalError>> {
+        self.call(move |s| Store::set_status(s, saga, status))
+    }
+}
+
+/// Runs `sagas` async sagas on `store`, `in_flight` at a time, on a two-worker runtime.
+fn run_async(
+    runtime: &tokio::runtime::Runtime,
+    store: Arc<dyn AsyncStore>,
+    sagas: usize,
+    in_flight: usize,
+) -> Duration {
+    let start = Instant::now();
+    runtime.block_on(async move {
+        let lanes: Vec<_> = (0..in_flight)
+            .map(|lane| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    for _ in (lane..sagas).step_by(in_flight) {
+                        five_async_steps(&*store).await.expect("a saga");
+                    }
+                })
+            })
+            .collect();
+        for lane in lanes {
+            lane.await.expect("a lane");
+        }
+    });
+    start.elapsed()
 }
 
 /// What the journal writes for one such saga, by hand: one insert to start it, then
@@ -132,6 +252,52 @@ fn main() {
             }
             start.elapsed()
         });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("a runtime");
+        let async_rate = sagas_per_second(5, sagas, |round| {
+            let store = SqliteStore::open_with(dir.join(format!("async-{round}.db")), sync)
+                .expect("journal");
+            run_async(&runtime, Arc::new(store), sagas, 1)
+        });
+        figures.add(
+            &format!("journal_async_{label}_sagas_per_second"),
+            async_rate,
+        );
+        figures.add(
+            &format!("journal_async_{label}_ratio_vs_raw"),
+            async_rate / raw_rate,
+        );
+        for in_flight in [1, 16] {
+            let inline = sagas_per_second(5, sagas, |round| {
+                let path = dir.join(format!("inline-{in_flight}-{round}.db"));
+                let store = SqliteStore::open_with(path, sync).expect("journal");
+                run_async(&runtime, Arc::new(store), sagas, in_flight)
+            });
+            let pooled = sagas_per_second(5, sagas, |round| {
+                let path = dir.join(format!("pooled-{in_flight}-{round}.db"));
+                let store = SqliteStore::open_with(path, sync).expect("journal");
+                run_async(
+                    &runtime,
+                    Arc::new(Pooled(Arc::new(store))),
+                    sagas,
+                    in_flight,
+                )
+            });
+            figures.add(
+                &format!("journal_async_{label}_{in_flight}_in_flight_inline_sagas_per_second"),
+                inline,
+            );
+            figures.add(
+                &format!("journal_async_{label}_{in_flight}_in_flight_pooled_sagas_per_second"),
+                pooled,
+            );
+            figures.add(
+                &format!("journal_async_{label}_{in_flight}_in_flight_pooled_vs_inline"),
+                pooled / inline,
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
         figures.add(&format!("journal_{label}_sagas_per_second"), tale_rate);
         figures.add(&format!("journal_{label}_raw_sagas_per_second"), raw_rate);

@@ -32,8 +32,6 @@ impl MemoryStore {
     }
 }
 
-super::store::inline_async_store!(MemoryStore);
-
 impl Store for MemoryStore {
     fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError> {
         let mut sagas = self.sagas.lock().unwrap_or_else(PoisonError::into_inner);

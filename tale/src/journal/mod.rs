@@ -64,20 +64,24 @@
 //! ```
 
 mod durable;
+mod durable_async;
 mod key;
 mod ledger;
 mod memory;
 mod record;
 mod recover;
+mod recover_async;
 mod replay;
 mod sqlite;
 mod store;
 
 pub use crate::engine::Unwind;
 pub use durable::{DurableError, DurableRun, Interrupted, Origin};
+pub use durable_async::DurableAsyncRun;
 pub use key::{IdempotencyKey, Phase, idempotency_key};
 pub use memory::MemoryStore;
 pub use record::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
+pub use recover_async::{AsyncRecoverer, AsyncSagaFn};
 pub use sqlite::{Durability, SqliteStore};
 pub use store::{AsyncStore, Store};

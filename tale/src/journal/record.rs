@@ -249,6 +249,15 @@ pub enum JournalError {
         /// The deserializer's message.
         reason: String,
     },
+    /// Recovery caught a panic of the saga's code; its journal stays as the panic left
+    /// it, for a later attempt.
+    #[error("{saga} panicked during recovery: {message}")]
+    Panicked {
+        /// The saga.
+        saga: SagaId,
+        /// The panic's message.
+        message: String,
+    },
     /// The journal contradicts the saga's code (a step recorded at a position where the
     /// code now has another, say).
     #[error("{saga}: the journal does not match the saga's code: {reason}")]

@@ -85,9 +85,10 @@ impl<S: Store + ?Sized> Store for &S {
 /// method means what it means on [`Store`]; [`append`](AsyncStore::append) completes
 /// only once the record is as durable as the store promises.
 ///
-/// [`MemoryStore`](super::MemoryStore) and [`SqliteStore`](super::SqliteStore) serve it
-/// inline: their calls are short and never wait on the network (see `BENCHMARKS.md` for
-/// the measurement against a blocking pool).
+/// Every [`Store`] is one, serving its calls inline (see the impl below):
+/// [`MemoryStore`](super::MemoryStore) and [`SqliteStore`](super::SqliteStore) are, their
+/// calls short and never waiting on the network (`BENCHMARKS.md` has the measurement
+/// against a blocking pool).
 pub trait AsyncStore: Send + Sync {
     /// See [`Store::begin`].
     fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<SagaId, JournalError>>;
@@ -110,75 +111,33 @@ pub trait AsyncStore: Send + Sync {
     fn set_status(&self, saga: SagaId, status: Status) -> BoxFuture<'_, Result<(), JournalError>>;
 }
 
-/// An [`AsyncStore`] of a [`Store`] whose calls are short enough to make inline, on the
-/// task that awaits them.
-macro_rules! inline_async_store {
-    ($store:ty) => {
-        impl $crate::journal::AsyncStore for $store {
-            fn begin<'a>(
-                &'a self,
-                saga: &'a $crate::journal::NewSaga<'a>,
-            ) -> $crate::compose::BoxFuture<
-                'a,
-                Result<$crate::journal::SagaId, $crate::journal::JournalError>,
-            > {
-                Box::pin(::std::future::ready($crate::journal::Store::begin(
-                    self, saga,
-                )))
-            }
-            fn append<'a>(
-                &'a self,
-                saga: $crate::journal::SagaId,
-                record: &'a $crate::journal::Record,
-            ) -> $crate::compose::BoxFuture<'a, Result<(), $crate::journal::JournalError>> {
-                Box::pin(::std::future::ready($crate::journal::Store::append(
-                    self, saga, record,
-                )))
-            }
-            fn records(
-                &self,
-                saga: $crate::journal::SagaId,
-            ) -> $crate::compose::BoxFuture<
-                '_,
-                Result<Vec<$crate::journal::Record>, $crate::journal::JournalError>,
-            > {
-                Box::pin(::std::future::ready($crate::journal::Store::records(
-                    self, saga,
-                )))
-            }
-            fn saga(
-                &self,
-                saga: $crate::journal::SagaId,
-            ) -> $crate::compose::BoxFuture<
-                '_,
-                Result<$crate::journal::SagaRow, $crate::journal::JournalError>,
-            > {
-                Box::pin(::std::future::ready($crate::journal::Store::saga(
-                    self, saga,
-                )))
-            }
-            fn sagas<'a>(
-                &'a self,
-                statuses: &'a [$crate::journal::Status],
-            ) -> $crate::compose::BoxFuture<
-                'a,
-                Result<Vec<$crate::journal::SagaRow>, $crate::journal::JournalError>,
-            > {
-                Box::pin(::std::future::ready($crate::journal::Store::sagas(
-                    self, statuses,
-                )))
-            }
-            fn set_status(
-                &self,
-                saga: $crate::journal::SagaId,
-                status: $crate::journal::Status,
-            ) -> $crate::compose::BoxFuture<'_, Result<(), $crate::journal::JournalError>> {
-                Box::pin(::std::future::ready($crate::journal::Store::set_status(
-                    self, saga, status,
-                )))
-            }
-        }
-    };
+/// Every [`Store`] serves async sagas too, inline: its calls are made on the task that
+/// awaits them. A store whose database is reached over the network implements
+/// [`AsyncStore`] itself instead (and not `Store`).
+impl<S: Store + Send + Sync + ?Sized> AsyncStore for S {
+    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<SagaId, JournalError>> {
+        Box::pin(std::future::ready(Store::begin(self, saga)))
+    }
+    fn append<'a>(
+        &'a self,
+        saga: SagaId,
+        record: &'a Record,
+    ) -> BoxFuture<'a, Result<(), JournalError>> {
+        Box::pin(std::future::ready(Store::append(self, saga, record)))
+    }
+    fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
+        Box::pin(std::future::ready(Store::records(self, saga)))
+    }
+    fn saga(&self, saga: SagaId) -> BoxFuture<'_, Result<SagaRow, JournalError>> {
+        Box::pin(std::future::ready(Store::saga(self, saga)))
+    }
+    fn sagas<'a>(
+        &'a self,
+        statuses: &'a [Status],
+    ) -> BoxFuture<'a, Result<Vec<SagaRow>, JournalError>> {
+        Box::pin(std::future::ready(Store::sagas(self, statuses)))
+    }
+    fn set_status(&self, saga: SagaId, status: Status) -> BoxFuture<'_, Result<(), JournalError>> {
+        Box::pin(std::future::ready(Store::set_status(self, saga, status)))
+    }
 }
-
-pub(crate) use inline_async_store;

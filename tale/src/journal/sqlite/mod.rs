@@ -318,8 +318,6 @@ fn now_millis() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-crate::journal::store::inline_async_store!(SqliteStore);
-
 impl Store for SqliteStore {
     fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError> {
         let conn = self.lock();

@@ -7,7 +7,7 @@ pub use crate::clock::{AsyncSleep, Clock};
 pub use crate::engine::{AsyncRun, Executor, GroupFailure, Join2, Run, join2};
 pub use crate::error::SagaError;
 #[cfg(feature = "journal")]
-pub use crate::journal::{DurableError, DurableRun, Origin, Store};
+pub use crate::journal::{AsyncStore, DurableAsyncRun, DurableError, DurableRun, Origin, Store};
 pub use crate::macro_support::compensation::{
     CheckSync, CheckUncertain, TaleFits, TaleMismatch, compensate_async, compensate_uncertain_async,
 };

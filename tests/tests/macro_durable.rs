@@ -339,3 +339,101 @@ fn the_durable_form_needs_no_prelude() {
         4
     );
 }
+
+/// Code that changed while a saga was in flight is refused, for each kind of change,
+/// before anything runs: the journal's saga began as `debit; book_flight`, crashed after
+/// the debit.
+#[test]
+fn each_kind_of_code_change_is_refused() {
+    #[step]
+    fn debit_as_text(world: &World, order: &Order) -> Result<String, Error> {
+        world.call("debit as text");
+        Ok(order.amount.to_string())
+    }
+    saga! {
+        #![saga(durable, name = "change")]
+        fn original(order: &Order, world: &World) -> Result<String, DurableError<Error>> {
+            let payment = debit(world, order);
+            let seat = book_flight(world, order, &payment);
+            seat
+        }
+    }
+    saga! {
+        #![saga(durable, name = "change")]
+        fn renamed(order: &Order, world: &World) -> Result<String, DurableError<Error>> {
+            let payment = debit(world, order).named("pay");
+            let seat = book_flight(world, order, &payment);
+            seat
+        }
+    }
+    saga! {
+        #![saga(durable, name = "change")]
+        fn inserted(order: &Order, world: &World) -> Result<String, DurableError<Error>> {
+            let hotel = book_hotel(world);
+            let payment = debit(world, order);
+            let seat = book_flight(world, order, &payment);
+            hotel + &seat
+        }
+    }
+    saga! {
+        #![saga(durable, name = "change")]
+        fn removed(order: &Order, world: &World) -> Result<String, DurableError<Error>> {
+            let seat = book_flight(world, order, &order.amount);
+            seat
+        }
+    }
+    saga! {
+        #![saga(durable, name = "change")]
+        fn reordered(order: &Order, world: &World) -> Result<String, DurableError<Error>> {
+            let seat = book_flight(world, order, &order.amount);
+            let payment = debit(world, order);
+            seat + &payment.to_string()
+        }
+    }
+    saga! {
+        #![saga(durable, name = "change")]
+        /// The same shape, but the first step's output is now text: caught at replay.
+        fn retyped(order: &Order, world: &World) -> Result<String, DurableError<Error>> {
+            let payment = debit_as_text(world, order).named("debit");
+            let seat = book_flight(world, order, &order.amount);
+            payment + &seat
+        }
+    }
+    let memory = MemoryStore::new();
+    let world = World::default();
+    let crashing = Crashing::new(&memory, 2);
+    original(&crashing, Origin::New, &ada(), &world).unwrap_err();
+    assert_eq!(world.calls(), ["debit 300 [saga-1/step-0/execute]"]);
+    type Version = fn(&dyn Store, Origin, &Order, &World) -> Result<String, DurableError<Error>>;
+    let versions: [(&str, Version, &str); 5] = [
+        ("renamed", renamed, "another version of `change`"),
+        ("inserted", inserted, "another version of `change`"),
+        ("removed", removed, "another version of `change`"),
+        ("reordered", reordered, "another version of `change`"),
+        (
+            "retyped",
+            retyped,
+            "does not deserialize into the code's output type",
+        ),
+    ];
+    for (change, version, expected) in versions {
+        let error = version(&memory, Origin::Resume(SagaId(1)), &ada(), &world).unwrap_err();
+        let DurableError::Journal(error) = error else {
+            panic!("{change}: {error:?}")
+        };
+        assert!(
+            matches!(
+                error,
+                JournalError::Mismatch { .. } | JournalError::Payload { .. }
+            ),
+            "{change}: {error:?}"
+        );
+        assert!(error.to_string().contains(expected), "{change}: {error}");
+    }
+    assert_eq!(world.calls().len(), 1, "no version ran anything");
+    // The original still resumes it.
+    assert_eq!(
+        original(&memory, Origin::Resume(SagaId(1)), &ada(), &world).unwrap(),
+        "ada/F300"
+    );
+}

@@ -58,7 +58,7 @@ use crate::paths::{private, private_at};
 pub(crate) fn expand(saga: &Saga) -> TokenStream {
     let body = body(saga);
     match (&saga.item, &saga.durable) {
-        (Some(item), Some(durable)) => durable_fn(durable, item, &body),
+        (Some(item), Some(durable)) => durable_fn(saga, durable, item, &body),
         (Some(item), None) => item_fn(saga, item, &body),
         (None, _) if saga.is_async => {
             let move_token = &saga.move_token;
@@ -96,25 +96,11 @@ fn body(saga: &Saga) -> TokenStream {
     let name = &saga.name;
     let phase = phase_of(0, Span::call_site());
     let ladder = ladder(saga, At { stmt: 0, step: 0 });
+    let limits = limits(saga);
     let start = if let Some(durable) = &saga.durable {
-        durable_start(durable, &executor_mut, name)
+        durable_start(saga, durable, &executor_mut, &limits)
     } else if saga.is_async {
-        let deadline = saga.deadline.as_ref().map(|d| {
-            let span = syn::spanned::Spanned::span(d);
-            let private = private_at(span);
-            quote_spanned!(span=> .deadline(#private::Timeout::after(#d)))
-        });
-        let cancel = saga.cancel.as_ref().map(|c| {
-            let span = syn::spanned::Spanned::span(c);
-            quote_spanned!(span=> .cancel_on(#c))
-        });
-        let fail_fast = saga.fail_fast.then(|| quote!(.fail_fast()));
-        let bound = saga.max_concurrent_compensations.as_ref().map(|n| {
-            let span = syn::spanned::Spanned::span(n);
-            quote_spanned!(span=> .max_concurrent_compensations(#n))
-        });
-        let limits = (deadline.is_some() || cancel.is_some() || saga.fail_fast || bound.is_some())
-            .then(|| quote!(.limits(#private::Limits::new() #deadline #cancel #fail_fast #bound)));
+        let limits = (!limits.is_empty()).then(|| quote!(.limits(#private::Limits::new() #limits)));
         // `mut` for the plain steps, which take the run exclusively; a saga of only
         // `join!` groups shares it throughout and leaves it unused, hence the `allow`.
         quote! {
@@ -125,6 +111,7 @@ fn body(saga: &Saga) -> TokenStream {
         quote!(let mut #run = #private::Run::start(#executor_mut, #name);)
     };
     let label = saga_label();
+    let finish = finish(saga, &quote!(::core::result::Result::Err(#unwind)));
     // The traits of the steps' kind checks, once for the whole saga: a `use` in each
     // check's own block makes rustc's method resolution quadratic in the steps. Autoref
     // picks `tale_kind` from `KindOfMarked` for a step that declares its kind and from
@@ -137,9 +124,39 @@ fn body(saga: &Saga) -> TokenStream {
         let #phase = #private::BeforePivot;
         #label: {
             let #unwind = #ladder;
-            #run.finish(::core::result::Result::Err(#unwind))
+            #finish
         }
     }
+}
+
+/// `run.finish(result)`, awaited for a durable async run (which journals the end).
+pub(super) fn finish(saga: &Saga, result: &TokenStream) -> TokenStream {
+    let run = hidden("__run");
+    if saga.is_async && saga.durable.is_some() {
+        quote!(#run.finish(#result).await)
+    } else {
+        quote!(#run.finish(#result))
+    }
+}
+
+/// The calls that set an async run's limits (`.deadline(..)` and the like), empty if
+/// it has none.
+fn limits(saga: &Saga) -> TokenStream {
+    let deadline = saga.deadline.as_ref().map(|d| {
+        let span = syn::spanned::Spanned::span(d);
+        let private = private_at(span);
+        quote_spanned!(span=> .deadline(#private::Timeout::after(#d)))
+    });
+    let cancel = saga.cancel.as_ref().map(|c| {
+        let span = syn::spanned::Spanned::span(c);
+        quote_spanned!(span=> .cancel_on(#c))
+    });
+    let fail_fast = saga.fail_fast.then(|| quote!(.fail_fast()));
+    let bound = saga.max_concurrent_compensations.as_ref().map(|n| {
+        let span = syn::spanned::Spanned::span(n);
+        quote_spanned!(span=> .max_concurrent_compensations(#n))
+    });
+    quote!(#deadline #cancel #fail_fast #bound)
 }
 
 /// A statement of the saga: its index, and the index of its first step (steps are
@@ -286,7 +303,6 @@ pub(super) fn on_success(
 /// block with `run.finish(Ok(tail))`.
 fn succeed(saga: &Saga) -> TokenStream {
     let private = private();
-    let run = hidden("__run");
     let label = saga_label();
     // An async group's tuple is released whole (its branches ran side by side, so no
     // order among them matters): moving its fields one by one would give each a drop
@@ -311,9 +327,10 @@ fn succeed(saga: &Saga) -> TokenStream {
         .tail
         .as_ref()
         .map_or_else(|| quote!(()), |tail| quote!(#tail));
+    let finish = finish(saga, &quote!(::core::result::Result::Ok(#tail)));
     quote! {
         #(#private::release(#releases);)*
-        break #label #run.finish(::core::result::Result::Ok(#tail));
+        break #label #finish;
     }
 }
 

@@ -6,6 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::Ident;
 
 use super::ast::SagaFn;
+use super::fingerprint::fingerprint;
 use super::model::{Durable, Saga};
 use super::names::hidden;
 use crate::paths::{private, private_at};
@@ -77,27 +78,46 @@ fn durable_inputs(durable: &Durable) -> (Ident, syn::PatType, Option<&syn::Pat>)
     }
 }
 
-/// The start of a durable run: the journal's failure to start returns from the
-/// function; a destructuring inputs pattern is bound once the inputs are recorded.
+/// The start of a durable run, with the saga's fingerprint: the journal's failure to
+/// start returns from the function; a destructuring inputs pattern is bound once the
+/// inputs are recorded.
 /// ```text
-/// let mut run = match DurableRun::start(ExecutorMut::executor_mut(&mut exec), store, "name", &order, origin) {
+/// let mut run = match DurableRun::start_versioned(ExecutorMut::executor_mut(&mut exec),
+///         store, "name", &order, origin, Some(0x5eed..)) {
 ///     Ok(run) => run,
 ///     Err(e) => return Err(DurableError::Journal(e)),
 /// };
 /// ```
+/// An `async fn` saga starts a `DurableAsyncRun` the same way, with the run's limits,
+/// and awaits the start.
 pub(super) fn durable_start(
+    saga: &Saga,
     durable: &Durable,
     executor_mut: &TokenStream,
-    name: &syn::LitStr,
+    limits: &TokenStream,
 ) -> TokenStream {
     let private = private();
     let run = hidden("__run");
     let error = hidden("__e");
+    let name = &saga.name;
     let (store, origin) = store_and_origin();
     let (inputs, _, pattern) = durable_inputs(durable);
     let destructure = pattern.map(|pat| quote!(let #pat = #inputs;));
+    let fingerprint = proc_macro2::Literal::u64_suffixed(fingerprint(saga));
+    let fingerprint = quote!(::core::option::Option::Some(#fingerprint));
+    let start = if saga.is_async {
+        quote! {
+            #private::DurableAsyncRun::start(
+                #executor_mut, #store, #name, &#inputs, #origin, #fingerprint, #private::Limits::new() #limits
+            ).await
+        }
+    } else {
+        quote!(#private::DurableRun::start_versioned(#executor_mut, #store, #name, &#inputs, #origin, #fingerprint))
+    };
     quote! {
-        let mut #run = match #private::DurableRun::start(#executor_mut, #store, #name, &#inputs, #origin) {
+        // `mut` for the sync run's steps, which take it exclusively.
+        #[allow(unused_mut)]
+        let mut #run = match #start {
             ::core::result::Result::Ok(#run) => #run,
             ::core::result::Result::Err(#error) => {
                 return ::core::result::Result::Err(#private::DurableError::Journal(#error));
@@ -110,16 +130,27 @@ pub(super) fn durable_start(
 /// `#![saga(durable)] fn name(inputs: I, env: Env) -> R` becomes
 /// `fn name(store: &dyn Store, origin: Origin, inputs: I, env: Env) -> R`, with no
 /// generics of its own, so that the function item meets `Recoverer::register`'s
-/// higher-ranked `Fn(&dyn Store, Origin, &I, &Env)` bound when `I` is a reference.
-pub(super) fn durable_fn(durable: &Durable, item: &SagaFn, body: &TokenStream) -> TokenStream {
+/// higher-ranked `Fn(&dyn Store, Origin, &I, &Env)` bound when `I` is a reference; an
+/// `async fn` takes `&dyn AsyncStore` instead, for `AsyncRecoverer::register`.
+pub(super) fn durable_fn(
+    saga: &Saga,
+    durable: &Durable,
+    item: &SagaFn,
+    body: &TokenStream,
+) -> TokenStream {
     let private = private();
     let SagaFn { attrs, vis, sig } = item;
     let mut sig = sig.clone();
     let (store, origin) = store_and_origin();
     let (_, inputs, _) = durable_inputs(durable);
     let env = &durable.env;
+    let store_trait = if saga.is_async {
+        quote!(AsyncStore)
+    } else {
+        quote!(Store)
+    };
     sig.inputs = syn::parse_quote!(
-        #store: &dyn #private::Store, #origin: #private::Origin, #inputs, #env
+        #store: &dyn #private::#store_trait, #origin: #private::Origin, #inputs, #env
     );
     quote! {
         #(#attrs)*

@@ -4,6 +4,7 @@
 
 mod ast;
 mod expand;
+mod fingerprint;
 mod group;
 mod item;
 mod model;
@@ -86,7 +87,10 @@ mod tests {
             fn book(seats: &u32, env: &Env) -> Result<u32, DurableError<E>> { let a = reserve(seats); a }
         })
         .to_string();
-        assert!(durable.contains("DurableRun :: start"), "{durable}");
+        assert!(
+            durable.contains("DurableRun :: start_versioned"),
+            "{durable}"
+        );
         assert!(
             durable.contains("store : & dyn :: tale :: __private :: Store"),
             "{durable}"
@@ -102,12 +106,33 @@ mod tests {
         })
         .to_string();
         for message in [
-            "are sync only for now",
             "returns `Result<T, tale::journal::DurableError<E>>`: change",
             "takes exactly two inputs",
         ] {
             assert!(errors.contains(message), "{message}: {errors}");
         }
-        assert_eq!(errors.matches("compile_error").count(), 3, "{errors}");
+        assert_eq!(errors.matches("compile_error").count(), 2, "{errors}");
+    }
+
+    #[test]
+    fn a_durable_async_saga_runs_on_an_async_store() {
+        let durable = super::expand(quote! {
+            #![saga(durable, deadline = secs(5))]
+            async fn book(seats: &u32, env: &Env) -> Result<u32, DurableError<E>> {
+                let a = reserve(seats);
+                a
+            }
+        })
+        .to_string();
+        assert!(durable.contains("DurableAsyncRun :: start"), "{durable}");
+        assert!(
+            durable.contains("store : & dyn :: tale :: __private :: AsyncStore"),
+            "{durable}"
+        );
+        assert!(durable.contains(". deadline ("), "{durable}");
+        assert!(
+            durable.contains("finish (:: core :: result :: Result :: Ok (a)) . await"),
+            "{durable}"
+        );
     }
 }

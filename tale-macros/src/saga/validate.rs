@@ -244,12 +244,9 @@ fn binding(pat: Pat, diag: &mut Diag) -> Option<Binding> {
 
 const DURABLE_INPUTS: &str = "a durable `saga!` function takes exactly two inputs, the saga's inputs (recorded in the journal) then its environment (never stored): `fn name(inputs: &Inputs, env: &Env)`";
 
-/// The signature of a durable saga function: not `async` (yet), two typed inputs,
+/// The signature of a durable saga function (sync or `async`): two typed inputs,
 /// `Result<T, DurableError<E>>`.
 fn durable_fn(sig: &Signature, diag: &mut Diag) -> Option<Durable> {
-    if let Some(asyncness) = &sig.asyncness {
-        diag.error(asyncness.span, "durable sagas are sync only for now: `async fn` with `durable` is not supported yet; remove `async`");
-    }
     match &sig.output {
         syn::ReturnType::Type(_, ty) => {
             if let Err(wrong) = durable_result(ty) {

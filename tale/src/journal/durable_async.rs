@@ -162,6 +162,20 @@ where
         }
     }
 
+    /// As [`step`](Self::step), for a branch of a parallel group (the expansion of
+    /// `join!` calls it so); the branches share the run.
+    ///
+    /// # Errors
+    ///
+    /// As [`step`](Self::step).
+    pub async fn branch<S>(&self, index: usize, step: &mut S) -> Result<S::Output, Unwind<E>>
+    where
+        S: AsyncStep<Error = E>,
+        S::Output: Serialize + DeserializeOwned,
+    {
+        self.step(index, step).await
+    }
+
     /// Compensates the failed step `index` without its output, or, if it has no
     /// compensation for that, reports it as not compensated.
     async fn undo_uncertain<S: AsyncStep<Error = E>>(&self, index: usize, step: &mut S) {

@@ -2,10 +2,10 @@
 //! the next action, crash recovery by replay, idempotency keys and queries for
 //! operators.
 //!
-//! The [`Store`] trait is what a journal needs from a database; [`SqliteStore`] is the
-//! embedded default (rusqlite with the bundled SQLite: nothing to install) and
-//! [`MemoryStore`] serves tests. The trait speaks only plain Rust types, so that a
-//! PostgreSQL store serving several processes can implement it later.
+//! The [`Store`] trait is what a journal needs from a database, and [`AsyncStore`] its
+//! async side (every `Store` is one, served inline); [`SqliteStore`] is the embedded
+//! default (rusqlite with the bundled SQLite: nothing to install) and [`MemoryStore`]
+//! serves tests.
 //!
 //! # How a durable saga runs
 //!
@@ -62,6 +62,40 @@
 //! assert_eq!((done[0].name.as_str(), done[0].inputs.as_str()), ("pay", "40"));
 //! # Ok::<(), tale::journal::JournalError>(())
 //! ```
+//!
+//! # Async sagas
+//!
+//! The durable form takes `async fn` too: its steps (async and sync) and the branches of
+//! its `join!` groups are journaled each on its own, it runs on a
+//! [`DurableAsyncRun`] over an [`AsyncStore`], and its future is `Send` (spawn it on a
+//! multi-threaded runtime). [`idempotency_key()`] answers inside an async step across
+//! every `.await`, in each branch its own key, on whatever thread polls it. A timed-out,
+//! cancelled or stopped attempt is journaled as the step's failure before its uncertain
+//! compensation runs, so a crash in between leaves that compensation to recovery. At
+//! start-up an [`AsyncRecoverer`] resumes them, several at once.
+//!
+//! # Changing sagas in flight
+//!
+//! A saga in flight when a new version of the program is deployed is resumed by the new
+//! code. Replay answers each step from the journal by its position, so it checks that
+//! the journal is this code's: `saga!` computes a fingerprint of a durable saga's shape
+//! (its steps, named by what they call or by `.named(...)`, their order, its `join!`
+//! groups, the output types written on their bindings), journals it when the saga
+//! begins, and refuses to resume a journal of another fingerprint
+//! ([`JournalError::Mismatch`], naming the saga and both fingerprints). A step recorded
+//! under another name at its position is refused the same way, and a journaled output
+//! that no longer deserializes into the step's output type with [`JournalError::Payload`].
+//! A refused saga is left as it was, for an operator or for the right code.
+//!
+//! What is safe to change with sagas in flight: a step's body, its arguments, its retry
+//! policy, its compensation, and anything outside the steps. What is not: adding,
+//! removing, renaming or reordering steps or `join!` branches, or changing an output's
+//! type. For those, keep the old version beside the new until its sagas drain: declare
+//! both under the saga's name (`#![saga(durable, name = "trip")]` on `fn trip_v1` and
+//! `fn trip`), start new sagas with the new one, and register both with the recoverer
+//! (`recoverer.register("trip", trip).register("trip", trip_v1)`): each journal is
+//! resumed by the first version whose fingerprint matches it. Once
+//! `store.sagas(&[Status::Running])` shows no saga of the old version, remove it.
 
 mod durable;
 mod durable_async;

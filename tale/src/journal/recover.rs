@@ -58,7 +58,7 @@ type Resume<'s, Env> = Box<dyn Fn(SagaId, &str, &Env) -> Result<(), JournalError
 /// ```
 pub struct Recoverer<'s, Env: ?Sized> {
     store: &'s dyn Store,
-    sagas: HashMap<String, Resume<'s, Env>>,
+    sagas: HashMap<String, Vec<Resume<'s, Env>>>,
 }
 
 /// What recovery did with one saga.
@@ -82,7 +82,10 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
         }
     }
 
-    /// Registers the durable saga `name`.
+    /// Registers the durable saga `name`. Registering several functions under one name
+    /// keeps old versions of a saga recoverable: each journal is resumed by the first
+    /// version (in the order registered) whose fingerprint and steps match it; see the
+    /// journal module's "Changing sagas in flight".
     pub fn register<I, T, E, F>(&mut self, name: &str, saga: F) -> &mut Self
     where
         I: DeserializeOwned,
@@ -100,7 +103,10 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
                 Err(DurableError::Journal(error)) => Err(error),
             }
         };
-        self.sagas.insert(name.to_owned(), Box::new(resume));
+        self.sagas
+            .entry(name.to_owned())
+            .or_default()
+            .push(Box::new(resume));
         self
     }
 
@@ -184,14 +190,26 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
         inputs: &str,
         env: &Env,
     ) -> Result<Status, JournalError> {
-        let resume = self
+        let versions = self
             .sagas
             .get(name)
             .ok_or_else(|| JournalError::Unregistered {
                 saga: id,
                 name: name.to_owned(),
             })?;
-        resume(id, inputs, env)?;
-        Ok(self.store.saga(id)?.status)
+        // A version that refuses the journal (another fingerprint, another step at a
+        // position) refuses it before acting: the next is tried.
+        let mut refused = None;
+        for resume in versions {
+            match resume(id, inputs, env) {
+                Err(error @ JournalError::Mismatch { .. }) => refused = Some(error),
+                result => {
+                    result?;
+                    return Ok(self.store.saga(id)?.status);
+                }
+            }
+        }
+        // Invariant: a name is registered with at least one version.
+        Err(refused.expect("a registered name has a version"))
     }
 }

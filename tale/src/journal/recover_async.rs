@@ -137,7 +137,7 @@ where
 /// ```
 pub struct AsyncRecoverer<'s, Env: ?Sized> {
     store: &'s dyn AsyncStore,
-    sagas: HashMap<String, Box<dyn Resumable<Env> + 's>>,
+    sagas: HashMap<String, Vec<Box<dyn Resumable<Env> + 's>>>,
     concurrency: usize,
 }
 
@@ -157,7 +157,10 @@ impl<'s, Env: ?Sized + Sync> AsyncRecoverer<'s, Env> {
         self
     }
 
-    /// Registers the durable async saga `name`.
+    /// Registers the durable async saga `name`. Registering several functions under one
+    /// name keeps old versions of a saga recoverable: each journal is resumed by the first
+    /// version (in the order registered) whose fingerprint and steps match it; see the
+    /// journal module's "Changing sagas in flight".
     pub fn register<I, T, E, F>(&mut self, name: &str, saga: F) -> &mut Self
     where
         I: DeserializeOwned + Send + Sync + 's,
@@ -166,7 +169,10 @@ impl<'s, Env: ?Sized + Sync> AsyncRecoverer<'s, Env> {
         F: for<'a> AsyncSagaFn<'a, I, Env, Output = Result<T, DurableError<E>>> + Send + Sync + 's,
     {
         let registered = Registered::<F, I, T, E>(saga, PhantomData);
-        self.sagas.insert(name.to_owned(), Box::new(registered));
+        self.sagas
+            .entry(name.to_owned())
+            .or_default()
+            .push(Box::new(registered));
         self
     }
 
@@ -229,15 +235,27 @@ impl<'s, Env: ?Sized + Sync> AsyncRecoverer<'s, Env> {
         inputs: &str,
         env: &Env,
     ) -> Result<Status, JournalError> {
-        let resume = self
+        let versions = self
             .sagas
             .get(name)
             .ok_or_else(|| JournalError::Unregistered {
                 saga: id,
                 name: name.to_owned(),
             })?;
-        resume.resume(self.store, id, inputs, env).await?;
-        Ok(self.store.saga(id).await?.status)
+        // A version that refuses the journal (another fingerprint, another step at a
+        // position) refuses it before acting: the next is tried.
+        let mut refused = None;
+        for version in versions {
+            match version.resume(self.store, id, inputs, env).await {
+                Err(error @ JournalError::Mismatch { .. }) => refused = Some(error),
+                result => {
+                    result?;
+                    return Ok(self.store.saga(id).await?.status);
+                }
+            }
+        }
+        // Invariant: a name is registered with at least one version.
+        Err(refused.expect("a registered name has a version"))
     }
 }
 

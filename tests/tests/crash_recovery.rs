@@ -39,12 +39,10 @@
 
 use std::path::Path;
 use std::thread;
-use std::time::Instant;
 
 use tale::journal::{Record, SagaRow, SqliteStore, Status};
-use tests::crash::check::{Effect, World, check, key};
-use tests::crash::harness::{Harness, Summary};
-use tests::crash::rng::{Rng, env_u64};
+use tests::crash::check::{Effect, Layout, World, check, key};
+use tests::crash::harness::{Suite, Summary, run_suite};
 
 /// The seed when `TALE_CRASH_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x7A1E_5EED;
@@ -53,77 +51,15 @@ const DEFAULT_KILLS: u64 = 200;
 
 #[test]
 fn sagas_survive_sigkill_at_random_points() {
-    let started = Instant::now();
-    let seed = env_u64("TALE_CRASH_SEED", DEFAULT_SEED);
-    let kills = env_u64("TALE_CRASH_KILLS", DEFAULT_KILLS);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash_recovery-{seed:#x}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    println!(
-        "crash tests: seed {seed:#x}, {kills} kills, in {}",
-        dir.display()
-    );
-
-    let mut harness = Harness {
+    run_suite(&Suite {
+        name: "crash_recovery",
+        tmp: Path::new(env!("CARGO_TARGET_TMPDIR")),
         exe: env!("CARGO_BIN_EXE_crash_child"),
-        dir: dir.clone(),
-        summary: Summary::default(),
-    };
-    let mut rng = Rng(seed);
-    while harness.summary.kills() < kills {
-        harness.round(&mut rng);
-    }
-    // The last round's recovery ran to completion: one more finds nothing to do.
-    let output = harness.wait(harness.spawn(&["recover", harness.dir()]));
-    let late = harness.note_recovered(&output);
-
-    let world = World::read(&dir);
-    let mut summary = harness.summary;
-    let mut bad = check(&world, &mut summary);
-    if late > 0 {
-        bad.push(format!(
-            "the final recovery found {late} sagas still running"
-        ));
-    }
-    let s = &summary;
-    println!(
-        "{} kills ({} of runs, {} of recoveries) in {:.1?}; {} runs ({} finished before their kill), {} recoveries",
-        s.kills(),
-        s.kills_running,
-        s.kills_recovering,
-        started.elapsed(),
-        s.runs,
-        s.runs_finished,
-        s.recoveries
-    );
-    println!(
-        "{} sagas: {} completed, {} compensated, {} stuck {:?} (compensations made to fail); {} finished by recovery, {} uncertain steps failed as crashed",
-        s.sagas,
-        s.completed,
-        s.compensated,
-        s.stuck.len(),
-        s.stuck,
-        s.recovered.len(),
-        s.crashed_uncertain
-    );
-    println!(
-        "unfinished sagas found by recoveries, by their journal's last record: {:?}",
-        s.pending
-    );
-    println!(
-        "duplicates suppressed by idempotency keys: {} steps, {} compensations",
-        s.duplicates_execute, s.duplicates_compensate
-    );
-    if !bad.is_empty() {
-        panic!(
-            "{} violations (seed {seed:#x}; rerun with TALE_CRASH_SEED={seed:#x}; the databases are in {}):\n{}",
-            bad.len(),
-            dir.display(),
-            bad.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
-        );
-    }
-    assert!(s.kills() >= kills);
-    let _ = std::fs::remove_dir_all(&dir);
+        layout: &Layout::SYNC,
+        default_seed: DEFAULT_SEED,
+        default_kills: DEFAULT_KILLS,
+        max_lanes: 3,
+    });
 }
 
 /// The checks are not vacuous: a world as a correct runtime leaves it passes, and the
@@ -205,7 +141,7 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
         duplicates: vec![("execute".into(), true)],
         keyless: vec![],
     };
-    let problems = |world: &World| check(world, &mut Summary::default());
+    let problems = |world: &World| check(world, &Layout::SYNC, &mut Summary::default());
     assert_eq!(problems(&world()), Vec::<String>::new());
 
     let mut no_undo = world();

@@ -63,13 +63,13 @@ fn trip(store: &dyn Store, origin: Origin, plan: &Plan, services: &Services) -> 
     let mut executor = Executor::new();
     let mut run = start(&mut executor, store, NAME, plan, origin, services)?;
     let saga = run.saga_id();
-    let mut flight = Call::new(services, saga, NAME, plan, 0);
+    let mut flight = Call::new(services, Some(saga), NAME, plan, 0);
     let result = match run.step(0, &mut flight) {
         Ok(r0) => {
-            let mut hotel = Call::new(services, saga, NAME, plan, 1);
+            let mut hotel = Call::new(services, Some(saga), NAME, plan, 1);
             let inner = match run.step(1, &mut hotel) {
                 Ok(r1) => {
-                    let mut payment = Call::new(services, saga, NAME, plan, 2);
+                    let mut payment = Call::new(services, Some(saga), NAME, plan, 2);
                     match run.step(2, &mut payment) {
                         Ok(r2) => Ok(r0.amount + r1.amount + r2.amount),
                         Err(u) => {
@@ -99,16 +99,16 @@ fn order(store: &dyn Store, origin: Origin, plan: &Plan, services: &Services) ->
     let mut executor = Executor::new();
     let mut run = start(&mut executor, store, NAME, plan, origin, services)?;
     let saga = run.saga_id();
-    let mut stock = Call::new(services, saga, NAME, plan, 0);
+    let mut stock = Call::new(services, Some(saga), NAME, plan, 0);
     let result = match run.step(0, &mut stock) {
         Ok(r0) => {
-            let mut payment = Call::new(services, saga, NAME, plan, 1);
+            let mut payment = Call::new(services, Some(saga), NAME, plan, 1);
             let inner = match run.step(1, &mut payment) {
                 Ok(r1) => {
-                    let mut shipping = Call::new(services, saga, NAME, plan, 2);
+                    let mut shipping = Call::new(services, Some(saga), NAME, plan, 2);
                     let inner = match run.step(2, &mut shipping) {
                         Ok(r2) => {
-                            let mut invoice = Call::new(services, saga, NAME, plan, 3);
+                            let mut invoice = Call::new(services, Some(saga), NAME, plan, 3);
                             match run.step(3, &mut invoice) {
                                 Ok(r3) => Ok(r0.amount + r1.amount + r2.amount + r3.amount),
                                 Err(u) => {
@@ -148,19 +148,20 @@ fn transfer(store: &dyn Store, origin: Origin, plan: &Plan, services: &Services)
     let mut executor = Executor::new();
     let mut run = start(&mut executor, store, NAME, plan, origin, services)?;
     let saga = run.saga_id();
-    let mut debit = Call::new(services, saga, NAME, plan, 0);
+    let mut debit = Call::new(services, Some(saga), NAME, plan, 0);
     let result = match run.step(0, &mut debit) {
         Ok(r0) => {
-            let mut fee = Call::new(services, saga, NAME, plan, 1);
+            let mut fee = Call::new(services, Some(saga), NAME, plan, 1);
             let inner = match run.step(1, &mut fee) {
                 Ok(r1) => {
-                    let mut hold = Call::new(services, saga, NAME, plan, 2);
+                    let mut hold = Call::new(services, Some(saga), NAME, plan, 2);
                     let inner = match run.step(2, &mut hold) {
                         Ok(r2) => {
-                            let mut credit = Call::new(services, saga, NAME, plan, 3);
+                            let mut credit = Call::new(services, Some(saga), NAME, plan, 3);
                             let inner = match run.step(3, &mut credit) {
                                 Ok(r3) => {
-                                    let mut receipt = Call::new(services, saga, NAME, plan, 4);
+                                    let mut receipt =
+                                        Call::new(services, Some(saga), NAME, plan, 4);
                                     match run.step(4, &mut receipt) {
                                         Ok(r4) => Ok(r0.amount
                                             + r1.amount

@@ -28,8 +28,12 @@ pub fn busy_retry() -> Retry<Error> {
 pub struct Call<'e> {
     /// The test services.
     pub services: &'e Services,
-    /// The saga instance.
-    pub saga: SagaId,
+    /// The saga instance, if the step knows it (an async saga's steps take it from their
+    /// key).
+    pub saga: Option<SagaId>,
+    /// Whether the call's pauses block the thread (sync) or are left to the caller
+    /// (async, which awaits them).
+    pub blocking: bool,
     /// The step's position.
     pub index: usize,
     /// The step's name.
@@ -50,7 +54,7 @@ impl<'e> Call<'e> {
     /// Step `index` of the saga `name` (a row of [`SAGAS`]) of instance `saga`.
     pub fn new(
         services: &'e Services,
-        saga: SagaId,
+        saga: Option<SagaId>,
         name: &str,
         plan: &Plan,
         index: usize,
@@ -68,6 +72,7 @@ impl<'e> Call<'e> {
             name: step,
             service,
             uncertain,
+            blocking: true,
             plan: plan.steps[index],
             attempts: 0,
             undo_attempts: 0,
@@ -79,7 +84,7 @@ impl<'e> Call<'e> {
     fn key(&self, current: Option<IdempotencyKey>, phase: Phase) -> Result<IdempotencyKey, Error> {
         match current {
             Some(key)
-                if key.saga == self.saga
+                if self.saga.is_none_or(|saga| saga == key.saga)
                     && key.index as usize == self.index
                     && key.phase == phase =>
             {
@@ -87,7 +92,7 @@ impl<'e> Call<'e> {
             }
             other => {
                 let what = format!(
-                    "{} step {} ({phase:?}) ran with key {other:?}",
+                    "{:?} step {} ({phase:?}) ran with key {other:?}",
                     self.saga, self.index
                 );
                 self.services.keyless(&what);
@@ -104,7 +109,7 @@ impl<'e> Call<'e> {
     pub fn execute_with(&mut self, current: Option<IdempotencyKey>) -> Result<Receipt, Error> {
         self.attempts += 1;
         let key = self.key(current, Phase::Execute)?;
-        pause(self.plan.pause_ms);
+        self.pause();
         let busy = self.attempts <= self.plan.busy;
         if busy && !self.plan.busy_after_effect {
             return Err(Error::Busy);
@@ -115,7 +120,7 @@ impl<'e> Call<'e> {
         let receipt = self
             .services
             .apply(key, self.service.effect(), self.plan.amount, None)?;
-        pause(self.plan.pause_ms);
+        self.pause();
         if busy {
             return Err(Error::Busy);
         }
@@ -138,7 +143,7 @@ impl<'e> Call<'e> {
     ) -> Result<(), Error> {
         self.undo_attempts += 1;
         let key = self.key(current, Phase::Compensate)?;
-        pause(self.plan.pause_ms);
+        self.pause();
         if self.undo_attempts <= self.plan.undo_busy {
             return Err(Error::Busy);
         }
@@ -154,8 +159,15 @@ impl<'e> Call<'e> {
         };
         self.services
             .apply(key, self.service.undo(), 0, Some(target))?;
-        pause(self.plan.pause_ms);
+        self.pause();
         Ok(())
+    }
+
+    /// The service's pause, on the thread if the call is blocking.
+    fn pause(&self) {
+        if self.blocking {
+            pause(self.plan.pause_ms);
+        }
     }
 }
 
@@ -193,5 +205,78 @@ impl Step for Call<'_> {
 
     fn compensate_uncertain(&mut self) -> Option<Result<(), Error>> {
         Some(self.undo_with(idempotency_key(), None))
+    }
+}
+
+/// The async step: the service's pauses are awaited (so that a per-attempt timeout can
+/// cut the call short before or after its effect), and its key is read after yielding,
+/// on whatever thread polls it. Each call records its saga's order (the first one
+/// served counts), since an async saga's id is known only to its steps' keys.
+pub struct AsyncCall<'e> {
+    /// The call.
+    pub call: Call<'e>,
+    saga: &'static str,
+    plan: Plan,
+}
+
+impl<'e> AsyncCall<'e> {
+    /// Step `index` of the saga `name` (its instance taken from the step's key).
+    pub fn new(services: &'e Services, name: &'static str, plan: &Plan, index: usize) -> Self {
+        let mut call = Call::new(services, None, name, plan, index);
+        call.blocking = false;
+        Self {
+            call,
+            saga: name,
+            plan: plan.clone(),
+        }
+    }
+
+    async fn pause(&self) {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(self.call.plan.pause_ms)).await;
+    }
+}
+
+impl Describe for AsyncCall<'_> {
+    type Error = Error;
+    fn name(&self) -> &str {
+        self.call.name
+    }
+    fn is_uncertain(&self) -> bool {
+        self.call.uncertain
+    }
+    fn compensates_without_output(&self) -> bool {
+        true
+    }
+    fn retry_policy(&self) -> Option<Retry<Error>> {
+        Some(busy_retry())
+    }
+    fn compensation_retry_policy(&self) -> Option<Retry<Error>> {
+        Some(busy_retry())
+    }
+}
+
+impl tale::AsyncStep for AsyncCall<'_> {
+    type Output = Receipt;
+
+    async fn execute(&mut self) -> Result<Receipt, Error> {
+        self.pause().await;
+        let key = idempotency_key();
+        if let Some(key) = key {
+            self.call.services.order(key.saga, self.saga, &self.plan)?;
+        }
+        let result = self.call.execute_with(key);
+        self.pause().await;
+        result
+    }
+
+    async fn compensate(&mut self, receipt: &Receipt) -> Result<(), Error> {
+        self.pause().await;
+        self.call.undo_with(idempotency_key(), Some(receipt))
+    }
+
+    async fn compensate_uncertain(&mut self) -> Option<Result<(), Error>> {
+        self.pause().await;
+        Some(self.call.undo_with(idempotency_key(), None))
     }
 }

@@ -115,6 +115,42 @@ impl World {
     }
 }
 
+/// How a suite's sagas run, as far as the checks care.
+pub struct Layout {
+    /// Each saga's groups: the step ranges that run at once (`join!`).
+    pub groups: &'static [(&'static str, &'static [(usize, usize)])],
+    /// Whether a saga's order is recorded when it begins (so every saga in the journal
+    /// has one), or by its first call served (so a saga killed before has none).
+    pub orders_at_begin: bool,
+}
+
+impl Layout {
+    /// The sync suite: steps one after the other, orders recorded when a saga begins.
+    pub const SYNC: Layout = Layout {
+        groups: &[],
+        orders_at_begin: true,
+    };
+
+    /// The async suite: the groups of [`ASYNC_GROUPS`](super::plan::ASYNC_GROUPS),
+    /// orders recorded by the first call served.
+    pub const ASYNC: Layout = Layout {
+        groups: &super::plan::ASYNC_GROUPS,
+        orders_at_begin: false,
+    };
+
+    /// Whether step `i` of the saga `name` ran before step `f` or beside it (in its
+    /// group): its work is done, or underway, when `f` fails.
+    fn before(&self, name: &str, i: usize, f: usize) -> bool {
+        let same_group = self
+            .groups
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .flat_map(|(_, groups)| groups.iter())
+            .any(|&(start, end)| (start..end).contains(&i) && (start..end).contains(&f));
+        i < f || (i != f && same_group)
+    }
+}
+
 /// The last error of a `StepFailed` record's JSON error list.
 pub fn last_error(errors: &str) -> serde_json::Value {
     let list: Vec<serde_json::Value> = serde_json::from_str(errors).unwrap_or_default();
@@ -124,6 +160,7 @@ pub fn last_error(errors: &str) -> serde_json::Value {
 /// Checks one saga against its plan, its journal and the effects it left.
 pub fn check_saga(
     world: &World,
+    layout: &Layout,
     row: &SagaRow,
     records: &[Record],
     summary: &mut Summary,
@@ -208,14 +245,19 @@ pub fn check_saga(
             };
             let uncertain = shape[f].2;
             let error = last_error(errors);
-            if error == serde_json::json!({ "Interrupted": "Crashed" }) {
-                summary.crashed_uncertain += 1;
-                if !uncertain {
-                    fail(format!("step {f} is certain, yet failed as crashed"));
+            let crashed = error == serde_json::json!({ "Interrupted": "Crashed" });
+            if crashed || error == "TimedOut" {
+                if crashed {
+                    summary.crashed_uncertain += 1;
+                } else {
+                    summary.timed_out += 1;
                 }
-                if planned.is_some_and(|p| p < f) {
+                if !uncertain {
+                    fail(format!("step {f} is certain, yet failed with {error}"));
+                }
+                if planned.is_some_and(|p| layout.before(&row.name, p, f)) {
                     fail(format!(
-                        "step {f} crashed after planned failure of step {planned:?}"
+                        "step {f} failed with {error} after the planned failure of step {planned:?}"
                     ));
                 }
             } else {
@@ -233,7 +275,8 @@ pub fn check_saga(
             let mut stuck = false;
             for (i, (name, effect, _)) in shape.iter().enumerate() {
                 let (e, c) = (exec(i), comp(i));
-                if i > f {
+                let before = layout.before(&row.name, i, f);
+                if i != f && !before {
                     if e.is_some() || c.is_some() {
                         fail(format!(
                             "step {i} ({name}) after the failure left {e:?} {c:?}"
@@ -241,7 +284,7 @@ pub fn check_saga(
                     }
                     continue;
                 }
-                if i < f && e.is_none() {
+                if before && e.is_none() {
                     fail(format!("step {i} ({name}) succeeded without an effect"));
                 }
                 if i == f && !uncertain && e.is_some() {
@@ -254,7 +297,7 @@ pub fn check_saga(
                 {
                     fail(format!("step {i}'s effect is {e:?}"));
                 }
-                let undone = i < f || uncertain;
+                let undone = before || uncertain;
                 if !undone {
                     if let Some(c) = c {
                         fail(format!(
@@ -294,7 +337,7 @@ pub fn check_saga(
 }
 
 /// Checks everything; returns what is wrong.
-pub fn check(world: &World, summary: &mut Summary) -> Vec<String> {
+pub fn check(world: &World, layout: &Layout, summary: &mut Summary) -> Vec<String> {
     let mut bad = Vec::new();
     let ids: BTreeMap<i64, &SagaRow> = world.sagas.iter().map(|(r, _)| (r.id.0, r)).collect();
     summary.sagas = ids.len() as u64;
@@ -313,6 +356,7 @@ pub fn check(world: &World, summary: &mut Summary) -> Vec<String> {
     }
     for (id, row) in &ids {
         match world.orders.get(id) {
+            None if !layout.orders_at_begin => {}
             None => bad.push(format!("saga {id} has no order in the services")),
             Some((name, inputs)) if *name != row.name || *inputs != row.inputs => {
                 bad.push(format!("saga {id}'s order is {name} {inputs}"));
@@ -369,7 +413,28 @@ pub fn check(world: &World, summary: &mut Summary) -> Vec<String> {
     }
 
     for (row, records) in &world.sagas {
-        check_saga(world, row, records, summary, &mut bad);
+        check_saga(world, layout, row, records, summary, &mut bad);
     }
     bad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Layout;
+
+    #[test]
+    fn a_groups_siblings_count_as_run_before_a_failed_branch() {
+        let layout = &Layout::ASYNC;
+        // transfer: (debit, fee), hold, (credit, receipt)
+        assert!(layout.before("transfer", 1, 0), "a sibling in flight");
+        assert!(layout.before("transfer", 0, 1));
+        assert!(layout.before("transfer", 0, 2), "an earlier step");
+        assert!(!layout.before("transfer", 3, 2), "a later step");
+        assert!(layout.before("transfer", 4, 3));
+        assert!(!layout.before("transfer", 2, 2), "the step itself");
+        assert!(
+            !Layout::SYNC.before("transfer", 1, 0),
+            "no groups in the sync suite"
+        );
+    }
 }

@@ -8,12 +8,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::rng::Rng;
+use super::check::{Layout, World, check};
+use super::rng::{Rng, env_u64};
 
 const SIGKILL: i32 = 9;
 /// How long a child may take to finish on its own before the test gives up on it.
@@ -48,6 +49,8 @@ pub struct Summary {
     pub stuck: Vec<i64>,
     /// Uncertain steps failed as crashed.
     pub crashed_uncertain: u64,
+    /// Uncertain steps cut short by their per-attempt timeout.
+    pub timed_out: u64,
     /// Repeated step calls the services suppressed.
     pub duplicates_execute: u64,
     /// Repeated compensation calls the services suppressed.
@@ -69,6 +72,8 @@ pub struct Harness {
     pub dir: PathBuf,
     /// What it did and saw.
     pub summary: Summary,
+    /// The most threads or tasks a run starts its sagas on.
+    pub max_lanes: u64,
 }
 
 /// Complete lines of a child's output (a kill may cut the last one).
@@ -172,7 +177,7 @@ impl Harness {
         self.summary.runs += 1;
         let seed = rng.next_u64().to_string();
         let sagas = (2 + rng.below(30)).to_string();
-        let lanes = (1 + rng.below(3)).to_string();
+        let lanes = (1 + rng.below(self.max_lanes)).to_string();
         let child = self.spawn(&["run", self.dir(), &seed, &sagas, &lanes]);
         let delay = Duration::from_micros(500 + rng.below(60_000));
         let (killed, output) = self.kill_after(child, delay);
@@ -200,4 +205,105 @@ impl Harness {
             break;
         }
     }
+}
+
+/// A crash suite: its child, the layout its checks read, its defaults.
+pub struct Suite {
+    /// Names its folder in `tmp`.
+    pub name: &'static str,
+    /// Where its databases go (the test's `CARGO_TARGET_TMPDIR`).
+    pub tmp: &'static Path,
+    /// The child binary.
+    pub exe: &'static str,
+    /// How its sagas run, for the checks.
+    pub layout: &'static Layout,
+    /// The seed when `TALE_CRASH_SEED` is not set.
+    pub default_seed: u64,
+    /// The number of kills when `TALE_CRASH_KILLS` is not set.
+    pub default_kills: u64,
+    /// The most threads or tasks a run starts its sagas on.
+    pub max_lanes: u64,
+}
+
+/// Runs `suite`: rounds of a run killed at a random point then recoveries (some killed
+/// too), until the wanted number of kills landed; then one more recovery must find
+/// nothing, and the checks run. Prints a summary (`--nocapture` shows it).
+///
+/// # Panics
+///
+/// On any violation, with the seed to rerun it and the folder of the databases.
+pub fn run_suite(suite: &Suite) {
+    let started = Instant::now();
+    let seed = env_u64("TALE_CRASH_SEED", suite.default_seed);
+    let kills = env_u64("TALE_CRASH_KILLS", suite.default_kills);
+    let dir = suite.tmp.join(format!("{}-{seed:#x}", suite.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    println!(
+        "crash tests: seed {seed:#x}, {kills} kills, in {}",
+        dir.display()
+    );
+
+    let mut harness = Harness {
+        exe: suite.exe,
+        dir: dir.clone(),
+        summary: Summary::default(),
+        max_lanes: suite.max_lanes,
+    };
+    let mut rng = Rng(seed);
+    while harness.summary.kills() < kills {
+        harness.round(&mut rng);
+    }
+    // The last round's recovery ran to completion: one more finds nothing to do.
+    let output = harness.wait(harness.spawn(&["recover", harness.dir()]));
+    let late = harness.note_recovered(&output);
+
+    let world = World::read(&dir);
+    let mut summary = harness.summary;
+    let mut bad = check(&world, suite.layout, &mut summary);
+    if late > 0 {
+        bad.push(format!(
+            "the final recovery found {late} sagas still running"
+        ));
+    }
+    let s = &summary;
+    println!(
+        "{} kills ({} of runs, {} of recoveries) in {:.1?}; {} runs ({} finished before their kill), {} recoveries",
+        s.kills(),
+        s.kills_running,
+        s.kills_recovering,
+        started.elapsed(),
+        s.runs,
+        s.runs_finished,
+        s.recoveries
+    );
+    println!(
+        "{} sagas: {} completed, {} compensated, {} stuck {:?} (compensations made to fail); {} finished by recovery, {} uncertain steps failed as crashed, {} cut short by their timeout",
+        s.sagas,
+        s.completed,
+        s.compensated,
+        s.stuck.len(),
+        s.stuck,
+        s.recovered.len(),
+        s.crashed_uncertain,
+        s.timed_out
+    );
+    println!(
+        "unfinished sagas found by recoveries, by their journal's last record: {:?}",
+        s.pending
+    );
+    println!(
+        "duplicates suppressed by idempotency keys: {} steps, {} compensations",
+        s.duplicates_execute, s.duplicates_compensate
+    );
+    if !bad.is_empty() {
+        panic!(
+            "{} violations (seed {seed:#x}; rerun with TALE_CRASH_SEED={seed:#x}; the databases are in {}):\n{}",
+            bad.len(),
+            dir.display(),
+            bad.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
+        );
+    }
+    assert!(s.kills() >= kills);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,6 +16,9 @@ pub enum Error {
     Busy,
     /// No answer: the call may or may not have been applied.
     Timeout,
+    /// tale cut the attempt short (its per-attempt timeout): the call may or may not
+    /// have been applied.
+    TimedOut,
     /// The services database failed, or a call came without its idempotency key.
     Service(String),
     /// See [`Interrupted`].
@@ -25,6 +28,12 @@ pub enum Error {
 impl From<Interrupted> for Error {
     fn from(i: Interrupted) -> Self {
         Error::Interrupted(i)
+    }
+}
+
+impl From<tale::TimedOut> for Error {
+    fn from(_: tale::TimedOut) -> Self {
+        Error::TimedOut
     }
 }
 
@@ -192,3 +201,10 @@ pub fn undo_of(effect: &str) -> &'static str {
         _ => "?",
     }
 }
+
+/// The groups (`join!`) of the async suite's sagas: the step ranges that run at once.
+pub const ASYNC_GROUPS: [(&str, &[(usize, usize)]); 3] = [
+    ("trip", &[(0, 2)]),
+    ("order", &[(2, 4)]),
+    ("transfer", &[(0, 2), (3, 5)]),
+];

@@ -2,6 +2,7 @@
 //! effect once per idempotency key and record every repeat.
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -12,8 +13,8 @@ use super::plan::{Error, Plan};
 
 /// The outside world, in `services.db`.
 pub struct Services {
-    /// The connection to `services.db`.
-    pub conn: Connection,
+    /// The connection to `services.db`, shared by the tasks of an async child.
+    pub conn: Mutex<Connection>,
 }
 
 /// What a service answers: the effect's key and amount.
@@ -64,15 +65,20 @@ COMMIT;
 ";
 
 impl Services {
+    /// The connection, whatever a panicking task left behind.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Creates `services.db` if needed (WAL mode, the tables), and connects to it. One
     /// connection at a time: SQLite may refuse the switch to WAL mode at once
     /// ("database is locked") when several connections make it together.
     pub fn create(dir: &Path) -> rusqlite::Result<Self> {
         let services = Self::connect(dir)?;
         services
-            .conn
+            .conn()
             .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
-        services.conn.execute_batch(SERVICES_SCHEMA)?;
+        services.conn().execute_batch(SERVICES_SCHEMA)?;
         Ok(services)
     }
 
@@ -82,13 +88,15 @@ impl Services {
         conn.busy_timeout(Duration::from_secs(10))?;
         // A killed process loses nothing in WAL mode whatever this says.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// Records that the saga `saga` serves this order.
     pub fn order(&self, saga: SagaId, name: &str, plan: &Plan) -> rusqlite::Result<()> {
         let inputs = serde_json::to_string(plan).expect("a plan serializes");
-        self.conn.execute(
+        self.conn().execute(
             "INSERT INTO orders (saga, name, inputs) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![saga.0, name, inputs],
         )?;
@@ -99,7 +107,7 @@ impl Services {
     pub fn keyless(&self, what: &str) {
         // Best effort: the call fails anyway.
         let _ = self
-            .conn
+            .conn()
             .execute("INSERT INTO keyless (what) VALUES (?1)", [what]);
     }
 
@@ -112,7 +120,8 @@ impl Services {
         amount: i64,
         target: Option<Target<'_>>,
     ) -> Result<Receipt, Error> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let conn = self.conn();
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
         let text = key.to_string();
         let phase = match key.phase {
             Phase::Execute => "execute",

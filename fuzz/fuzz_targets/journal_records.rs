@@ -1,11 +1,13 @@
 //! Journal rows of arbitrary kind, step index and payload in a valid journal: reading
-//! them, and replaying them the way recovery does, gives errors, never panics.
+//! them, and replaying them the way recovery does, sync and async (a two-branch
+//! group), gives errors, never panics.
 //!
 //! The input is a list of rows separated by `\x01`; each row is `kind\0index\0payload`.
 #![no_main]
 
-use tale::journal::{DurableRun, Interrupted, Origin, SqliteStore, Store};
-use tale::{Executor, StepExt};
+use tale::journal::{DurableAsyncRun, DurableRun, Interrupted, NewSaga, Origin, SqliteStore, Store};
+use tale::step::from_fn;
+use tale::{Executor, Limits, StepExt};
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Error(String);
@@ -22,7 +24,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("journal.db");
     let store = SqliteStore::open(&path).expect("a new journal");
-    let saga = store.begin("fuzz", "null").expect("a saga");
+    let saga = store.begin(&NewSaga::new("fuzz", "null")).expect("a saga");
     {
         let raw = rusqlite::Connection::open(&path).expect("the journal opens");
         let text = String::from_utf8_lossy(data);
@@ -63,4 +65,34 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         };
         let _ = run.finish(result);
     }
+    // The same journal replayed by an async saga whose two steps are a group.
+    let mut executor = Executor::new();
+    block_on(async {
+        let Ok(run) = DurableAsyncRun::start(&mut executor, &store, "fuzz", &(), Origin::Resume(saga), None, Limits::new()).await else {
+            return;
+        };
+        let mut first = from_fn(|| Ok::<u32, Error>(1)).with_compensation(|_: &u32| Ok(())).named("first");
+        let mut second = from_fn(|| Ok::<u32, Error>(2)).with_compensation(|_: &u32| Ok(())).named("second");
+        let (a, b) = (run.step(0, &mut first).await, run.step(1, &mut second).await);
+        let result = match (a, b) {
+            (Ok(a), Ok(b)) => Ok(a + b),
+            (a, b) => {
+                let b = run.settle_branch(1, &mut second, b).await;
+                let a = run.settle_branch(0, &mut first, a).await;
+                Err(a.or(b).expect("a branch failed"))
+            }
+        };
+        let _ = run.finish(result).await;
+    });
 });
+
+/// Polls a future that never waits on anything outside it.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}

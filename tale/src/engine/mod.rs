@@ -9,12 +9,14 @@
 //!
 //! - [`executor`]: the clock, the observer and the policies a run borrows;
 //! - [`run`]: one sync run, and [`Unwind`], what a failed step carries outward;
+//! - [`compensate`]: a run's compensations, and what could not be undone;
 //! - [`settle`]: what follows an attempt (events, retry delay, recorded failure);
 //! - [`async_run`]: one async run: time limits, cancellation, parallel branches;
 //! - [`join`], [`permits`], [`shared`]: the runtime-free pieces an async run is built
 //!   of (joining futures, bounding compensations, the state its branches share).
 
 pub(crate) mod async_run;
+pub(crate) mod compensate;
 pub(crate) mod executor;
 pub(crate) mod join;
 pub(crate) mod permits;
@@ -28,6 +30,7 @@ pub(crate) use async_run::Failed;
 pub use executor::{Executor, OnCompensationFailure};
 pub use join::{GroupFailure, Join2, join2};
 pub use run::Run;
+#[cfg(feature = "journal")]
 pub(crate) use run::Undone;
 #[cfg(feature = "journal")]
 pub use run::Unwind;

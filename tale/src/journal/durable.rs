@@ -6,53 +6,14 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::error::{DurableError, Interrupted};
 use super::key::{Phase, with_key};
 use super::ledger::{Before, BeforeUndo, Ledger};
 use super::{JournalError, Record, SagaId, Status, Store};
 use crate::clock::Clock;
 use crate::engine::{Executor, Run, Undone, Unwind};
-use crate::error::SagaError;
 use crate::observe::Observer;
 use crate::step::Step;
-
-/// Why a durable step failed without an error of its own: the error a durable saga's
-/// error type must be able to hold (`impl From<Interrupted> for MyError`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub enum Interrupted {
-    /// The process stopped while an uncertain step ran (its start is in the journal,
-    /// its end is not).
-    Crashed,
-    /// The step panicked.
-    Panicked,
-    /// The journal could not be written, so the saga stopped before acting.
-    Journal,
-}
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Interrupted::Crashed => "the process stopped while the step ran",
-            Interrupted::Panicked => "the step panicked",
-            Interrupted::Journal => "the journal could not be written",
-        })
-    }
-}
-
-impl std::error::Error for Interrupted {}
-
-/// The error of a durable saga: the saga's own, or the journal's.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DurableError<E> {
-    /// The saga failed (see [`SagaError`]); the journal records how it ended.
-    #[error(transparent)]
-    Saga(SagaError<E>),
-    /// The journal failed: the saga stopped where it was, without acting further.
-    /// Recovery finishes it once the journal works again.
-    #[error("saga stopped: {0}")]
-    Journal(#[source] JournalError),
-}
 
 /// Where a durable run comes from: a new saga, or one to resume from its journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::durable::{DurableError, Interrupted, Origin};
+use super::durable::Origin;
+use super::error::{DurableError, Interrupted};
 use super::key::{Phase, WithKey};
 use super::ledger::{Before, BeforeUndo, Ledger};
 use super::{AsyncStore, JournalError, Record, SagaId, Status};

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::durable::Interrupted;
+use super::error::Interrupted;
 use super::key::{IdempotencyKey, Phase};
 use super::replay::Replay;
 use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};

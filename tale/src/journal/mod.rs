@@ -99,6 +99,7 @@
 
 mod durable;
 mod durable_async;
+mod error;
 mod key;
 mod ledger;
 mod memory;
@@ -110,11 +111,12 @@ mod sqlite;
 mod store;
 
 pub use crate::engine::Unwind;
-pub use durable::{DurableError, DurableRun, Interrupted, Origin};
+pub use durable::{DurableRun, Origin};
 pub use durable_async::DurableAsyncRun;
+pub use error::{DurableError, Interrupted, JournalError};
 pub use key::{IdempotencyKey, Phase, idempotency_key};
 pub use memory::MemoryStore;
-pub use record::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};
+pub use record::{NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use recover_async::{AsyncRecoverer, AsyncSagaFn};
 pub use sqlite::{Durability, SqliteStore};

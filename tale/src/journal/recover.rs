@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 
-use super::durable::{DurableError, Origin};
+use super::durable::Origin;
+use super::error::DurableError;
 use super::{JournalError, SagaId, Status, Store};
 
 type Resume<'s, Env> = Box<dyn Fn(SagaId, &str, &Env) -> Result<(), JournalError> + 's>;

@@ -8,7 +8,8 @@ use std::pin::pin;
 
 use serde::de::DeserializeOwned;
 
-use super::durable::{DurableError, Origin};
+use super::durable::Origin;
+use super::error::DurableError;
 use super::recover::Recovered;
 use super::{AsyncStore, JournalError, SagaId, Status};
 use crate::compose::BoxFuture;

@@ -1,21 +1,10 @@
-//! [`Event`]: one per transition of a saga, and [`StepRef`], the step it is about.
+//! [`Event`]: one per transition of a saga.
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::error::SagaError;
-use crate::step::StepKind;
-
-/// The step an event is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StepRef<'a> {
-    /// Position in declaration order, from 0.
-    pub index: usize,
-    /// The step's name.
-    pub name: &'a str,
-    /// The step's kind.
-    pub kind: StepKind,
-}
+use crate::step::describe::StepRef;
 
 /// How a saga ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -13,7 +13,8 @@ pub mod testing;
 #[cfg(feature = "tracing")]
 mod tracing;
 
-pub use event::{Event, Outcome, StepRef};
+pub use crate::step::describe::StepRef;
+pub use event::{Event, Outcome};
 pub use observer::{Fault, FaultPoint, FnObserver, Observer, observe_fn};
 pub use report::{Report, StepReport, StepStatus};
 #[cfg(feature = "tracing")]

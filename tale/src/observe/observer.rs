@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::event::{Event, StepRef};
+use super::event::Event;
+use crate::step::describe::StepRef;
 
 /// Receives every [`Event`] of the sagas an [`Executor`](crate::Executor) runs.
 ///

@@ -3,7 +3,6 @@
 //! [`AsyncStep`](super::AsyncStep) share it, so a wrapper describes a step once.
 
 use crate::error::StepId;
-use crate::observe::StepRef;
 use crate::retry::Retry;
 
 use super::StepKind;
@@ -123,6 +122,17 @@ impl<S: Describe + ?Sized> Describe for &mut S {
     fn compensation_retry_policy(&self) -> Option<Retry<S::Error>> {
         (**self).compensation_retry_policy()
     }
+}
+
+/// The step an event is about: its position, name and kind, read from its [`Describe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepRef<'a> {
+    /// Position in declaration order, from 0.
+    pub index: usize,
+    /// The step's name.
+    pub name: &'a str,
+    /// The step's kind.
+    pub kind: StepKind,
 }
 
 impl<'a> StepRef<'a> {

@@ -7,7 +7,7 @@
 
 mod async_step;
 mod closure;
-mod describe;
+pub(crate) mod describe;
 mod tuned;
 
 pub use async_step::AsyncStep;

@@ -8,8 +8,11 @@ pub use crate::engine::{AsyncRun, Executor, GroupFailure, Join2, Run, join2};
 pub use crate::error::SagaError;
 #[cfg(feature = "journal")]
 pub use crate::journal::{DurableError, DurableRun, Origin, Store};
+// The traits with no impls are here so that errors name them by this path.
 pub use crate::macro_support::compensation::{
-    CheckSync, CheckUncertain, TaleFits, TaleMismatch, compensate_async, compensate_uncertain_async,
+    CheckSync, CheckUncertain, CompensatesStep, CompensatesUncertainStep, DoesNotFit, IsAsync,
+    SyncCompensation, TaleFits, TaleIsAsync, TaleMismatch, compensate_async,
+    compensate_uncertain_async,
 };
 pub use crate::macro_support::kind::{
     AfterPivot, BeforePivot, Compensatable, KindOfMarked, KindOfUnmarked, Kinded, Pivot, Probe,

@@ -303,15 +303,15 @@ fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> T
                 ("CheckSync", "call")
             };
             let (check, method) = (Ident::new(check, span), Ident::new(method, span));
-            // Autoref picks `tale_fits`: `TaleFits` when the compensation fits,
-            // `TaleMismatch` (on `&check`) for the diagnostic otherwise; the other
-            // import is unused, hence the `allow`.
+            // Autoref picks `tale_fits`: `TaleFits` when the compensation fits, else
+            // `TaleIsAsync` for an `async fn`, else `TaleMismatch`, the last two for
+            // their diagnostics; the other imports are unused, hence the `allow`.
             let checked = quote_spanned! {span=>
                 let #args = (#(#arg_exprs,)*);
                 #[allow(unused_imports)]
                 let mut #undo = {
-                    use #private::{TaleFits as _, TaleMismatch as _};
-                    (&#private::#check::<_, #ret::Output, #ret::Error, _>::new(#path, &#args)).tale_fits()
+                    use #private::{TaleFits as _, TaleIsAsync as _, TaleMismatch as _};
+                    (&&#private::#check::<_, #ret::Output, #ret::Error, _>::new(#path, &#args)).tale_fits()
                 };
                 #undo.#method(#args, #out)
             };

@@ -31,8 +31,10 @@ pub fn debit<'__tale_l0>(
                 let __tale_args = (__a.0, ::tale::__private::per_attempt(&__a.1));
                 #[allow(unused_imports)]
                 let mut __tale_undo = {
-                    use ::tale::__private::{TaleFits as _, TaleMismatch as _};
-                    (&::tale::__private::CheckSync::<
+                    use ::tale::__private::{
+                        TaleFits as _, TaleIsAsync as _, TaleMismatch as _,
+                    };
+                    (&&::tale::__private::CheckSync::<
                         _,
                         <Result<Payment, E> as ::tale::__private::StepReturn>::Output,
                         <Result<Payment, E> as ::tale::__private::StepReturn>::Error,

@@ -206,11 +206,57 @@ fn signature(item: &ItemFn, diag: &mut Diag) {
             "`#[step]` cannot be used on a variadic function",
         );
     }
-    if let ReturnType::Default = sig.output {
-        diag.error(
+    match &sig.output {
+        ReturnType::Default => diag.error(
             sig.ident.span(),
             "a `#[step]` function returns `Result<Output, Error>`: add the return type",
-        );
+        ),
+        ReturnType::Type(_, ty) if !may_be_result(ty) => {
+            let written = written(ty);
+            diag.push(syn::Error::new_spanned(
+                ty,
+                format_args!(
+                    "a `#[step]` function returns `Result<Output, Error>`, not `{written}`: return `Result<{written}, E>`, with the step's error type for `E`, and wrap the value in `Ok(...)`; a type alias counts as a `Result` when its name ends in `Result`, like `io::Result<T>`"
+                ),
+            ));
+        }
+        ReturnType::Type(..) => {}
+    }
+}
+
+/// A type as the user would write it, for a message: `Option<u32>`, not the token
+/// stream's `Option < u32 >`.
+fn written(ty: &Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (spaced, tight) in [
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ::", "::"),
+        (":: ", "::"),
+        (" ,", ","),
+        ("& ", "&"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
+}
+
+/// Whether the written return type may be a `Result`: a path whose last segment ends in
+/// `Result` (`Result<T, E>`, `io::Result<T>`, an alias `MyResult<T>`), or a macro. The
+/// rest (`u32`, `Option<T>`, a tuple, a reference, `impl Trait`) is not, whatever its
+/// definition; what a `Result`-named alias stands for is checked at the type level.
+pub(super) fn may_be_result(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(paren) => may_be_result(&paren.elem),
+        Type::Group(group) => may_be_result(&group.elem),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident.to_string().ends_with("Result")),
+        Type::Macro(_) | Type::Verbatim(_) => true,
+        _ => false,
     }
 }
 

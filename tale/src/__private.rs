@@ -20,6 +20,7 @@ pub use crate::macro_support::kind::{
 };
 pub use crate::macro_support::send_step::{SendAsyncStep, SendFn, SendStep, SendUndoFn};
 pub use crate::macro_support::step_fn::{AsyncStepFn, StepConsts, StepFn};
+pub use crate::macro_support::stub::{AnyKind, Unexpanded};
 pub use crate::macro_support::{
     ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt, release, succeeded,
 };

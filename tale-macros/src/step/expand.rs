@@ -183,7 +183,9 @@ fn marker(kind: Kind) -> TokenStream {
 
 /// Docs, `cfg` and `deprecated` stay on the step function; lint levels go on both; the
 /// rest (`inline`, `tracing::instrument`, ...) go on the body.
-fn split_attrs(attrs: &[syn::Attribute]) -> (Vec<&syn::Attribute>, Vec<&syn::Attribute>) {
+pub(super) fn split_attrs(
+    attrs: &[syn::Attribute],
+) -> (Vec<&syn::Attribute>, Vec<&syn::Attribute>) {
     let is = |a: &syn::Attribute, names: &[&str]| names.iter().any(|n| a.path().is_ident(n));
     let outer = attrs
         .iter()

@@ -364,7 +364,7 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
 }
 
 /// Whether the function mentions `Self`, so that it must be in an `impl` block.
-fn mentions_self(item: &ItemFn) -> bool {
+pub(super) fn mentions_self(item: &ItemFn) -> bool {
     fn walk(tokens: TokenStream) -> bool {
         tokens.into_iter().any(|tree| match tree {
             TokenTree::Ident(ident) => ident == "Self",

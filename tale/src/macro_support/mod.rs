@@ -7,12 +7,15 @@
 //! - [`kind`]: step kinds at the type level, for the pivot checks of `saga!`;
 //! - [`compensation`]: calling a `compensate = ...` function, with a readable error
 //!   when its signature does not fit the step;
+//! - [`stub`]: what a `#[step]` function with a macro error returns, so that its callers
+//!   raise no further errors;
 //! - this file: the small traits whose `on_unimplemented` messages the expansions rely on.
 
 pub(crate) mod compensation;
 pub(crate) mod kind;
 pub(crate) mod send_step;
 pub(crate) mod step_fn;
+pub(crate) mod stub;
 
 use crate::clock::Clock;
 use crate::engine::Executor;

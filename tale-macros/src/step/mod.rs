@@ -105,4 +105,50 @@ mod tests {
             assert!(errors(&expansion).is_empty(), "{ty}");
         }
     }
+
+    #[test]
+    fn a_compensation_named_like_a_type_is_not_a_function() {
+        let expansion = super::expand(
+            quote!(compensate = undo::Refund),
+            quote!(
+                fn debit() -> Result<u32, E> {
+                    todo!()
+                }
+            ),
+        );
+        let errors = errors(&expansion);
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with(
+                "`compensate = ...` takes a function, and `Refund` is the name of a type"
+            ),
+            "{errors:?}"
+        );
+        for path in [quote!(UNDO), quote!(Refund::undo), quote!(refund)] {
+            let expansion = super::expand(
+                quote!(compensate = #path),
+                quote!(
+                    fn debit() -> Result<u32, E> {
+                        todo!()
+                    }
+                ),
+            );
+            assert!(super::tests::errors(&expansion).is_empty(), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_step_with_a_compensation_expands_to_a_step_value() {
+        let expansion = super::expand(
+            quote!(compensate = refund, retry = Retry::times(3)),
+            quote! {
+                /// Debits the order.
+                pub fn debit(order: &Order, amount: u64) -> Result<Payment, E> {
+                    bank::debit(order.account, amount)
+                }
+            },
+        );
+        expect_file!["../../tests/snapshots/step_compensate.rs"]
+            .assert_eq(&pretty_items(&expansion));
+    }
 }

@@ -104,6 +104,9 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
             "a step cannot be its own compensation: name the function that undoes it",
         );
     }
+    if let Some(compensate) = &args.compensate {
+        names_a_function(&compensate.value, &mut diag);
+    }
     if let Some(name) = &args.name
         && name.value.value().is_empty()
     {
@@ -257,6 +260,26 @@ pub(super) fn may_be_result(ty: &Type) -> bool {
             .is_some_and(|last| last.ident.to_string().ends_with("Result")),
         Type::Macro(_) | Type::Verbatim(_) => true,
         _ => false,
+    }
+}
+
+/// A `compensate = ...` path whose last segment is in `UpperCamelCase` names a type or
+/// an enum variant, not a function (`compensate = Undo`): rustc's own error would
+/// suggest a struct literal. A constant holding a function (`UNDO`) is accepted.
+fn names_a_function(path: &Path, diag: &mut Diag) {
+    let Some(last) = path.segments.last() else {
+        return;
+    };
+    let name = last.ident.to_string();
+    let camel = name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.contains(|c: char| c.is_ascii_lowercase());
+    if camel {
+        diag.error(
+            last.ident.span(),
+            format_args!(
+                "`compensate = ...` takes a function, and `{name}` is the name of a type or an enum variant: name the function that undoes the step, `compensate = path::to::undo`, taking the step's arguments, then `&Output`, returning `Result<(), E>`"
+            ),
+        );
     }
 }
 

@@ -22,7 +22,8 @@ pub use crate::macro_support::send_step::{SendAsyncStep, SendFn, SendStep, SendU
 pub use crate::macro_support::step_fn::{AsyncStepFn, StepConsts, StepFn};
 pub use crate::macro_support::stub::{AnyKind, Unexpanded};
 pub use crate::macro_support::{
-    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt, release, succeeded,
+    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, failed, per_attempt, release,
+    succeeded,
 };
 pub use crate::observe::Observer;
 pub use crate::retry::Retry;

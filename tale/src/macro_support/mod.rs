@@ -128,6 +128,22 @@ pub fn release<T>(value: T) {
     drop(value);
 }
 
+/// The failure of a step: the expansion binds a step's output with
+/// `let Ok(output) = result else { break 'level failed(result) }`, so that a failed
+/// step's `Unwind` leaves its level without a `match` arm of type `!` (whose coercion
+/// into the output's type would let an uninferred output fall back to `!`).
+///
+/// # Panics
+///
+/// On an `Ok`, which the expansion never passes.
+#[inline(always)]
+pub fn failed<T, E>(result: Result<T, E>) -> E {
+    match result {
+        Err(error) => error,
+        Ok(_) => unreachable!("the expansion matched `Ok` first"),
+    }
+}
+
 /// The output of a branch that succeeded: the expansion of `join!` checks every
 /// branch's result with `is_ok` first, then moves each whole result here (or, if some
 /// branch failed, into its compensation). Moving each result whole on both paths

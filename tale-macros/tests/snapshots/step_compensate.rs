@@ -4,8 +4,8 @@ pub fn debit<'__tale_l0>(
     order: &'__tale_l0 Order,
     amount: u64,
 ) -> impl ::tale::__private::Step<
-    Output = <Result<Payment, E> as ::tale::__private::StepReturn>::Output,
-    Error = <Result<Payment, E> as ::tale::__private::StepReturn>::Error,
+    Output = Payment,
+    Error = E,
 > + ::tale::__private::Kinded<
     Kind = ::tale::__private::Compensatable,
 > + ::tale::__private::Captures<(&'__tale_l0 (),)> {

@@ -15,8 +15,8 @@ pub use crate::macro_support::compensation::{
     compensate_uncertain_async,
 };
 pub use crate::macro_support::kind::{
-    AfterPivot, BeforePivot, Compensatable, KindOfMarked, KindOfUnmarked, Kinded, Pivot, Probe,
-    Retriable, Uncompensated,
+    AfterPivot, BeforePivot, Compensatable, CompensatableMayRun, KindOfMarked, KindOfUnmarked,
+    Kinded, Pivot, PivotInGroup, PivotMayRun, Probe, Retriable, Uncompensated,
 };
 pub use crate::macro_support::send_step::{SendAsyncStep, SendFn, SendStep, SendUndoFn};
 pub use crate::macro_support::step_fn::{AsyncStepFn, StepConsts, StepFn};

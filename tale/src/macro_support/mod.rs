@@ -40,6 +40,8 @@ pub trait StepReturn {
     fn into_result(self) -> Result<Self::Output, Self::Error>;
 }
 
+// No "the trait is implemented for" list from tale's source: the message says it.
+#[diagnostic::do_not_recommend]
 impl<T, E> StepReturn for Result<T, E> {
     type Output = T;
     type Error = E;
@@ -60,6 +62,8 @@ pub trait SagaReturn {
     type Error;
 }
 
+// No "the trait is implemented for" list from tale's source: the message says it.
+#[diagnostic::do_not_recommend]
 impl<T, E> SagaReturn for Result<T, SagaError<E>> {
     type Error = E;
 }
@@ -103,6 +107,8 @@ pub trait ExecutorMut {
     fn executor_mut(&mut self) -> &mut Executor<Self::Observer, Self::Clock>;
 }
 
+// No "the trait is implemented for" list from tale's source: the message says it.
+#[diagnostic::do_not_recommend]
 impl<O, C: Clock> ExecutorMut for Executor<O, C> {
     type Observer = O;
     type Clock = C;
@@ -112,6 +118,8 @@ impl<O, C: Clock> ExecutorMut for Executor<O, C> {
     }
 }
 
+// No "the trait is implemented for" list from tale's source: the message says it.
+#[diagnostic::do_not_recommend]
 impl<O, C: Clock> ExecutorMut for &mut Executor<O, C> {
     type Observer = O;
     type Clock = C;

@@ -8,17 +8,22 @@ pub use crate::engine::{AsyncRun, Executor, GroupFailure, Join2, Run, join2};
 pub use crate::error::SagaError;
 #[cfg(feature = "journal")]
 pub use crate::journal::{AsyncStore, DurableAsyncRun, DurableError, DurableRun, Origin, Store};
+// The traits with no impls are here so that errors name them by this path.
 pub use crate::macro_support::compensation::{
-    CheckSync, CheckUncertain, TaleFits, TaleMismatch, compensate_async, compensate_uncertain_async,
+    CheckSync, CheckUncertain, CompensatesStep, CompensatesUncertainStep, DoesNotFit, IsAsync,
+    SyncCompensation, TaleFits, TaleIsAsync, TaleMismatch, compensate_async,
+    compensate_uncertain_async,
 };
 pub use crate::macro_support::kind::{
-    AfterPivot, BeforePivot, Compensatable, KindOfMarked, KindOfUnmarked, Kinded, Pivot, Probe,
-    Retriable, Uncompensated,
+    AfterPivot, BeforePivot, Compensatable, CompensatableMayRun, KindOfMarked, KindOfUnmarked,
+    Kinded, Pivot, PivotInGroup, PivotMayRun, Probe, Retriable, Uncompensated,
 };
 pub use crate::macro_support::send_step::{SendAsyncStep, SendFn, SendStep, SendUndoFn};
 pub use crate::macro_support::step_fn::{AsyncStepFn, StepConsts, StepFn};
+pub use crate::macro_support::stub::{AnyKind, Unexpanded};
 pub use crate::macro_support::{
-    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, per_attempt, release, succeeded,
+    ByValueArg, Captures, ExecutorMut, SagaReturn, StepReturn, failed, per_attempt, release,
+    succeeded,
 };
 pub use crate::observe::Observer;
 pub use crate::retry::Retry;

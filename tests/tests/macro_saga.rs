@@ -370,3 +370,29 @@ fn a_failed_step_is_reported_under_the_name_it_was_given() {
         );
     }
 }
+
+/// A step generic in its output, which only the use site can say.
+#[step]
+fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Fail> {
+    text.parse().map_err(|_| Fail("not a number"))
+}
+
+#[test]
+fn a_generic_output_is_inferred_from_an_annotation_or_a_turbofish() {
+    let annotated = saga! {
+        let count: u32 = parse("5");
+        count
+    };
+    assert_eq!(annotated.unwrap(), 5);
+    let turbofish = saga! {
+        let count = parse::<u8>("6");
+        count
+    };
+    assert_eq!(turbofish.unwrap(), 6);
+    // From the tail's expected type, too.
+    let from_tail: Result<i64, _> = saga! {
+        let count = parse("7");
+        count
+    };
+    assert_eq!(from_tail.unwrap(), 7);
+}

@@ -72,6 +72,8 @@ pub(crate) struct Join {
     pub(crate) span: Span,
     /// Each branch, or why it is not a step.
     pub(crate) branches: Vec<syn::Result<StepExpr>>,
+    /// The branches as written, for messages that quote them.
+    pub(crate) tokens: proc_macro2::TokenStream,
 }
 
 /// A step expression: where the step value comes from and the modifiers after it.

@@ -26,12 +26,12 @@ use crate::paths::{private, private_at};
 ///         let u = 'l0: {                                     // each level: an Unwind
 ///             let mut s0 = step_a(&x);
 ///             let p1 = (&Probe::new(&s0)).tale_kind().then(p0);   // pivot checks
-///             let o = match run.step(0, &mut s0) { Ok(o) => o, Err(u) => break 'l0 u };
+///             let o = { let r = run.step(0, &mut s0); let Ok(o) = r else { break 'l0 failed(r) }; o };
 ///             let a: _ = o;
 ///             let u = 'l1: {
 ///                 let mut s1 = step_b(&a);
 ///                 let p2 = (&Probe::new(&s1)).tale_kind().then(p1);
-///                 let o = match run.step(1, &mut s1) { Ok(o) => o, Err(u) => break 'l1 u };
+///                 let o = { let r = run.step(1, &mut s1); let Ok(o) = r else { break 'l1 failed(r) }; o };
 ///                 let b: _ = o;
 ///                 release(s1); release(s0);
 ///                 break 'saga run.finish(Ok(Trip { a, b }));
@@ -45,7 +45,7 @@ use crate::paths::{private, private_at};
 /// ```
 /// Success leaves by `break`, so that the outputs stay where they were bound instead
 /// of travelling outward through the levels: an async saga's state machine holds each
-/// output once. Each step's result is matched in a `let` that leaves its level with a
+/// output once. Each step's result is matched in a block that leaves its level with a
 /// labelled `break` on failure, so that the `Result` ends with the statement: matched
 /// around the rest of the saga, it would stay alive, and in an async saga every
 /// level's `Result` would be kept in the state machine. The step values are released
@@ -240,6 +240,12 @@ fn sequential(saga: &Saga, at: At, branches: &[SagaStep], k: usize) -> TokenStre
 /// run: the step values it `builds`, the kind `check`, the step run; on success its
 /// output bound and the `rest` run (or the saga's success, if nothing follows); if the
 /// rest fails, this step compensated with its output.
+///
+/// The output is bound with `let Ok(o) = r else { break 'l failed(r) }` rather than a
+/// `match` whose `Err` arm breaks: that arm's `!` would be coerced into the output's
+/// type, and an output type left uninferred (a generic step, `parse("5")`) would then
+/// fall back to `!` ("`!: FromStr` is not satisfied") instead of asking for an
+/// annotation.
 fn level(
     saga: &Saga,
     index: usize,
@@ -251,9 +257,9 @@ fn level(
     let local = step_local(index, step);
     let run = hidden("__run");
     let output = hidden("__o");
-    let unwind = hidden("__u");
+    let result = hidden("__r");
     let ok = quote!(::core::result::Result::Ok);
-    let err = quote!(::core::result::Result::Err);
+    let private = private();
     let index_lit = Literal::usize_unsuffixed(index);
     let attempt = if saga.is_async {
         quote_spanned!(step.span=> #run.step(#index_lit, &mut #local).await)
@@ -271,9 +277,12 @@ fn level(
     quote! {#label: {
         #builds
         #check
-        let #output = match #attempt {
-            #ok(#output) => #output,
-            #err(#unwind) => break #label #unwind,
+        let #output = {
+            let #result = #attempt;
+            let #ok(#output) = #result else {
+                break #label #private::failed(#result);
+            };
+            #output
         };
         #bind
         #on_success

@@ -60,7 +60,7 @@ pub(crate) struct Durable {
 /// One statement of a validated saga.
 pub(crate) enum Stmt {
     Step(SagaStep),
-    /// The branches of a `join!`, at least two (a `join!` of one step is that step).
+    /// The branches of a `join!`, at least two (a `join!` of one step is an error).
     /// The step values of a group are all built before any runs, so that no branch can
     /// borrow a sibling's output.
     Join(Vec<SagaStep>),

@@ -155,6 +155,7 @@ impl Join {
         Ok(Join {
             span: mac.path.span(),
             branches: branches.collect(),
+            tokens: mac.tokens.clone(),
         })
     }
 }

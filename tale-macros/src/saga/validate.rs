@@ -148,16 +148,23 @@ fn statement(stmt: syn::Result<Statement>, diag: &mut Diag) -> Option<Stmt> {
     }
 }
 
-/// `join!(a, b, ...)`, bound to a tuple pattern of as many names, `_`, or nothing. The
-/// patterns are checked before the branches; with a pattern of the wrong shape, the
-/// branches are not checked.
+/// `join!(a, b, ...)` of two or more steps, bound to a tuple pattern of as many names,
+/// `_`, or nothing. The patterns are checked before the branches; with a pattern of the
+/// wrong shape, the branches are not checked.
 fn join(pat: Option<Pat>, join: Join, diag: &mut Diag) -> Option<Stmt> {
     let count = join.branches.len();
     if count == 0 {
         diag.error(
             join.span,
-            "`join!` needs at least one step: `join!(a(&x), b(&x))`",
+            "`join!` runs two or more steps side by side: `join!(a(&x), b(&x))`",
         );
+        return None;
+    }
+    if count == 1 {
+        diag.error(join.span, one_step(pat.as_ref(), &join.tokens));
+        for branch in join.branches {
+            reported(branch, diag);
+        }
         return None;
     }
     let bindings: Vec<Option<Binding>> = match pat {
@@ -187,11 +194,28 @@ fn join(pat: Option<Pat>, join: Join, diag: &mut Diag) -> Option<Stmt> {
         // Every missing branch has reported its error.
         return None;
     }
-    if count == 1 {
-        // A `join!` of one step is that step.
-        return branches.pop().map(Stmt::Step);
-    }
     Some(Stmt::Join(branches))
+}
+
+/// "a `join!` of one step is that step: write `let paid = charge(5);`": the statement
+/// without `join!`, its output bound as the pattern meant (`(paid,)` is `paid`).
+fn one_step(pat: Option<&Pat>, step: &proc_macro2::TokenStream) -> String {
+    let step = step.to_string();
+    let step = step.trim().trim_end_matches(',').trim_end();
+    let bound = |pat: &Pat| quote::ToTokens::to_token_stream(pat).to_string();
+    let statement = match pat {
+        None => format!("{step};"),
+        Some(Pat::Tuple(tuple)) if tuple.elems.len() == 1 => {
+            format!("let {} = {step};", bound(&tuple.elems[0]))
+        }
+        Some(Pat::Type(typed)) => {
+            let ty = quote::ToTokens::to_token_stream(&typed.ty);
+            format!("let {}: {ty} = {step};", bound(&typed.pat))
+        }
+        Some(pat @ (Pat::Ident(_) | Pat::Wild(_))) => format!("let {} = {step};", bound(pat)),
+        Some(_) => format!("let output = {step};"),
+    };
+    format!("a `join!` of one step is that step: write `{statement}`")
 }
 
 /// The value of `result`; its error reported.
@@ -310,5 +334,51 @@ fn durable_result(ty: &Type) -> Result<(), Span> {
             _ => Err(name_span(error)),
         },
         _ => Err(name_span(ty)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use crate::test_support::messages;
+
+    /// The messages of validating `input`.
+    fn errors(input: proc_macro2::TokenStream) -> Vec<String> {
+        let input = syn::parse2(input).unwrap();
+        super::validate(input)
+            .err()
+            .map_or_else(Vec::new, |e| messages(&e))
+    }
+
+    #[test]
+    fn a_join_of_one_step_is_that_step_in_every_spelling() {
+        for (statement, hint) in [
+            (
+                quote!(let paid = join!(charge(5));),
+                "let paid = charge(5);",
+            ),
+            (
+                quote!(let (paid,) = join!(charge(5),);),
+                "let paid = charge(5);",
+            ),
+            (
+                quote!(let paid: u32 = join!(charge(5));),
+                "let paid: u32 = charge(5);",
+            ),
+            (quote!(let _ = join!(charge(5));), "let _ = charge(5);"),
+            (quote!(join!(charge(5));), "charge(5);"),
+            (
+                quote!(let (a, b) = join!(charge(5));),
+                "let output = charge(5);",
+            ),
+        ] {
+            let errors = errors(quote!(#statement 1));
+            let expected = format!("a `join!` of one step is that step: write `{hint}`");
+            // The fallback printer spaces tokens as `charge (5)`.
+            let spaced = |s: &str| s.replace(' ', "");
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(spaced(&errors[0]), spaced(&expected), "{statement}");
+        }
     }
 }

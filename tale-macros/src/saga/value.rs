@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use super::ast::{Modifier, Source};
 use super::model::{Saga, SagaStep};
 use super::names::phase_of;
-use crate::paths::private;
+use crate::paths::{private, private_at};
 
 /// A branch of a `join!` group, for its kind check.
 #[derive(Clone, Copy)]
@@ -24,7 +24,9 @@ pub(super) struct Branch {
 /// becomes `StepExt::retry(from_fn(|| a()), p).named("x")` in a sync saga, and
 /// `AsyncTuned::new(from_fn(|| a())).retry(p).named("x")` in an async one.
 pub(super) fn value(saga: &Saga, step: &SagaStep) -> TokenStream {
-    let private = private();
+    // At the step, so that an error about a closure step points there: a path of
+    // another span widens it to the whole `saga!`.
+    let private = private_at(step.span);
     let base = match &step.source {
         Source::Expr(expr) => quote!(#expr),
         Source::Closure(execute) => quote_spanned!(step.span=> #private::from_fn(#execute)),

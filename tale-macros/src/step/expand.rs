@@ -183,7 +183,9 @@ fn marker(kind: Kind) -> TokenStream {
 
 /// Docs, `cfg` and `deprecated` stay on the step function; lint levels go on both; the
 /// rest (`inline`, `tracing::instrument`, ...) go on the body.
-fn split_attrs(attrs: &[syn::Attribute]) -> (Vec<&syn::Attribute>, Vec<&syn::Attribute>) {
+pub(super) fn split_attrs(
+    attrs: &[syn::Attribute],
+) -> (Vec<&syn::Attribute>, Vec<&syn::Attribute>) {
     let is = |a: &syn::Attribute, names: &[&str]| names.iter().any(|n| a.path().is_ident(n));
     let outer = attrs
         .iter()
@@ -229,6 +231,10 @@ fn params(step: &StepFn) -> Vec<TokenStream> {
 /// `impl Step<Output = .., Error = ..> + Kinded<Kind = ..> + Captures<(..)>`.
 fn returns(step: &StepFn) -> TokenStream {
     let ret = step_return(step);
+    let (output, error) = match result_args(&step.output) {
+        Some((output, error)) => (quote!(#output), quote!(#error)),
+        None => (quote!(#ret::Output), quote!(#ret::Error)),
+    };
     let private = private();
     let trait_ = match step.futures {
         Futures::Send => quote!(SendAsyncStep),
@@ -243,13 +249,39 @@ fn returns(step: &StepFn) -> TokenStream {
         quote!(+ #private::Captures<(#(&#lifetimes (),)*)>)
     };
     let opaque = quote! {
-        impl #private::#trait_<Output = #ret::Output, Error = #ret::Error>
+        impl #private::#trait_<Output = #output, Error = #error>
             + #private::Kinded<Kind = #private::#marker> #captures
     };
     if step.futures == Futures::Send {
         quote!(#private::SendStep<#opaque>)
     } else {
         opaque
+    }
+}
+
+/// `T` and `E` of a return type written `Result<T, E>` (any path to it), which the
+/// signature then names as they are written, not as `<Result<T, E> as StepReturn>::Output`:
+/// rustc prints them so in hovers and errors. An alias of another shape (`io::Result<T>`)
+/// goes through `StepReturn`, which checks a two-argument `Result` alias too.
+fn result_args(ty: &syn::Type) -> Option<(&syn::Type, &syn::Type)> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    match (types.next(), types.next(), types.next()) {
+        (Some(Some(output)), Some(Some(error)), None)
+            if path.qself.is_none() && last.ident == "Result" =>
+        {
+            Some((output, error))
+        }
+        _ => None,
     }
 }
 
@@ -303,15 +335,15 @@ fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> T
                 ("CheckSync", "call")
             };
             let (check, method) = (Ident::new(check, span), Ident::new(method, span));
-            // Autoref picks `tale_fits`: `TaleFits` when the compensation fits,
-            // `TaleMismatch` (on `&check`) for the diagnostic otherwise; the other
-            // import is unused, hence the `allow`.
+            // Autoref picks `tale_fits`: `TaleFits` when the compensation fits, else
+            // `TaleIsAsync` for an `async fn`, else `TaleMismatch`, the last two for
+            // their diagnostics; the other imports are unused, hence the `allow`.
             let checked = quote_spanned! {span=>
                 let #args = (#(#arg_exprs,)*);
                 #[allow(unused_imports)]
                 let mut #undo = {
-                    use #private::{TaleFits as _, TaleMismatch as _};
-                    (&#private::#check::<_, #ret::Output, #ret::Error, _>::new(#path, &#args)).tale_fits()
+                    use #private::{TaleFits as _, TaleIsAsync as _, TaleMismatch as _};
+                    (&&#private::#check::<_, #ret::Output, #ret::Error, _>::new(#path, &#args)).tale_fits()
                 };
                 #undo.#method(#args, #out)
             };

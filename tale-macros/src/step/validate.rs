@@ -104,6 +104,9 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
             "a step cannot be its own compensation: name the function that undoes it",
         );
     }
+    if let Some(compensate) = &args.compensate {
+        names_a_function(&compensate.value, &mut diag);
+    }
     if let Some(name) = &args.name
         && name.value.value().is_empty()
     {
@@ -206,10 +209,76 @@ fn signature(item: &ItemFn, diag: &mut Diag) {
             "`#[step]` cannot be used on a variadic function",
         );
     }
-    if let ReturnType::Default = sig.output {
-        diag.error(
+    match &sig.output {
+        ReturnType::Default => diag.error(
             sig.ident.span(),
             "a `#[step]` function returns `Result<Output, Error>`: add the return type",
+        ),
+        ReturnType::Type(_, ty) if !may_be_result(ty) => {
+            let written = written(ty);
+            diag.push(syn::Error::new_spanned(
+                ty,
+                format_args!(
+                    "a `#[step]` function returns `Result<Output, Error>`, not `{written}`: return `Result<{written}, E>`, with the step's error type for `E`, and wrap the value in `Ok(...)`; a type alias counts as a `Result` when its name ends in `Result`, like `io::Result<T>`"
+                ),
+            ));
+        }
+        ReturnType::Type(..) => {}
+    }
+}
+
+/// A type as the user would write it, for a message: `Option<u32>`, not the token
+/// stream's `Option < u32 >`.
+fn written(ty: &Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (spaced, tight) in [
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ::", "::"),
+        (":: ", "::"),
+        (" ,", ","),
+        ("& ", "&"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
+}
+
+/// Whether the written return type may be a `Result`: a path whose last segment ends in
+/// `Result` (`Result<T, E>`, `io::Result<T>`, an alias `MyResult<T>`), or a macro. The
+/// rest (`u32`, `Option<T>`, a tuple, a reference, `impl Trait`) is not, whatever its
+/// definition; what a `Result`-named alias stands for is checked at the type level.
+pub(super) fn may_be_result(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(paren) => may_be_result(&paren.elem),
+        Type::Group(group) => may_be_result(&group.elem),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident.to_string().ends_with("Result")),
+        Type::Macro(_) | Type::Verbatim(_) => true,
+        _ => false,
+    }
+}
+
+/// A `compensate = ...` path whose last segment is in `UpperCamelCase` names a type or
+/// an enum variant, not a function (`compensate = Undo`): rustc's own error would
+/// suggest a struct literal. A constant holding a function (`UNDO`) is accepted.
+fn names_a_function(path: &Path, diag: &mut Diag) {
+    let Some(last) = path.segments.last() else {
+        return;
+    };
+    let name = last.ident.to_string();
+    let camel = name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.contains(|c: char| c.is_ascii_lowercase());
+    if camel {
+        diag.error(
+            last.ident.span(),
+            format_args!(
+                "`compensate = ...` takes a function, and `{name}` is the name of a type or an enum variant: name the function that undoes the step, `compensate = path::to::undo`, taking the step's arguments, then `&Output`, returning `Result<(), E>`"
+            ),
         );
     }
 }
@@ -318,7 +387,7 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
 }
 
 /// Whether the function mentions `Self`, so that it must be in an `impl` block.
-fn mentions_self(item: &ItemFn) -> bool {
+pub(super) fn mentions_self(item: &ItemFn) -> bool {
     fn walk(tokens: TokenStream) -> bool {
         tokens.into_iter().any(|tree| match tree {
             TokenTree::Ident(ident) => ident == "Self",

@@ -16,9 +16,12 @@ fn expansion() {
                 let __tale_p1 = (&::tale::__private::Probe::new(&__tale_s0))
                     .tale_kind()
                     .then(__tale_p0);
-                let __o = match __run.step(0, &mut __tale_s0).await {
-                    ::core::result::Result::Ok(__o) => __o,
-                    ::core::result::Result::Err(__u) => break '__tale_l0 __u,
+                let __o = {
+                    let __r = __run.step(0, &mut __tale_s0).await;
+                    let ::core::result::Result::Ok(__o) = __r else {
+                        break '__tale_l0 ::tale::__private::failed(__r);
+                    };
+                    __o
                 };
                 #[allow(clippy::let_unit_value)]
                 let order: _ = __o;
@@ -51,9 +54,12 @@ fn expansion() {
                             let __tale_p4 = (&::tale::__private::Probe::new(&__tale_s3))
                                 .tale_kind()
                                 .then(__tale_p3);
-                            let __o = match __run.step(3, &mut __tale_s3).await {
-                                ::core::result::Result::Ok(__o) => __o,
-                                ::core::result::Result::Err(__u) => break '__tale_l3 __u,
+                            let __o = {
+                                let __r = __run.step(3, &mut __tale_s3).await;
+                                let ::core::result::Result::Ok(__o) = __r else {
+                                    break '__tale_l3 ::tale::__private::failed(__r);
+                                };
+                                __o
                             };
                             #[allow(clippy::let_unit_value)]
                             let __o3: _ = __o;

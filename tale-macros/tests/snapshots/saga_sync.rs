@@ -14,9 +14,12 @@ fn expansion() {
                 let __tale_p1 = (&::tale::__private::Probe::new(&__tale_s0))
                     .tale_kind()
                     .then(__tale_p0);
-                let __o = match __run.step(0, &mut __tale_s0) {
-                    ::core::result::Result::Ok(__o) => __o,
-                    ::core::result::Result::Err(__u) => break '__tale_l0 __u,
+                let __o = {
+                    let __r = __run.step(0, &mut __tale_s0);
+                    let ::core::result::Result::Ok(__o) = __r else {
+                        break '__tale_l0 ::tale::__private::failed(__r);
+                    };
+                    __o
                 };
                 #[allow(clippy::let_unit_value)]
                 let seat: _ = __o;
@@ -29,9 +32,12 @@ fn expansion() {
                     let __tale_p2 = (&::tale::__private::Probe::new(&__tale_s1))
                         .tale_kind()
                         .then(__tale_p1);
-                    let __o = match __run.step(1, &mut __tale_s1) {
-                        ::core::result::Result::Ok(__o) => __o,
-                        ::core::result::Result::Err(__u) => break '__tale_l1 __u,
+                    let __o = {
+                        let __r = __run.step(1, &mut __tale_s1);
+                        let ::core::result::Result::Ok(__o) = __r else {
+                            break '__tale_l1 ::tale::__private::failed(__r);
+                        };
+                        __o
                     };
                     #[allow(clippy::let_unit_value)]
                     let __o1: _ = __o;

@@ -4,8 +4,8 @@ pub fn debit<'__tale_l0>(
     order: &'__tale_l0 Order,
     amount: u64,
 ) -> impl ::tale::__private::Step<
-    Output = <Result<Payment, E> as ::tale::__private::StepReturn>::Output,
-    Error = <Result<Payment, E> as ::tale::__private::StepReturn>::Error,
+    Output = Payment,
+    Error = E,
 > + ::tale::__private::Kinded<
     Kind = ::tale::__private::Compensatable,
 > + ::tale::__private::Captures<(&'__tale_l0 (),)> {
@@ -31,8 +31,10 @@ pub fn debit<'__tale_l0>(
                 let __tale_args = (__a.0, ::tale::__private::per_attempt(&__a.1));
                 #[allow(unused_imports)]
                 let mut __tale_undo = {
-                    use ::tale::__private::{TaleFits as _, TaleMismatch as _};
-                    (&::tale::__private::CheckSync::<
+                    use ::tale::__private::{
+                        TaleFits as _, TaleIsAsync as _, TaleMismatch as _,
+                    };
+                    (&&::tale::__private::CheckSync::<
                         _,
                         <Result<Payment, E> as ::tale::__private::StepReturn>::Output,
                         <Result<Payment, E> as ::tale::__private::StepReturn>::Error,

@@ -2,9 +2,10 @@
 //!
 //! The `#[step]` expansion checks the function once, where the step's argument, output
 //! and error types are all known, with autoref specialization:
-//! `(&CheckSync::<_, O, E, _>::new(path, &args)).tale_fits()` gives [`Fits`] when `path` fits
-//! and [`DoesNotFitSync`] otherwise, whose `call` requires [`NotFitSync`], a trait with
-//! no impls whose `on_unimplemented` message speaks of the step's output. (A plain
+//! `(&&CheckSync::<_, O, E, _>::new(path, &args)).tale_fits()` gives [`Fits`] when `path`
+//! fits, [`IsAsync`] when it is an `async fn` that would fit an async step, and
+//! [`DoesNotFit`] otherwise. The `call` of the last two requires a trait with no impls
+//! whose `on_unimplemented` message says what is wrong in the step's terms. (A plain
 //! `F: FnMut(..)` bound would report rustc's generic "type mismatch in function
 //! arguments" instead, even with `#[diagnostic::do_not_recommend]`.)
 
@@ -145,25 +146,60 @@ impl<F> Fits<F> {
 
 /// Finds `Fits` when the function fits (method resolution tries it first).
 pub trait TaleFits {
-    /// `Fits` or a `DoesNotFit*`.
+    /// `Fits`.
     type Out;
     /// The checked compensation.
     fn tale_fits(&self) -> Self::Out;
 }
 
-/// Finds a `DoesNotFit*` otherwise.
-pub trait TaleMismatch {
-    /// A `DoesNotFit*`.
+/// Finds [`IsAsync`] when the function does not fit but takes the step's arguments and
+/// its output and returns a future: an `async fn` given to a sync step (tried second).
+pub trait TaleIsAsync {
+    /// `IsAsync`.
     type Out;
     /// The mismatch, reported when it is called.
     fn tale_fits(&self) -> Self::Out;
 }
 
+/// Finds [`DoesNotFit`] otherwise (tried last).
+pub trait TaleMismatch {
+    /// `DoesNotFit`.
+    type Out;
+    /// The mismatch, reported when it is called.
+    fn tale_fits(&self) -> Self::Out;
+}
+
+/// A function that, called with the arguments `A` and then `P` (the step's output as
+/// the compensation receives it, at `'static`), returns a future. Only asked of a
+/// compensation that does not fit a sync step, to say why: it is an `async fn`.
+pub trait ReturnsFuture<A, P> {}
+
+macro_rules! returns_future {
+    ($($ty:ident),*) => {
+        impl<F, $($ty,)* P, Fut> ReturnsFuture<($($ty,)*), P> for F
+        where
+            F: FnMut($($ty,)* P) -> Fut,
+            Fut: Future,
+        {
+        }
+    };
+}
+
+returns_future!();
+returns_future!(A1);
+returns_future!(A1, A2);
+returns_future!(A1, A2, A3);
+returns_future!(A1, A2, A3, A4);
+returns_future!(A1, A2, A3, A4, A5);
+returns_future!(A1, A2, A3, A4, A5, A6);
+returns_future!(A1, A2, A3, A4, A5, A6, A7);
+returns_future!(A1, A2, A3, A4, A5, A6, A7, A8);
+
+// The expansion calls `(&&Check::new(f, &args)).tale_fits()`. Method resolution tries
+// the impl on `&Check` first (the receiver as it is), then the one on `&&Check` (one
+// autoref), then the one on `Check` (one deref): fits, is async, does not fit.
 macro_rules! check {
-    (
-        $check:ident, $trait:ident, $not_fit:ident, $mismatch:ident, $call:ident,
-        ($($out:tt)*), $ret:ty, $msg:literal, $label:literal, $note:literal
-    ) => {
+    ($check:ident, $trait:ident, ($($out:tt)*)) => {
         /// The question whether `F` compensates a step of arguments `A`, output `O`
         /// and error `E`.
         pub struct $check<A, O, E, F>(F, PhantomData<fn(A, &O) -> E>);
@@ -176,7 +212,7 @@ macro_rules! check {
             }
         }
 
-        impl<A, O, E, F: $trait<A, O, E> + Copy> TaleFits for $check<A, O, E, F> {
+        impl<A, O, E, F: $trait<A, O, E> + Copy> TaleFits for &$check<A, O, E, F> {
             type Out = Fits<F>;
             #[inline]
             fn tale_fits(&self) -> Fits<F> {
@@ -184,47 +220,101 @@ macro_rules! check {
             }
         }
 
-        impl<A, O, E, F> TaleMismatch for &$check<A, O, E, F> {
-            type Out = $mismatch<A, O, E, F>;
+        impl<A, O: 'static, E, F: ReturnsFuture<A, $($out)*>> TaleIsAsync for &&$check<A, O, E, F> {
+            type Out = IsAsync<A, O, E, F>;
             #[inline]
-            fn tale_fits(&self) -> $mismatch<A, O, E, F> {
-                $mismatch(PhantomData)
+            fn tale_fits(&self) -> IsAsync<A, O, E, F> {
+                IsAsync(PhantomData)
             }
         }
 
-        #[doc = concat!("Implemented by nothing: the error of a `compensate = ...` function that does not fit (", stringify!($trait), ").")]
-        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note)]
-        pub trait $not_fit<A, O, E> {}
-
-        /// A compensation function that does not fit; calling it reports why.
-        pub struct $mismatch<A, O, E, F>(PhantomData<fn(F, A, &O) -> E>);
-
-        impl<A, O, E, F> $mismatch<A, O, E, F> {
-            /// Never compiles: reports the mismatch.
+        impl<A, O, E, F> TaleMismatch for $check<A, O, E, F> {
+            type Out = DoesNotFit<A, O, E, F>;
             #[inline]
-            pub fn $call<A2, E2>(&mut self, _args: A2, _output: $($out)*) -> $ret
-            where
-                F: $not_fit<A, O, E>,
-            {
-                unreachable!("`NotFit*` has no impls")
+            fn tale_fits(&self) -> DoesNotFit<A, O, E, F> {
+                DoesNotFit(PhantomData)
             }
         }
     };
 }
 
-check!(
-    CheckSync, Compensation, NotFitSync, DoesNotFitSync, call, (&O), Result<(), E2>,
-    "`compensate = ...` does not fit this step: it must take the step's arguments, then `&{O}` (the step's output)",
-    "expected `fn(<the step's arguments>, &{O}) -> Result<(), {E}>`",
-    "a compensation receives the step's arguments in the step's order, then the step's output by reference, and returns `Result<(), {E}>`"
-);
-check!(
-    CheckUncertain, UncertainCompensation, NotFitUncertain, DoesNotFitUncertain, call_uncertain,
-    (Option<&O>), Result<(), E2>,
-    "`compensate = ...` does not fit this `uncertain` step: it must take the step's arguments, then `Option<&{O}>` (the step's output, if any)",
-    "expected `fn(<the step's arguments>, Option<&{O}>) -> Result<(), {E}>`",
-    "the compensation of an `uncertain` step also runs when the step itself failed, with `None` for the output it never returned"
-);
+check!(CheckSync, Compensation, (&'static O));
+check!(CheckUncertain, UncertainCompensation, (Option<&'static O>));
+
+/// Implemented by nothing: the error of a `compensate = ...` function that does not
+/// fit a sync step.
+#[diagnostic::on_unimplemented(
+    message = "`compensate = ...` does not fit this step: it must take the step's arguments, then `&{O}` (the step's output)",
+    label = "expected `fn(<the step's arguments>, &{O}) -> Result<(), {E}>`",
+    note = "a compensation receives the step's arguments in the step's order, then the step's output by reference, and returns `Result<(), {E}>`"
+)]
+pub trait CompensatesStep<A, O, E> {}
+
+/// Implemented by nothing: the error of a `compensate = ...` function that does not
+/// fit a sync `uncertain` step.
+#[diagnostic::on_unimplemented(
+    message = "`compensate = ...` does not fit this `uncertain` step: it must take the step's arguments, then `Option<&{O}>` (the step's output, if any)",
+    label = "expected `fn(<the step's arguments>, Option<&{O}>) -> Result<(), {E}>`",
+    note = "the compensation of an `uncertain` step also runs when the step itself failed, with `None` for the output it never returned"
+)]
+pub trait CompensatesUncertainStep<A, O, E> {}
+
+/// Implemented by nothing: the error of an `async fn` given as the compensation of a
+/// sync step.
+#[diagnostic::on_unimplemented(
+    message = "`compensate = ...` is an `async fn`, but this step is sync: make the compensation a plain `fn`, or the step an `async fn`",
+    label = "an `async fn`, which returns a future",
+    note = "a sync step's compensation is called and returns `Result<(), {E}>`; an `async fn` step's compensation is awaited"
+)]
+pub trait SyncCompensation<A, O, E> {}
+
+/// A compensation function that does not fit; calling it reports why.
+pub struct DoesNotFit<A, O, E, F>(PhantomData<fn(F, A, &O) -> E>);
+
+// Written out rather than generated: the error's note quotes the bound, and a bound
+// inside a `macro_rules!` expansion would bring the macro's backtrace along.
+impl<A, O, E, F> DoesNotFit<A, O, E, F> {
+    /// Never compiles: reports the mismatch.
+    #[inline]
+    pub fn call<A2, E2>(&mut self, _args: A2, _output: &O) -> Result<(), E2>
+    where
+        F: CompensatesStep<A, O, E>,
+    {
+        unreachable!("`CompensatesStep` has no impls")
+    }
+
+    /// Never compiles: reports the mismatch.
+    #[inline]
+    pub fn call_uncertain<A2, E2>(&mut self, _args: A2, _output: Option<&O>) -> Result<(), E2>
+    where
+        F: CompensatesUncertainStep<A, O, E>,
+    {
+        unreachable!("`CompensatesUncertainStep` has no impls")
+    }
+}
+
+/// An `async fn` given as the compensation of a sync step; calling it reports that.
+pub struct IsAsync<A, O, E, F>(PhantomData<fn(F, A, &O) -> E>);
+
+impl<A, O, E, F> IsAsync<A, O, E, F> {
+    /// Never compiles: reports the mismatch.
+    #[inline]
+    pub fn call<A2, E2>(&mut self, _args: A2, _output: &O) -> Result<(), E2>
+    where
+        F: SyncCompensation<A, O, E>,
+    {
+        unreachable!("`SyncCompensation` has no impls")
+    }
+
+    /// Never compiles: reports the mismatch.
+    #[inline]
+    pub fn call_uncertain<A2, E2>(&mut self, _args: A2, _output: Option<&O>) -> Result<(), E2>
+    where
+        F: SyncCompensation<A, O, E>,
+    {
+        unreachable!("`SyncCompensation` has no impls")
+    }
+}
 
 /// Runs the compensation `f` of an async step. The arguments come first so that their
 /// types are known when `f`'s bound is checked. (Async functions cannot go through the

@@ -7,12 +7,15 @@
 //! - [`kind`]: step kinds at the type level, for the pivot checks of `saga!`;
 //! - [`compensation`]: calling a `compensate = ...` function, with a readable error
 //!   when its signature does not fit the step;
+//! - [`stub`]: what a `#[step]` function with a macro error returns, so that its callers
+//!   raise no further errors;
 //! - this file: the small traits whose `on_unimplemented` messages the expansions rely on.
 
 pub(crate) mod compensation;
 pub(crate) mod kind;
 pub(crate) mod send_step;
 pub(crate) mod step_fn;
+pub(crate) mod stub;
 
 use crate::clock::Clock;
 use crate::engine::Executor;
@@ -37,6 +40,8 @@ pub trait StepReturn {
     fn into_result(self) -> Result<Self::Output, Self::Error>;
 }
 
+// No "the trait is implemented for" list from tale's source: the message says it.
+#[diagnostic::do_not_recommend]
 impl<T, E> StepReturn for Result<T, E> {
     type Output = T;
     type Error = E;
@@ -57,6 +62,8 @@ pub trait SagaReturn {
     type Error;
 }
 
+// No "the trait is implemented for" list from tale's source: the message says it.
+#[diagnostic::do_not_recommend]
 impl<T, E> SagaReturn for Result<T, SagaError<E>> {
     type Error = E;
 }
@@ -100,6 +107,8 @@ pub trait ExecutorMut {
     fn executor_mut(&mut self) -> &mut Executor<Self::Observer, Self::Clock>;
 }
 
+// No "the trait is implemented for" list from tale's source: the message says it.
+#[diagnostic::do_not_recommend]
 impl<O, C: Clock> ExecutorMut for Executor<O, C> {
     type Observer = O;
     type Clock = C;
@@ -109,6 +118,8 @@ impl<O, C: Clock> ExecutorMut for Executor<O, C> {
     }
 }
 
+// No "the trait is implemented for" list from tale's source: the message says it.
+#[diagnostic::do_not_recommend]
 impl<O, C: Clock> ExecutorMut for &mut Executor<O, C> {
     type Observer = O;
     type Clock = C;
@@ -123,6 +134,22 @@ impl<O, C: Clock> ExecutorMut for &mut Executor<O, C> {
 #[inline(always)]
 pub fn release<T>(value: T) {
     drop(value);
+}
+
+/// The failure of a step: the expansion binds a step's output with
+/// `let Ok(output) = result else { break 'level failed(result) }`, so that a failed
+/// step's `Unwind` leaves its level without a `match` arm of type `!` (whose coercion
+/// into the output's type would let an uninferred output fall back to `!`).
+///
+/// # Panics
+///
+/// On an `Ok`, which the expansion never passes.
+#[inline(always)]
+pub fn failed<T, E>(result: Result<T, E>) -> E {
+    match result {
+        Err(error) => error,
+        Ok(_) => unreachable!("the expansion matched `Ok` first"),
+    }
 }
 
 /// The output of a branch that succeeded: the expansion of `join!` checks every

@@ -5,6 +5,11 @@ use std::marker::PhantomData;
 use super::{Describe, Step};
 
 /// What a step closure may return: a `Result`, or `()` for a step that cannot fail.
+#[diagnostic::on_unimplemented(
+    message = "a step closure returns `Result<T, E>` or `()`, not `{Self}`",
+    label = "expected `Result<_, _>` or `()`",
+    note = "the `Ok` value is the step's output and the `Err` value fails the step: return `Ok(value)`"
+)]
 pub trait IntoStepResult<E> {
     /// The step's output.
     type Output;
@@ -124,6 +129,7 @@ impl<F, E> Describe for FnStep<F, E> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<F, R, E> Step for FnStep<F, E>
 where
     F: FnMut() -> R,
@@ -152,6 +158,7 @@ impl<F, G, E> Describe for FnPair<F, G, E> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<F, G, R, C, E> Step for FnPair<F, G, E>
 where
     F: FnMut() -> R,

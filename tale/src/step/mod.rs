@@ -144,6 +144,7 @@ pub trait Step: Describe {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<S: Step + ?Sized> Step for &mut S {
     type Output = S::Output;
 

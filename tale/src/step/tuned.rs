@@ -175,6 +175,7 @@ impl<S: Describe, M> Describe for Tuning<S, M> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<S: Step> Step for Tuned<S> {
     type Output = S::Output;
 

@@ -10,4 +10,9 @@ fn count(_order: &Order) -> u32 {
     1
 }
 
+#[step]
+async fn find(_order: &Order) -> Option<u32> {
+    None
+}
+
 fn main() {}

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 use tale::compose::BoxFuture;
 use tale::journal::{
-    AsyncStore, Durability, DurableAsyncRun, DurableError, DurableRun, Interrupted, JournalError,
-    NewSaga, Origin, Record, SagaId, SagaRow, SqliteStore, Status, Store,
+    AsyncStore, Claim, Claimed, Durability, DurableAsyncRun, DurableError, DurableRun, Interrupted,
+    JournalError, Leases, Millis, NewSaga, Origin, Record, SagaId, SagaRow, SqliteStore, Status,
+    Store,
 };
 use tale::step::from_fn;
 use tale::{Executor, Limits, StepExt};
@@ -97,7 +98,10 @@ impl Pooled {
 }
 
 impl AsyncStore for Pooled {
-    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<SagaId, JournalError>> {
+    fn leases(&self) -> &Leases {
+        Store::leases(&*self.0)
+    }
+    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<Claim, JournalError>> {
         let (name, inputs, fingerprint) = (
             saga.name.to_owned(),
             saga.inputs.to_owned(),
@@ -116,11 +120,11 @@ impl AsyncStore for Pooled {
     }
     fn append<'a>(
         &'a self,
-        saga: SagaId,
+        claim: Claim,
         record: &'a Record,
     ) -> BoxFuture<'a, Result<(), JournalError>> {
         let record = record.clone();
-        self.call(move |s| Store::append(s, saga, &record))
+        self.call(move |s| Store::append(s, claim, &record))
     }
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
         self.call(move |s| Store::records(s, saga))
@@ -137,6 +141,22 @@ impl AsyncStore for Pooled {
     }
     fn set_status(&self, saga: SagaId, status: Status) -> BoxFuture<'_, Result<(), JournalError>> {
         self.call(move |s| Store::set_status(s, saga, status))
+    }
+    fn claim(&self, limit: usize) -> BoxFuture<'_, Result<Vec<Claimed>, JournalError>> {
+        self.call(move |s| Store::claim(s, limit))
+    }
+    fn take_over(&self, saga: SagaId) -> BoxFuture<'_, Result<Claim, JournalError>> {
+        self.call(move |s| Store::take_over(s, saga))
+    }
+    fn renew(&self, claim: Claim) -> BoxFuture<'_, Result<(), JournalError>> {
+        self.call(move |s| Store::renew(s, claim))
+    }
+    fn release(
+        &self,
+        claim: Claim,
+        retry_at: Option<Millis>,
+    ) -> BoxFuture<'_, Result<(), JournalError>> {
+        self.call(move |s| Store::release(s, claim, retry_at))
     }
 }
 

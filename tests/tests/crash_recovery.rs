@@ -40,7 +40,7 @@
 use std::path::Path;
 use std::thread;
 
-use tale::journal::{Record, SagaRow, SqliteStore, Status};
+use tale::journal::{Lease, Record, SagaRow, SqliteStore, Status};
 use tests::crash::check::{Effect, Layout, World, check, key};
 use tests::crash::harness::{Suite, Summary, run_suite};
 
@@ -90,6 +90,7 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
         records: 7,
         last_error: None,
         fingerprint: None,
+        lease: Lease::default(),
     };
     let records = vec![
         Record::StepStarted {

@@ -3,7 +3,7 @@
 //! running a worker; the harness, seeded, kills one with SIGKILL (and starts another in
 //! its place), pauses one with SIGSTOP past its lease and then resumes it, or shuts one
 //! down gracefully, at random points. Then the children finish everything, and the
-//! checks of [`check`](super::check::check) run, with those of the owners: no saga
+//! checks of [`check`] run, with those of the owners: no saga
 //! lost, none run by two workers at once.
 
 use std::io::Write;

@@ -12,7 +12,7 @@ use crate::journal::{JournalError, Lease, Record, SagaId, SagaRow, Status};
 /// The saga's summary, or `None` if there is no such saga.
 pub(super) fn read_saga(conn: &Connection, saga: SagaId) -> Result<Option<SagaRow>, JournalError> {
     let mut stmt = conn
-        .prepare(&format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE id = ?1"))
+        .prepare_cached(&format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE id = ?1"))
         .map_err(db)?;
     let mut rows = stmt.query([saga.0]).map_err(db)?;
     match rows.next().map_err(db)? {

@@ -117,8 +117,7 @@ impl Durability {
 ///     resumptions       INTEGER NOT NULL,  -- claims since the journal last grew
 ///     not_before        BIGINT             -- unix millis: no claim before (back-off)
 /// );
-/// CREATE INDEX sagas_status ON sagas (status, id);
-/// CREATE INDEX sagas_claimable ON sagas (status, lease_until);
+/// CREATE INDEX sagas_status ON sagas (status, id);  -- claims scan the running sagas
 /// CREATE TABLE records (
 ///     saga_id    INTEGER NOT NULL REFERENCES sagas (id),
 ///     seq        INTEGER NOT NULL,  -- 1, 2, 3... within the saga

@@ -48,7 +48,6 @@ CREATE TABLE sagas (
     not_before        BIGINT
 );
 CREATE INDEX sagas_status ON sagas (status, id);
-CREATE INDEX sagas_claimable ON sagas (status, lease_until);
 CREATE TABLE records (
     saga_id    INTEGER NOT NULL REFERENCES sagas (id),
     seq        INTEGER NOT NULL,
@@ -68,15 +67,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
     // 2: the fingerprint of the saga's shape, journaled when it begins.
     (2, "ALTER TABLE sagas ADD COLUMN fingerprint INTEGER;"),
     // 3: owners, epochs and leases, for many workers on one journal. A saga running in
-    // an older journal has no owner and no lease: the first claim takes it.
+    // an older journal has no owner and no lease: the first claim takes it. No index on
+    // `lease_until`: every write renews the lease, and an index on it would be written
+    // with every record; a claim scans the running sagas (`sagas_status`), which are
+    // few.
     (
         3,
         "ALTER TABLE sagas ADD COLUMN owner TEXT;
          ALTER TABLE sagas ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
          ALTER TABLE sagas ADD COLUMN lease_until BIGINT;
          ALTER TABLE sagas ADD COLUMN resumptions INTEGER NOT NULL DEFAULT 0;
-         ALTER TABLE sagas ADD COLUMN not_before BIGINT;
-         CREATE INDEX sagas_claimable ON sagas (status, lease_until);",
+         ALTER TABLE sagas ADD COLUMN not_before BIGINT;",
     ),
 ];
 

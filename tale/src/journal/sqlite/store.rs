@@ -25,26 +25,30 @@ fn signed<T: TryInto<i64>>(value: T, saga: SagaId, what: &str) -> Result<i64, Jo
 /// Writes the summary `row` back, as it stands.
 fn write_row(conn: &Connection, row: &SagaRow, now: Millis) -> Result<(), JournalError> {
     let lease = &row.lease;
-    conn.execute(
+    let records = signed(row.records, row.id, "count of records")?;
+    let epoch = signed(lease.epoch, row.id, "epoch")?;
+    conn.prepare_cached(
         "UPDATE sagas SET status = ?2, current_step = ?3, current_step_name = ?4, \
          records = ?5, last_error = ?6, updated_at = ?7, attempts = ?8, owner = ?9, \
          epoch = ?10, lease_until = ?11, resumptions = ?12, not_before = ?13 WHERE id = ?1",
-        params![
+    )
+    .and_then(|mut update| {
+        update.execute(params![
             row.id.0,
             row.status.as_str(),
             row.current_step,
             row.current_step_name,
-            signed(row.records, row.id, "count of records")?,
+            records,
             row.last_error,
             now,
             row.attempts,
             lease.owner,
-            signed(lease.epoch, row.id, "epoch")?,
+            epoch,
             lease.until,
             lease.resumptions,
             lease.not_before,
-        ],
-    )
+        ])
+    })
     .map_err(db)?;
     Ok(())
 }
@@ -104,11 +108,13 @@ impl Store for SqliteStore {
         // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
         #[allow(clippy::cast_possible_wrap)]
         let fingerprint = saga.fingerprint.map(|f| f as i64);
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at, \
              fingerprint, owner, epoch, lease_until) \
              VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5, ?6, 1, ?7)",
-            params![
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
                 saga.name,
                 saga.inputs,
                 Status::Running.as_str(),
@@ -116,8 +122,8 @@ impl Store for SqliteStore {
                 fingerprint,
                 self.leases.worker_id().as_str(),
                 self.leases.until(),
-            ],
-        )
+            ])
+        })
         .map_err(db)?;
         let claim = Claim {
             saga: SagaId(conn.last_insert_rowid()),
@@ -137,18 +143,21 @@ impl Store for SqliteStore {
         row.append(claim, record, self.leases.until())?;
         let now = self.leases.now();
         let (kind, payload) = encode_record(record);
-        tx.execute(
+        let seq = signed(row.records, saga, "count of records")?;
+        tx.prepare_cached(
             "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
                 saga.0,
-                signed(row.records, saga, "count of records")?,
+                seq,
                 kind,
                 record.index(),
                 payload.to_string(),
                 now
-            ],
-        )
+            ])
+        })
         .map_err(db)?;
         write_row(&tx, &row, now)?;
         tx.commit().map_err(db)?;

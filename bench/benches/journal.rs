@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 use tale::compose::BoxFuture;
 use tale::journal::{
-    AsyncStore, Durability, DurableAsyncRun, DurableError, DurableRun, Interrupted, JournalError,
-    NewSaga, Origin, Record, SagaId, SagaRow, SqliteStore, Status, Store,
+    AsyncStore, Claim, Claimed, Durability, DurableAsyncRun, DurableError, DurableRun, Interrupted,
+    JournalError, Leases, Millis, NewSaga, Origin, Record, SagaId, SagaRow, SqliteStore, Status,
+    Store,
 };
 use tale::step::from_fn;
 use tale::{Executor, Limits, StepExt};
@@ -97,7 +98,10 @@ impl Pooled {
 }
 
 impl AsyncStore for Pooled {
-    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<SagaId, JournalError>> {
+    fn leases(&self) -> &Leases {
+        Store::leases(&*self.0)
+    }
+    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<Claim, JournalError>> {
         let (name, inputs, fingerprint) = (
             saga.name.to_owned(),
             saga.inputs.to_owned(),
@@ -116,11 +120,11 @@ impl AsyncStore for Pooled {
     }
     fn append<'a>(
         &'a self,
-        saga: SagaId,
+        claim: Claim,
         record: &'a Record,
     ) -> BoxFuture<'a, Result<(), JournalError>> {
         let record = record.clone();
-        self.call(move |s| Store::append(s, saga, &record))
+        self.call(move |s| Store::append(s, claim, &record))
     }
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
         self.call(move |s| Store::records(s, saga))
@@ -137,6 +141,22 @@ impl AsyncStore for Pooled {
     }
     fn set_status(&self, saga: SagaId, status: Status) -> BoxFuture<'_, Result<(), JournalError>> {
         self.call(move |s| Store::set_status(s, saga, status))
+    }
+    fn claim(&self, limit: usize) -> BoxFuture<'_, Result<Vec<Claimed>, JournalError>> {
+        self.call(move |s| Store::claim(s, limit))
+    }
+    fn take_over(&self, saga: SagaId) -> BoxFuture<'_, Result<Claim, JournalError>> {
+        self.call(move |s| Store::take_over(s, saga))
+    }
+    fn renew(&self, claim: Claim) -> BoxFuture<'_, Result<(), JournalError>> {
+        self.call(move |s| Store::renew(s, claim))
+    }
+    fn release(
+        &self,
+        claim: Claim,
+        retry_at: Option<Millis>,
+    ) -> BoxFuture<'_, Result<(), JournalError>> {
+        self.call(move |s| Store::release(s, claim, retry_at))
     }
 }
 
@@ -168,26 +188,25 @@ fn run_async(
 
 /// What the journal writes for one such saga, by hand: one insert to start it, then
 /// one transaction per record (a start and an end per step, and the end of the saga),
-/// each inserting the record and updating the saga's row.
+/// each inserting the record and updating the saga's row; statements prepared once
+/// (cached), as a careful hand-written version would.
 fn raw_saga(conn: &mut Connection) {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO sagas (name, inputs, status, records) VALUES ('bench', '7', 'running', 0)",
-        [],
     )
+    .and_then(|mut insert| insert.execute([]))
     .expect("insert");
     let saga = conn.last_insert_rowid();
     for seq in 1..=(2 * STEPS as i64 + 1) {
         let tx = conn.transaction().expect("begin");
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO records (saga_id, seq, kind, payload) VALUES (?1, ?2, 'step', '{\"output\":\"1\"}')",
-            params![saga, seq],
         )
+        .and_then(|mut insert| insert.execute(params![saga, seq]))
         .expect("insert record");
-        tx.execute(
-            "UPDATE sagas SET records = ?2 WHERE id = ?1",
-            params![saga, seq],
-        )
-        .expect("update saga");
+        tx.prepare_cached("UPDATE sagas SET records = ?2 WHERE id = ?1")
+            .and_then(|mut update| update.execute(params![saga, seq]))
+            .expect("update saga");
         tx.commit().expect("commit");
     }
 }

@@ -24,7 +24,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("journal.db");
     let store = SqliteStore::open(&path).expect("a new journal");
-    let saga = store.begin(&NewSaga::new("fuzz", "null")).expect("a saga");
+    let saga = store.begin(&NewSaga::new("fuzz", "null")).expect("a saga").saga;
     {
         let raw = rusqlite::Connection::open(&path).expect("the journal opens");
         let text = String::from_utf8_lossy(data);

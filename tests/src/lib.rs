@@ -53,6 +53,10 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default()
 }
 
+use tale::journal::{
+    Claim, Claimed, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status,
+};
+
 /// A journal store that fails every append after the first `budget` ones: a durable run
 /// halts there, as a crash would stop it, and the journal holds what it held then.
 pub struct Crashing<'s> {
@@ -72,47 +76,42 @@ impl<'s> Crashing<'s> {
 }
 
 impl tale::journal::Store for Crashing<'_> {
-    fn begin(
-        &self,
-        saga: &tale::journal::NewSaga<'_>,
-    ) -> Result<tale::journal::SagaId, tale::journal::JournalError> {
+    fn leases(&self) -> &Leases {
+        self.inner.leases()
+    }
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
         self.inner.begin(saga)
     }
-    fn append(
-        &self,
-        saga: tale::journal::SagaId,
-        record: &tale::journal::Record,
-    ) -> Result<(), tale::journal::JournalError> {
+    fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
         use std::sync::atomic::Ordering;
         if self.budget.fetch_sub(1, Ordering::SeqCst) == 0 {
             self.budget.store(0, Ordering::SeqCst);
-            return Err(tale::journal::JournalError::Database("disk gone".into()));
+            return Err(JournalError::Database("disk gone".into()));
         }
-        self.inner.append(saga, record)
+        self.inner.append(claim, record)
     }
-    fn records(
-        &self,
-        saga: tale::journal::SagaId,
-    ) -> Result<Vec<tale::journal::Record>, tale::journal::JournalError> {
+    fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
         self.inner.records(saga)
     }
-    fn saga(
-        &self,
-        saga: tale::journal::SagaId,
-    ) -> Result<tale::journal::SagaRow, tale::journal::JournalError> {
+    fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
         self.inner.saga(saga)
     }
-    fn sagas(
-        &self,
-        statuses: &[tale::journal::Status],
-    ) -> Result<Vec<tale::journal::SagaRow>, tale::journal::JournalError> {
+    fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
         self.inner.sagas(statuses)
     }
-    fn set_status(
-        &self,
-        saga: tale::journal::SagaId,
-        status: tale::journal::Status,
-    ) -> Result<(), tale::journal::JournalError> {
+    fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
         self.inner.set_status(saga, status)
+    }
+    fn claim(&self, limit: usize) -> Result<Vec<Claimed>, JournalError> {
+        self.inner.claim(limit)
+    }
+    fn take_over(&self, saga: SagaId) -> Result<Claim, JournalError> {
+        self.inner.take_over(saga)
+    }
+    fn renew(&self, claim: Claim) -> Result<(), JournalError> {
+        self.inner.renew(claim)
+    }
+    fn release(&self, claim: Claim, retry_at: Option<Millis>) -> Result<(), JournalError> {
+        self.inner.release(claim, retry_at)
     }
 }

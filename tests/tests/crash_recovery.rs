@@ -40,8 +40,8 @@
 use std::path::Path;
 use std::thread;
 
-use tale::journal::{Record, SagaRow, SqliteStore, Status};
-use tests::crash::check::{Effect, Layout, World, check, key};
+use tale::journal::{Lease, Record, SagaRow, SqliteStore, Status};
+use tests::crash::check::{Call, Effect, Layout, World, check, key};
 use tests::crash::harness::{Suite, Summary, run_suite};
 
 /// The seed when `TALE_CRASH_SEED` is not set.
@@ -90,6 +90,10 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
         records: 7,
         last_error: None,
         fingerprint: None,
+        lease: Lease {
+            epoch: 2,
+            ..Lease::default()
+        },
     };
     let records = vec![
         Record::StepStarted {
@@ -119,6 +123,13 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
             status: Status::Compensated,
         },
     ];
+    let call = |epoch: i64, worker: &str, key: &str, accepted: bool| Call {
+        saga: 1,
+        epoch,
+        worker: worker.into(),
+        key: key.into(),
+        accepted,
+    };
     let effect = |phase: &str, service: &str, target: Option<&str>| Effect {
         key: key(1, 0, phase),
         saga: 1,
@@ -140,6 +151,10 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
         orders: [(1, ("trip".to_owned(), inputs.clone()))].into(),
         duplicates: vec![("execute".into(), true)],
         keyless: vec![],
+        calls: vec![
+            call(1, "w1", "saga-1/step-0/execute", true),
+            call(2, "w2", "saga-1/step-0/compensate", true),
+        ],
     };
     let problems = |world: &World| check(world, &Layout::SYNC, &mut Summary::default());
     assert_eq!(problems(&world()), Vec::<String>::new());
@@ -159,6 +174,44 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
     assert_eq!(
         problems(&conflicting),
         ["a repeated compensate call asked for another effect"]
+    );
+
+    // Two workers at once: the same epoch from two workers, an older owner served after
+    // a newer one, a stale worker that goes on calling, an epoch the journal never gave.
+    let mut twice = world();
+    twice
+        .calls
+        .insert(1, call(1, "w3", "saga-1/step-1/execute", true));
+    assert_eq!(
+        problems(&twice),
+        ["saga 1 at epoch 1: calls from two workers, w1 and w3"]
+    );
+    let mut back = world();
+    back.calls
+        .push(call(1, "w1", "saga-1/step-1/execute", true));
+    assert_eq!(
+        problems(&back),
+        ["saga 1: saga-1/step-1/execute served at epoch 1 after a call at epoch 2"]
+    );
+    let mut zombie = world();
+    for step in 1..=3 {
+        zombie
+            .calls
+            .push(call(1, "w1", &format!("saga-1/step-{step}/execute"), false));
+    }
+    assert_eq!(
+        problems(&zombie),
+        [
+            "saga 1: a stale worker at epoch 1 went on calling (3 refused calls, the last saga-1/step-3/execute)"
+        ]
+    );
+    let mut beyond = world();
+    beyond
+        .calls
+        .push(call(3, "w3", "saga-1/step-0/compensate", true));
+    assert_eq!(
+        problems(&beyond),
+        ["saga 1: a call at epoch 3 beyond the journal's Some(2)"]
     );
 
     let mut lost = world();

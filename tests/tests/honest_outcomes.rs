@@ -311,7 +311,8 @@ fn a_crash_mid_step_that_cannot_be_undone_leaves_the_saga_stuck() {
         }
     }
     let log = Log::new();
-    let id = store.begin(&NewSaga::new("pay", "5")).unwrap();
+    let claim = store.begin(&NewSaga::new("pay", "5")).unwrap();
+    let id = claim.saga;
     // The journal of a run that crashed while step 1 ran.
     for record in [
         tale::journal::Record::StepStarted {
@@ -328,7 +329,7 @@ fn a_crash_mid_step_that_cannot_be_undone_leaves_the_saga_stuck() {
             name: "charge_sync".into(),
         },
     ] {
-        store.append(id, &record).unwrap();
+        store.append(claim, &record).unwrap();
     }
     let error = pay(&store, Origin::Resume(id), &5, &log).unwrap_err();
     let DurableError::Saga(error) = error else {

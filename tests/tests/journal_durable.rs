@@ -290,10 +290,11 @@ fn a_failed_compensation_leaves_the_saga_stuck_with_its_error() {
 #[test]
 fn an_output_that_no_longer_deserializes_is_a_clear_error() {
     let store = MemoryStore::new();
-    let id = store.begin(&NewSaga::new("trip", "\"ada\"")).unwrap();
+    let claim = store.begin(&NewSaga::new("trip", "\"ada\"")).unwrap();
+    let id = claim.saga;
     store
         .append(
-            id,
+            claim,
             &Record::StepStarted {
                 index: 0,
                 name: "a".into(),
@@ -302,7 +303,7 @@ fn an_output_that_no_longer_deserializes_is_a_clear_error() {
         .unwrap();
     store
         .append(
-            id,
+            claim,
             &Record::StepSucceeded {
                 index: 0,
                 attempts: 1,
@@ -331,8 +332,8 @@ fn the_recoverer_completes_unfinished_sagas_and_reports_the_ones_it_cannot() {
     for _ in 0..3 {
         trip(&Crashing::new(&store, 3), Origin::New, &ada(), &world).unwrap_err();
     }
-    let orphan = store.begin(&NewSaga::new("cruise", "{}")).unwrap();
-    let bad_inputs = store.begin(&NewSaga::new("trip", "[1, 2]")).unwrap();
+    let orphan = store.begin(&NewSaga::new("cruise", "{}")).unwrap().saga;
+    let bad_inputs = store.begin(&NewSaga::new("trip", "[1, 2]")).unwrap().saga;
     trip(&store, Origin::New, &ada(), &world).unwrap();
     let mut recoverer = Recoverer::new(&store);
     recoverer.register("trip", trip);

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tale::journal::{
-    Durability, JournalError, MemoryStore, NewSaga, Record, SagaId, SagaRow, SqliteStore, Status,
-    Store,
+    Claim, Durability, JournalError, Lease, Leases, MemoryStore, NewSaga, Record, SagaId, SagaRow,
+    SqliteStore, Status, Store, WorkerId,
 };
 
 /// A directory of its own under the system's temp dir, removed on drop.
@@ -97,12 +97,13 @@ fn every_variant() -> Vec<Record> {
 fn every_record_variant_round_trips() {
     let dir = TempDir::new();
     let store = SqliteStore::open(dir.file("j.db")).unwrap();
-    let saga = store
+    let claim = store
         .begin(&NewSaga::new("trip", r#"{"to": "Lisbon"}"#))
         .unwrap();
+    let saga = claim.saga;
     let records = every_variant();
     for record in &records {
-        store.append(saga, record).unwrap();
+        store.append(claim, record).unwrap();
     }
     assert_eq!(store.records(saga).unwrap(), records);
     let (prefix, error) = store.records_prefix(saga);
@@ -120,11 +121,11 @@ fn script(store: &dyn Store) -> Vec<(SagaRow, Vec<Record>)> {
     let b = store.begin(&NewSaga::new("b", "2")).unwrap();
     let c = store.begin(&NewSaga::new("c", "3")).unwrap();
     let d = store.begin(&NewSaga::new("d", "4")).unwrap();
-    let steps = |saga: SagaId, n: u32| {
+    let steps = |claim: Claim, n: u32| {
         for index in 0..n {
             store
                 .append(
-                    saga,
+                    claim,
                     &Record::StepStarted {
                         index,
                         name: format!("step{index}"),
@@ -133,7 +134,7 @@ fn script(store: &dyn Store) -> Vec<(SagaRow, Vec<Record>)> {
                 .unwrap();
             store
                 .append(
-                    saga,
+                    claim,
                     &Record::StepSucceeded {
                         index,
                         attempts: 1,
@@ -226,14 +227,24 @@ fn script(store: &dyn Store) -> Vec<(SagaRow, Vec<Record>)> {
     store.sagas(&[]).unwrap();
     [a, b, c, d]
         .into_iter()
-        .map(|id| (store.saga(id).unwrap(), store.records(id).unwrap()))
+        .map(|claim| {
+            (
+                store.saga(claim.saga).unwrap(),
+                store.records(claim.saga).unwrap(),
+            )
+        })
         .collect()
+}
+
+/// Leases that both stores write alike: one worker, a clock that stands still.
+fn same_leases() -> Leases {
+    Leases::new().worker(WorkerId::named("w")).clock(|| 1_000)
 }
 
 #[test]
 fn summaries_match_the_memory_store() {
-    let memory = MemoryStore::new();
-    let sqlite = SqliteStore::in_memory().unwrap();
+    let memory = MemoryStore::with_leases(same_leases());
+    let sqlite = SqliteStore::in_memory().unwrap().with_leases(same_leases());
     let expected = script(&memory);
     let got = script(&sqlite);
     assert_eq!(got, expected);
@@ -290,7 +301,13 @@ fn sagas_filters_by_status_and_set_status() {
         Err(JournalError::UnknownSaga(_))
     ));
     assert!(matches!(
-        store.append(SagaId(99), &Record::CompensationSucceeded { index: 0 }),
+        store.append(
+            Claim {
+                saga: SagaId(99),
+                epoch: 1
+            },
+            &Record::CompensationSucceeded { index: 0 }
+        ),
         Err(JournalError::UnknownSaga(_))
     ));
 }
@@ -317,7 +334,10 @@ fn reopening_keeps_everything() {
     }
     // New sagas continue the numbering.
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.begin(&NewSaga::new("e", "5")).unwrap(), SagaId(5));
+    assert_eq!(
+        store.begin(&NewSaga::new("e", "5")).unwrap().saga,
+        SagaId(5)
+    );
     assert!(SqliteStore::in_memory().unwrap().path().is_none());
 }
 
@@ -374,6 +394,8 @@ fn a_schema_1_journal_is_migrated() {
     let store = SqliteStore::open(&path).unwrap();
     let old = store.saga(SagaId(1)).unwrap();
     assert_eq!((old.name.as_str(), old.fingerprint), ("trip", None));
+    // Journaled before owners existed: epoch 0, no owner, no lease.
+    assert_eq!(old.lease, Lease::default());
     assert!(matches!(
         &store.records(SagaId(1)).unwrap()[..],
         [Record::StepFailed {
@@ -387,7 +409,19 @@ fn a_schema_1_journal_is_migrated() {
             ..NewSaga::new("trip", "{}")
         })
         .unwrap();
-    assert_eq!(store.saga(new).unwrap().fingerprint, Some(u64::MAX - 1));
+    assert_eq!(
+        store.saga(new.saga).unwrap().fingerprint,
+        Some(u64::MAX - 1)
+    );
+    // The first claim takes the migrated saga (not the one this handle just began).
+    let claimed = store.claim(10).unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.claim).collect::<Vec<_>>(),
+        [Claim {
+            saga: SagaId(1),
+            epoch: 1
+        }]
+    );
     drop(store);
     let raw = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = raw
@@ -441,11 +475,11 @@ fn written_journal(dir: &TempDir) -> PathBuf {
     let store = SqliteStore::open(&path).unwrap();
     // Enough data for several pages.
     for i in 0..40 {
-        let saga = store
+        let claim = store
             .begin(&NewSaga::new("trip", &format!("{i:0>2000}")))
             .unwrap();
         for record in every_variant() {
-            store.append(saga, &record).unwrap();
+            store.append(claim, &record).unwrap();
         }
     }
     drop(store);
@@ -554,16 +588,16 @@ fn a_newer_schema_is_refused() {
 }
 
 /// A journal with one saga of every variant, and a raw connection to damage it.
-fn damaged(dir: &TempDir, sql: &str) -> (SqliteStore, SagaId) {
+fn damaged(dir: &TempDir, sql: &str) -> (SqliteStore, Claim) {
     let path = dir.file("j.db");
     let store = SqliteStore::open(&path).unwrap();
-    let saga = store.begin(&NewSaga::new("trip", "{}")).unwrap();
+    let claim = store.begin(&NewSaga::new("trip", "{}")).unwrap();
     for record in every_variant() {
-        store.append(saga, &record).unwrap();
+        store.append(claim, &record).unwrap();
     }
     let raw = rusqlite::Connection::open(&path).unwrap();
-    assert!(raw.execute(sql, [saga.0]).unwrap() > 0, "{sql}");
-    (store, saga)
+    assert!(raw.execute(sql, [claim.saga.0]).unwrap() > 0, "{sql}");
+    (store, claim)
 }
 
 fn assert_corrupt(store: &SqliteStore, saga: SagaId, seq: u64, reason: &str) {
@@ -646,7 +680,8 @@ fn corrupt_records_give_the_readable_prefix_and_a_clear_error() {
     ];
     for (sql, seq, reason) in cases {
         let dir = TempDir::new();
-        let (store, saga) = damaged(&dir, sql);
+        let (store, claim) = damaged(&dir, sql);
+        let saga = claim.saga;
         assert_corrupt(&store, saga, *seq, reason);
         // The error names the saga and the record.
         let message = store.records(saga).unwrap_err().to_string();
@@ -662,12 +697,13 @@ fn corrupt_records_give_the_readable_prefix_and_a_clear_error() {
 #[test]
 fn an_unknown_status_in_a_summary_is_corrupt() {
     let dir = TempDir::new();
-    let (store, saga) = damaged(&dir, "UPDATE sagas SET status = 'on_fire' WHERE id = ?1");
+    let (store, claim) = damaged(&dir, "UPDATE sagas SET status = 'on_fire' WHERE id = ?1");
+    let saga = claim.saga;
     for result in [
         store.saga(saga).map(drop),
         store.sagas(&[]).map(drop),
         store.records(saga).map(drop),
-        store.append(saga, &Record::CompensationSucceeded { index: 0 }),
+        store.append(claim, &Record::CompensationSucceeded { index: 0 }),
     ] {
         match result {
             Err(JournalError::Corrupt {
@@ -697,11 +733,11 @@ fn concurrent_appends_from_threads_all_land() {
             .map(|t| {
                 let store = &store;
                 scope.spawn(move || {
-                    let saga = store.begin(&NewSaga::new(&format!("t{t}"), "{}")).unwrap();
+                    let claim = store.begin(&NewSaga::new(&format!("t{t}"), "{}")).unwrap();
                     for index in 0..PER_THREAD {
                         store
                             .append(
-                                saga,
+                                claim,
                                 &Record::StepStarted {
                                     index,
                                     name: format!("t{t}s{index}"),
@@ -709,7 +745,7 @@ fn concurrent_appends_from_threads_all_land() {
                             )
                             .unwrap();
                     }
-                    saga
+                    claim.saga
                 })
             })
             .collect();
@@ -729,12 +765,14 @@ fn concurrent_appends_from_threads_all_land() {
 
 /// Two stores on one file (two connections, as two processes would have) write to the
 /// same sagas in turn: SQLite's locks and the busy timeout serialize them.
+/// (Both write under the claim the saga began with: the fence is the epoch.)
 #[test]
 fn two_connections_on_one_file_interleave_safely() {
     let dir = TempDir::new();
     let path = dir.file("j.db");
     let first = SqliteStore::open_with(&path, Durability::Normal).unwrap();
-    let saga = first.begin(&NewSaga::new("shared", "{}")).unwrap();
+    let claim = first.begin(&NewSaga::new("shared", "{}")).unwrap();
+    let saga = claim.saga;
     const PER_STORE: u32 = 40;
     std::thread::scope(|scope| {
         for base in [0, 1000] {
@@ -743,7 +781,7 @@ fn two_connections_on_one_file_interleave_safely() {
                 let store = SqliteStore::open_with(path, Durability::Normal).unwrap();
                 for i in 0..PER_STORE {
                     store
-                        .append(saga, &Record::CompensationSucceeded { index: base + i })
+                        .append(claim, &Record::CompensationSucceeded { index: base + i })
                         .unwrap();
                 }
             });
@@ -773,16 +811,17 @@ fn an_unopenable_path_gives_a_database_error() {
 fn a_reopened_record_round_trips_and_reopens_the_saga() {
     let dir = TempDir::new();
     let store = SqliteStore::open(dir.file("j.db")).unwrap();
-    let saga = store.begin(&NewSaga::new("trip", "{}")).unwrap();
+    let claim = store.begin(&NewSaga::new("trip", "{}")).unwrap();
+    let saga = claim.saga;
     store
         .append(
-            saga,
+            claim,
             &Record::Finished {
                 status: Status::Stuck,
             },
         )
         .unwrap();
-    store.append(saga, &Record::Reopened).unwrap();
+    store.append(claim, &Record::Reopened).unwrap();
     assert_eq!(store.records(saga).unwrap().last(), Some(&Record::Reopened));
     assert_eq!(store.saga(saga).unwrap().status, Status::Running);
 }

@@ -8,8 +8,9 @@ use serde::de::DeserializeOwned;
 
 use super::error::{DurableError, Interrupted};
 use super::key::{Phase, with_key};
+use super::lease::Held;
 use super::ledger::{Before, BeforeUndo, Ledger};
-use super::{JournalError, Record, SagaId, Status, Store};
+use super::{Claim, JournalError, Record, SagaId, Status, Store};
 use crate::clock::Clock;
 use crate::engine::{Executor, Run, Undone, Unwind};
 use crate::observe::Observer;
@@ -21,8 +22,41 @@ pub enum Origin {
     /// Start a new saga (its inputs are recorded in the journal).
     New,
     /// Resume the saga with this id: its code runs again with the same inputs, and the
-    /// steps its journal shows as done are answered from the journal.
+    /// steps its journal shows as done are answered from the journal. The run takes
+    /// the saga over whatever its lease says ([`Store::take_over`]): what start-up
+    /// recovery does, in a process that knows no other process runs the journal's
+    /// sagas.
     Resume(SagaId),
+    /// Resume a saga this store handle has claimed ([`Store::claim`]), as `Resume`
+    /// does, writing under that claim: what a [`Worker`](super::Worker) does.
+    Claimed(Claim),
+}
+
+impl Origin {
+    /// The saga to resume, if any.
+    #[must_use]
+    pub fn saga(self) -> Option<SagaId> {
+        match self {
+            Origin::New => None,
+            Origin::Resume(saga) => Some(saga),
+            Origin::Claimed(claim) => Some(claim.saga),
+        }
+    }
+}
+
+/// The ledger of the saga `claim` names, read from its journal, and the run's hold on
+/// the claim (let go if the journal is refused).
+fn resumed<'x>(
+    store: &'x dyn Store,
+    claim: Claim,
+    name: &str,
+    fingerprint: Option<u64>,
+) -> Result<(Ledger, Held<'x>), JournalError> {
+    let held = Held::new(store.leases(), claim);
+    let row = store.saga(claim.saga)?;
+    let records = store.records(claim.saga)?;
+    let ledger = Ledger::resumed(claim, &row, &records, name, fingerprint)?;
+    Ok((ledger, held))
 }
 
 /// One run of a durable saga: the engine's [`Run`], with every transition journaled
@@ -32,6 +66,7 @@ pub struct DurableRun<'x, E, O, C> {
     run: Run<'x, E, O, C>,
     store: &'x dyn Store,
     ledger: Ledger,
+    held: Held<'x>,
 }
 
 impl<'x, E, O, C> DurableRun<'x, E, O, C>
@@ -72,21 +107,21 @@ where
         origin: Origin,
         fingerprint: Option<u64>,
     ) -> Result<Self, JournalError> {
-        let ledger = match origin {
+        let leases = store.leases();
+        let (ledger, held) = match origin {
             Origin::New => {
                 let inputs = Ledger::inputs(inputs)?;
-                let saga = store.begin(&Ledger::new_saga(name, &inputs, fingerprint))?;
-                Ledger::began(saga)
+                let claim = store.begin(&Ledger::new_saga(name, &inputs, fingerprint))?;
+                (Ledger::began(claim), Held::new(leases, claim))
             }
-            Origin::Resume(saga) => {
-                let row = store.saga(saga)?;
-                Ledger::resumed(&row, &store.records(saga)?, name, fingerprint)?
-            }
+            Origin::Resume(saga) => resumed(store, store.take_over(saga)?, name, fingerprint)?,
+            Origin::Claimed(claim) => resumed(store, claim, name, fingerprint)?,
         };
         Ok(Self {
             run: Run::start(executor, name),
             store,
             ledger,
+            held,
         })
     }
 
@@ -95,12 +130,21 @@ where
         self.ledger.saga()
     }
 
+    /// The claim the run writes under.
+    pub fn claim(&self) -> Claim {
+        self.held.claim()
+    }
+
     /// Writes `record`; on failure the run halts: nothing more is done.
     fn write(&mut self, record: &Record) -> bool {
-        if self.ledger.is_halted() {
+        if self.ledger.is_halted()
+            || !self
+                .ledger
+                .admits(record, self.store.leases().is_draining())
+        {
             return false;
         }
-        let written = self.store.append(self.ledger.saga(), record);
+        let written = self.store.append(self.ledger.claim(), record);
         self.ledger.written(written)
     }
 
@@ -249,6 +293,10 @@ where
     pub fn finish<T>(mut self, result: Result<T, Unwind<E>>) -> Result<T, DurableError<E>> {
         if let Some(error) = self.ledger.take_halt() {
             drop(result);
+            if matches!(error, JournalError::ShuttingDown { .. }) {
+                // Best effort: if it fails, the lease ends on its own.
+                let _ = self.store.release(self.ledger.claim(), None);
+            }
             return Err(DurableError::Journal(error));
         }
         let status = match &result {

@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use super::durable::Origin;
 use super::error::{DurableError, Interrupted};
 use super::key::{Phase, WithKey};
+use super::lease::Held;
 use super::ledger::{Before, BeforeUndo, Ledger};
-use super::{AsyncStore, JournalError, Record, SagaId, Status};
+use super::{AsyncStore, Claim, JournalError, Record, SagaId, Status};
 use crate::clock::AsyncSleep;
 use crate::engine::shared::Shared;
 use crate::engine::{AsyncRun, Executor, Failed, Undone, Unwind};
@@ -28,6 +29,22 @@ pub struct DurableAsyncRun<'x, E, O, C> {
     run: AsyncRun<'x, E, O, C>,
     store: &'x dyn AsyncStore,
     ledger: Shared<Ledger>,
+    held: Held<'x>,
+}
+
+/// The ledger of the saga `claim` names, read from its journal, and the run's hold on
+/// the claim (let go if the journal is refused).
+async fn resumed<'x>(
+    store: &'x dyn AsyncStore,
+    claim: Claim,
+    name: &str,
+    fingerprint: Option<u64>,
+) -> Result<(Ledger, Held<'x>), JournalError> {
+    let held = Held::new(store.leases(), claim);
+    let row = store.saga(claim.saga).await?;
+    let records = store.records(claim.saga).await?;
+    let ledger = Ledger::resumed(claim, &row, &records, name, fingerprint)?;
+    Ok((ledger, held))
 }
 
 impl<'x, E, O, C> DurableAsyncRun<'x, E, O, C>
@@ -53,22 +70,24 @@ where
         fingerprint: Option<u64>,
         limits: Limits<'x, E>,
     ) -> Result<Self, JournalError> {
-        let ledger = match origin {
+        let (ledger, held) = match origin {
             Origin::New => {
                 let inputs = Ledger::inputs(inputs)?;
                 let saga = Ledger::new_saga(name, &inputs, fingerprint);
-                Ledger::began(store.begin(&saga).await?)
+                let claim = store.begin(&saga).await?;
+                (Ledger::began(claim), Held::new(store.leases(), claim))
             }
             Origin::Resume(saga) => {
-                let row = store.saga(saga).await?;
-                let records = store.records(saga).await?;
-                Ledger::resumed(&row, &records, name, fingerprint)?
+                let claim = store.take_over(saga).await?;
+                resumed(store, claim, name, fingerprint).await?
             }
+            Origin::Claimed(claim) => resumed(store, claim, name, fingerprint).await?,
         };
         Ok(Self {
             run: AsyncRun::start(executor, name).limits(limits),
             store,
             ledger: Shared::new(ledger),
+            held,
         })
     }
 
@@ -77,20 +96,25 @@ where
         self.ledger.lock().saga()
     }
 
+    /// The claim the run writes under.
+    pub fn claim(&self) -> Claim {
+        self.held.claim()
+    }
+
     /// Writes `record` if there is one; false if there was and it could not be written
     /// (the run halts: nothing more is done).
     async fn write(&self, record: Option<Record>) -> bool {
         let Some(record) = record else {
             return true;
         };
-        let saga = {
-            let ledger = self.ledger.lock();
-            if ledger.is_halted() {
+        let claim = {
+            let mut ledger = self.ledger.lock();
+            if ledger.is_halted() || !ledger.admits(&record, self.store.leases().is_draining()) {
                 return false;
             }
-            ledger.saga()
+            ledger.claim()
         };
-        let written = self.store.append(saga, &record).await;
+        let written = self.store.append(claim, &record).await;
         self.ledger.lock().written(written)
     }
 
@@ -271,8 +295,13 @@ where
     ///
     /// Resumes a step's panic once the compensations have run and been recorded.
     pub async fn finish<T>(self, result: Result<T, Unwind<E>>) -> Result<T, DurableError<E>> {
-        if let Some(error) = self.ledger.lock().take_halt() {
+        let halted = self.ledger.lock().take_halt();
+        if let Some(error) = halted {
             drop(result);
+            if matches!(error, JournalError::ShuttingDown { .. }) {
+                // Best effort: if it fails, the lease ends on its own.
+                let _ = self.store.release(self.held.claim(), None).await;
+            }
             return Err(DurableError::Journal(error));
         }
         let status = match &result {

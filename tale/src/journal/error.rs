@@ -56,6 +56,29 @@ pub enum JournalError {
         /// The deserializer's message.
         reason: String,
     },
+    /// The saga changed hands: another worker took it over (this one's lease had
+    /// ended, or an operator took it), and this worker's claim no longer lets it
+    /// write. Nothing was written; the saga is the other worker's now, and this one
+    /// stopped it before its next action.
+    #[error(
+        "{saga}: lease lost (this worker wrote under epoch {epoch}; the saga is at epoch {current})"
+    )]
+    LeaseLost {
+        /// The saga.
+        saga: SagaId,
+        /// The epoch this worker wrote under.
+        epoch: u64,
+        /// The saga's epoch now.
+        current: u64,
+    },
+    /// The store handle is shutting down ([`Leases::drain`](super::Leases::drain)): the
+    /// saga stopped before its next action and was given back, for another worker to
+    /// take over at once.
+    #[error("{saga}: stopped before its next action and given back: this worker is shutting down")]
+    ShuttingDown {
+        /// The saga.
+        saga: SagaId,
+    },
     /// Recovery caught a panic of the saga's code; its journal stays as the panic left
     /// it, for a later attempt.
     #[error("{saga} panicked during recovery: {message}")]

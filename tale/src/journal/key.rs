@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::SagaId;
+use super::{Claim, SagaId};
 
 /// Which half of a step a key names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,8 +46,15 @@ impl fmt::Display for IdempotencyKey {
     }
 }
 
+/// What a durable step runs under: its key, and the epoch of its saga's claim.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Current {
+    pub(crate) key: IdempotencyKey,
+    pub(crate) epoch: u64,
+}
+
 thread_local! {
-    static CURRENT: Cell<Option<IdempotencyKey>> = const { Cell::new(None) };
+    static CURRENT: Cell<Option<Current>> = const { Cell::new(None) };
 }
 
 /// The idempotency key of the durable step or compensation running now, or `None`
@@ -73,18 +80,51 @@ thread_local! {
 /// ```
 #[must_use]
 pub fn idempotency_key() -> Option<IdempotencyKey> {
-    CURRENT.get()
+    CURRENT.get().map(|c| c.key)
 }
 
-/// Runs `f` with `key` as the current idempotency key.
-pub(crate) fn with_key<T>(key: IdempotencyKey, f: impl FnOnce() -> T) -> T {
-    struct Restore(Option<IdempotencyKey>);
+/// The claim the durable step or compensation running now is made under, or `None`
+/// outside one: its saga and the epoch of the worker that runs it, a *fencing token*
+/// for the services it calls. Read it where [`idempotency_key`] is read.
+///
+/// tale refuses every journal write of a worker whose saga another worker took over,
+/// but it cannot stop a call already on its way to a service: a worker paused in the
+/// middle of a step (a long GC, `SIGSTOP`, a partition) may wake up and finish its
+/// call after the saga's new owner made its own. A service that must never see two
+/// owners of one saga at once keeps the highest epoch it has seen per saga and refuses
+/// a call with a lower one; the step fails, and its stale worker, whose next write is
+/// refused, stops the saga there.
+///
+/// # Examples
+///
+/// ```
+/// fn charge(amount: u32) -> Result<(), String> {
+///     if let Some(token) = tale::journal::fencing_token() {
+///         // bank.charge(amount, token.saga, token.epoch): the bank refuses an epoch
+///         // lower than one it has seen for this saga.
+///         # let _ = (amount, token);
+///     }
+///     Ok(())
+/// }
+/// # charge(1).unwrap();
+/// ```
+#[must_use]
+pub fn fencing_token() -> Option<Claim> {
+    CURRENT.get().map(|c| Claim {
+        saga: c.key.saga,
+        epoch: c.epoch,
+    })
+}
+
+/// Runs `f` with `current` as the running step's key and claim.
+pub(crate) fn with_key<T>(current: Current, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Current>);
     impl Drop for Restore {
         fn drop(&mut self) {
             CURRENT.set(self.0);
         }
     }
-    let _restore = Restore(CURRENT.replace(Some(key)));
+    let _restore = Restore(CURRENT.replace(Some(current)));
     f()
 }
 
@@ -92,15 +132,15 @@ pin_project! {
     /// A future polled with `key` as the current idempotency key: the async form of
     /// [`with_key`].
     pub(crate) struct WithKey<F> {
-        key: IdempotencyKey,
+        current: Current,
         #[pin]
         future: F,
     }
 }
 
 impl<F> WithKey<F> {
-    pub(crate) fn new(key: IdempotencyKey, future: F) -> Self {
-        Self { key, future }
+    pub(crate) fn new(current: Current, future: F) -> Self {
+        Self { current, future }
     }
 }
 
@@ -110,6 +150,6 @@ impl<F: Future> Future for WithKey<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let future = this.future;
-        with_key(*this.key, || future.poll(cx))
+        with_key(*this.current, || future.poll(cx))
     }
 }

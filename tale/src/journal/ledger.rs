@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::Interrupted;
-use super::key::{IdempotencyKey, Phase};
+use super::key::{Current, IdempotencyKey, Phase};
 use super::replay::Replay;
-use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};
+use super::{Claim, JournalError, NewSaga, Record, SagaId, SagaRow, Status};
 use crate::engine::{Undone, Unwind};
 use crate::error::{CompensationFailure, Errors, StepFailure, StepId};
 use crate::retry::GaveUp;
@@ -55,6 +55,7 @@ pub(crate) enum BeforeUndo<E> {
 /// A durable run's journal, as far as deciding goes.
 pub(crate) struct Ledger {
     saga: SagaId,
+    claim: Claim,
     replay: Replay,
     halted: Option<JournalError>,
 }
@@ -73,10 +74,11 @@ impl Ledger {
         })
     }
 
-    /// The ledger of the new saga `saga`.
-    pub(crate) fn began(saga: SagaId) -> Self {
+    /// The ledger of the new saga this run began under `claim`.
+    pub(crate) fn began(claim: Claim) -> Self {
         Self {
-            saga,
+            saga: claim.saga,
+            claim,
             replay: Replay::default(),
             halted: None,
         }
@@ -90,6 +92,7 @@ impl Ledger {
     /// [`JournalError::Mismatch`] (another saga, another version of this one) or
     /// [`JournalError::Corrupt`].
     pub(crate) fn resumed(
+        claim: Claim,
         row: &SagaRow,
         records: &[Record],
         name: &str,
@@ -116,6 +119,7 @@ impl Ledger {
         }
         Ok(Self {
             saga,
+            claim,
             replay: Replay::read(saga, records)?,
             halted: None,
         })
@@ -126,12 +130,20 @@ impl Ledger {
         self.saga
     }
 
-    /// The idempotency key of step `index`'s `phase`.
-    pub(crate) fn key(&self, index: usize, phase: Phase) -> IdempotencyKey {
-        IdempotencyKey {
-            saga: self.saga,
-            index: index_u32(index),
-            phase,
+    /// The claim the run writes under.
+    pub(crate) fn claim(&self) -> Claim {
+        self.claim
+    }
+
+    /// The idempotency key of step `index`'s `phase`, and the run's claim.
+    pub(crate) fn key(&self, index: usize, phase: Phase) -> Current {
+        Current {
+            key: IdempotencyKey {
+                saga: self.saga,
+                index: index_u32(index),
+                phase,
+            },
+            epoch: self.claim.epoch,
         }
     }
 
@@ -148,6 +160,21 @@ impl Ledger {
     /// Takes the error that halted the run, if any.
     pub(crate) fn take_halt(&mut self) -> Option<JournalError> {
         self.halted.take()
+    }
+
+    /// Whether `record` may be written now: a worker shutting down (`draining`) starts
+    /// no step or compensation; the run halts with [`JournalError::ShuttingDown`]
+    /// instead, before acting.
+    pub(crate) fn admits(&mut self, record: &Record, draining: bool) -> bool {
+        let starts = matches!(
+            record,
+            Record::StepStarted { .. } | Record::CompensationStarted { .. }
+        );
+        if draining && starts {
+            self.halt(JournalError::ShuttingDown { saga: self.saga });
+            return false;
+        }
+        true
     }
 
     /// Notes the result of writing a record; false (and the run halts) on failure.

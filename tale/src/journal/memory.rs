@@ -1,77 +1,120 @@
 //! [`MemoryStore`]: a journal in memory, for tests and examples.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status, Store};
+use super::{
+    Claim, Claimed, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status, Store,
+};
 
-/// A [`Store`] in memory: fast, and gone with the process. Its records are exactly
-/// what a durable store would hold, so tests can inspect them.
+/// The sagas of a memory journal, shared by its handles.
+type Sagas = Arc<Mutex<Vec<(SagaRow, Vec<Record>)>>>;
+
+/// A [`Store`] in memory: fast, and gone with the process. Its records are exactly what
+/// a durable store would hold, so tests can inspect them; several handles on one
+/// journal ([`worker`](Self::worker)) stand for several workers, and an injected clock
+/// ([`with_leases`](Self::with_leases)) lets tests of leases run without waiting.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    sagas: Mutex<Vec<(SagaRow, Vec<Record>)>>,
+    sagas: Sagas,
+    leases: Leases,
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty journal, written by a fresh worker.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty journal, written as `leases` says.
+    #[must_use]
+    pub fn with_leases(leases: Leases) -> Self {
+        Self {
+            sagas: Sagas::default(),
+            leases,
+        }
+    }
+
+    /// Another handle on the same journal, written as `leases` says: another worker,
+    /// for tests of ownership.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tale::journal::{JournalError, Leases, MemoryStore, NewSaga, Record, Store};
+    ///
+    /// let first = MemoryStore::new();
+    /// let claim = first.begin(&NewSaga::new("trip", "{}")).unwrap();
+    /// let second = first.worker(Leases::new());
+    /// second.take_over(claim.saga).unwrap();
+    /// // The first worker is fenced.
+    /// let refused = first.append(claim, &Record::Reopened);
+    /// assert!(matches!(refused, Err(JournalError::LeaseLost { .. })));
+    /// ```
+    #[must_use]
+    pub fn worker(&self, leases: Leases) -> Self {
+        Self {
+            sagas: Arc::clone(&self.sagas),
+            leases,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<(SagaRow, Vec<Record>)>> {
+        self.sagas.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn with<T>(
         &self,
         saga: SagaId,
-        f: impl FnOnce(&mut SagaRow, &mut Vec<Record>) -> T,
+        f: impl FnOnce(&mut SagaRow, &mut Vec<Record>) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
-        let mut sagas = self.sagas.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut sagas = self.lock();
         let index = usize::try_from(saga.0 - 1).map_err(|_| JournalError::UnknownSaga(saga))?;
         let (row, records) = sagas
             .get_mut(index)
             .ok_or(JournalError::UnknownSaga(saga))?;
-        Ok(f(row, records))
+        f(row, records)
     }
 }
 
 impl Store for MemoryStore {
-    fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError> {
-        let mut sagas = self.sagas.lock().unwrap_or_else(PoisonError::into_inner);
-        let id = SagaId(i64::try_from(sagas.len()).unwrap_or(i64::MAX) + 1);
-        sagas.push((
-            SagaRow {
-                id,
-                name: saga.name.to_owned(),
-                inputs: saga.inputs.to_owned(),
-                status: Status::Running,
-                current_step: None,
-                current_step_name: None,
-                attempts: 0,
-                records: 0,
-                last_error: None,
-                fingerprint: saga.fingerprint,
-            },
-            Vec::new(),
-        ));
-        Ok(id)
+    fn leases(&self) -> &Leases {
+        &self.leases
     }
 
-    fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError> {
-        self.with(saga, |row, records| {
-            row.apply(record);
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
+        let mut sagas = self.lock();
+        let id = SagaId(i64::try_from(sagas.len()).unwrap_or(i64::MAX) + 1);
+        let row = SagaRow::begun(id, saga, self.leases.worker_id(), self.leases.until());
+        sagas.push((row, Vec::new()));
+        let claim = Claim { saga: id, epoch: 1 };
+        self.leases.hold(claim);
+        Ok(claim)
+    }
+
+    fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
+        let finished = self.with(claim.saga, |row, records| {
+            row.append(claim, record, self.leases.until())?;
             records.push(record.clone());
-        })
+            Ok(row.status.is_finished())
+        })?;
+        if finished {
+            self.leases.let_go(claim);
+        }
+        Ok(())
     }
 
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
-        self.with(saga, |_, records| records.clone())
+        self.with(saga, |_, records| Ok(records.clone()))
     }
 
     fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
-        self.with(saga, |row, _| row.clone())
+        self.with(saga, |row, _| Ok(row.clone()))
     }
 
     fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
-        let sagas = self.sagas.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(sagas
+        Ok(self
+            .lock()
             .iter()
             .map(|(row, _)| row)
             .filter(|row| statuses.is_empty() || statuses.contains(&row.status))
@@ -80,6 +123,59 @@ impl Store for MemoryStore {
     }
 
     fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
-        self.with(saga, |row, _| row.status = status)
+        self.with(saga, |row, _| {
+            row.set_status(status);
+            Ok(())
+        })
+    }
+
+    fn claim(&self, limit: usize) -> Result<Vec<Claimed>, JournalError> {
+        let now = self.leases.now();
+        let mut claimed = Vec::new();
+        for (row, _) in self.lock().iter_mut() {
+            if claimed.len() == limit {
+                break;
+            }
+            if row.claimable(now) {
+                let claim = row
+                    .lease
+                    .take(row.id, self.leases.worker_id(), self.leases.until());
+                self.leases.hold(claim);
+                claimed.push(Claimed {
+                    row: row.clone(),
+                    claim,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    fn take_over(&self, saga: SagaId) -> Result<Claim, JournalError> {
+        let claim = self.with(saga, |row, _| {
+            Ok(row
+                .lease
+                .take(saga, self.leases.worker_id(), self.leases.until()))
+        })?;
+        self.leases.hold(claim);
+        Ok(claim)
+    }
+
+    fn renew(&self, claim: Claim) -> Result<(), JournalError> {
+        self.with(claim.saga, |row, _| {
+            row.lease.fence(claim)?;
+            row.lease.renew(self.leases.until());
+            Ok(())
+        })
+    }
+
+    fn release(&self, claim: Claim, retry_at: Option<Millis>) -> Result<(), JournalError> {
+        let released = self.with(claim.saga, |row, _| {
+            row.lease.fence(claim)?;
+            row.lease.give_back(retry_at);
+            Ok(())
+        });
+        // Given back, or lost: either way no longer this handle's.
+        self.leases.let_go(claim);
+        released
     }
 }

@@ -96,11 +96,48 @@
 //! (`recoverer.register("trip", trip).register("trip", trip_v1)`): each journal is
 //! resumed by the first version whose fingerprint matches it. Once
 //! `store.sagas(&[Status::Running])` shows no saga of the old version, remove it.
+//!
+//! # One process or many: recovery at start-up, or workers
+//!
+//! Every running saga has one owner at a time: the store handle ([`Leases`]: a
+//! [`WorkerId`] fresh for each handle opened, so for each process start) that began it
+//! or last took it over, under an epoch that grows at each change of hands, with a
+//! lease that every journal write and a heartbeat renew. Every write is *fenced*: the
+//! store accepts it only if the writer's epoch is still the saga's, in the same
+//! transaction, so a worker paused past its lease (a stalled VM, `SIGSTOP`, a
+//! partition) that wakes up finds its next write refused ([`JournalError::LeaseLost`])
+//! and stops that saga before its next action. Leases only decide when a saga may
+//! change hands; epochs decide who may write, so no clock needs to be right for two
+//! owners never to write at once. ([`Lease`] holds the rules, [`conformance`] the
+//! tests every store passes.)
+//!
+//! - **One process owns the journal** (an embedded SQLite file, a command-line tool):
+//!   call [`Recoverer::recover`] (or [`AsyncRecoverer::recover`]) at start-up, before
+//!   new sagas start. It takes every running saga over whatever its lease says, so it
+//!   must be the only process running the journal's sagas.
+//! - **Several processes share it** (replicas of a service on one SQLite file, or on
+//!   PostgreSQL), or sagas must be finished while the service runs: run a [`Worker`]
+//!   (sync sagas) or an [`AsyncWorker`] (async sagas) in each process. It claims only
+//!   sagas whose lease ended (or that were given back), in one atomic step, so two
+//!   workers never get the same saga; renews the leases its handle holds by a
+//!   heartbeat; backs off a saga whose resumption failed and parks one that keeps
+//!   failing ([`Status::Parked`], for an operator); and on shutdown drains its handle
+//!   ([`Leases::drain`]): each saga stops before its next action and is given back, for
+//!   another worker to take at once instead of after the lease.
+//!
+//! tale guarantees at-least-once execution of a step and exactly-once recording of its
+//! outcome. A step that must have its effect exactly once passes its
+//! [`idempotency_key()`] to the service; a service that must never act on a stale
+//! owner's call (one already on its way when the worker paused) also checks the
+//! [`fencing_token()`]: the saga's epoch, which only grows.
 
+#[cfg(feature = "testing")]
+pub mod conformance;
 mod durable;
 mod durable_async;
 mod error;
 mod key;
+mod lease;
 mod ledger;
 mod memory;
 mod record;
@@ -109,15 +146,18 @@ mod recover_async;
 mod replay;
 mod sqlite;
 mod store;
+mod worker;
 
 pub use crate::engine::Unwind;
 pub use durable::{DurableRun, Origin};
 pub use durable_async::DurableAsyncRun;
 pub use error::{DurableError, Interrupted, JournalError};
-pub use key::{IdempotencyKey, Phase, idempotency_key};
+pub use key::{IdempotencyKey, Phase, fencing_token, idempotency_key};
+pub use lease::{Claim, Lease, Leases, Millis, WorkerId};
 pub use memory::MemoryStore;
 pub use record::{NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use recover_async::{AsyncRecoverer, AsyncSagaFn};
 pub use sqlite::{Durability, SqliteStore};
-pub use store::{AsyncStore, Store};
+pub use store::{AsyncStore, Claimed, Store};
+pub use worker::{AsyncWorker, Worker, WorkerOptions, WorkerStats};

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::{Claim, JournalError, Lease, Millis, WorkerId};
 use crate::retry::GaveUp;
 
 /// A saga instance's id in its store.
@@ -105,6 +106,10 @@ pub enum Status {
     Stuck,
     /// Was stuck; an operator marked it resolved.
     Resolved,
+    /// Its resumption failed too often (it names no registered saga, its journal does
+    /// not match the code, it panics or kills its worker): the workers leave it for an
+    /// operator, who sets it [`Running`](Status::Running) again once it can run.
+    Parked,
 }
 
 impl Status {
@@ -117,6 +122,7 @@ impl Status {
             Status::Compensated => "compensated",
             Status::Stuck => "stuck",
             Status::Resolved => "resolved",
+            Status::Parked => "parked",
         }
     }
 
@@ -129,12 +135,13 @@ impl Status {
             Status::Compensated,
             Status::Stuck,
             Status::Resolved,
+            Status::Parked,
         ]
         .into_iter()
         .find(|s| s.as_str() == name)
     }
 
-    /// True once the saga has ended (for good or stuck).
+    /// True once the saga has ended (for good, stuck or parked).
     #[must_use]
     pub fn is_finished(self) -> bool {
         self != Status::Running
@@ -196,6 +203,8 @@ pub struct SagaRow {
     pub last_error: Option<String>,
     /// The fingerprint of the saga's shape when it began (see [`NewSaga::fingerprint`]).
     pub fingerprint: Option<u64>,
+    /// Who owns it and until when.
+    pub lease: Lease,
 }
 
 /// The name a journal stores a [`GaveUp`] under: fixed text, so that a journal outlives
@@ -226,9 +235,70 @@ pub(crate) fn gave_up_from_name(name: &str) -> Option<GaveUp> {
 }
 
 impl SagaRow {
+    /// The summary of the saga `id` that `worker` begins now, its lease until `until`.
+    #[must_use]
+    pub fn begun(id: SagaId, saga: &NewSaga<'_>, worker: &WorkerId, until: Millis) -> Self {
+        SagaRow {
+            id,
+            name: saga.name.to_owned(),
+            inputs: saga.inputs.to_owned(),
+            status: Status::Running,
+            current_step: None,
+            current_step_name: None,
+            attempts: 0,
+            records: 0,
+            last_error: None,
+            fingerprint: saga.fingerprint,
+            lease: Lease::begun(worker, until),
+        }
+    }
+
+    /// Appends `record` to the summary under `claim`: fenced
+    /// ([`Lease::fence`]), applied ([`apply`](Self::apply)), and the lease renewed to
+    /// `until` or, for a [`Record::Finished`], ended. What every store does in the
+    /// transaction that inserts the record.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::LeaseLost`] if `claim` is stale; nothing changes then.
+    pub fn append(
+        &mut self,
+        claim: Claim,
+        record: &Record,
+        until: Millis,
+    ) -> Result<(), JournalError> {
+        self.lease.fence(claim)?;
+        self.apply(record);
+        if self.status.is_finished() {
+            self.lease.finish();
+        } else {
+            self.lease.wrote(until);
+        }
+        Ok(())
+    }
+
+    /// Whether a worker may claim the saga at `now`: it is running and its lease allows
+    /// it ([`Lease::claimable`]).
+    #[must_use]
+    pub fn claimable(&self, now: Millis) -> bool {
+        self.status == Status::Running && self.lease.claimable(now)
+    }
+
+    /// Sets the status by an operator's hand: a saga set running again is claimable at
+    /// once, its count of resumptions back to 0; a finished one has no lease.
+    pub fn set_status(&mut self, status: Status) {
+        self.status = status;
+        if status == Status::Running {
+            self.lease.give_back(None);
+            self.lease.resumptions = 0;
+        } else {
+            self.lease.finish();
+        }
+    }
+
     /// Updates the summary for `record`, appended to the saga's journal: what every
     /// store does in the same transaction as the append.
-    pub(crate) fn apply(&mut self, record: &Record) {
+    pub fn apply(&mut self, record: &Record) {
         let row = self;
         row.records += 1;
         if let Some(index) = record.index() {

@@ -7,9 +7,10 @@ use serde::de::DeserializeOwned;
 
 use super::durable::Origin;
 use super::error::DurableError;
-use super::{JournalError, SagaId, Status, Store};
+use super::{Claimed, JournalError, SagaId, Status, Store};
 
-type Resume<'s, Env> = Box<dyn Fn(SagaId, &str, &Env) -> Result<(), JournalError> + 's>;
+type Resume<'s, Env> =
+    Box<dyn Fn(Origin, &str, &Env) -> Result<(), JournalError> + Send + Sync + 's>;
 
 /// Completes unfinished sagas after a restart.
 ///
@@ -58,7 +59,7 @@ type Resume<'s, Env> = Box<dyn Fn(SagaId, &str, &Env) -> Result<(), JournalError
 /// assert_eq!(env.greetings.borrow().as_slice(), ["hello ada"]);
 /// ```
 pub struct Recoverer<'s, Env: ?Sized> {
-    store: &'s dyn Store,
+    store: &'s (dyn Store + Sync),
     sagas: HashMap<String, Vec<Resume<'s, Env>>>,
 }
 
@@ -75,8 +76,9 @@ pub struct Recovered {
 }
 
 impl<'s, Env: ?Sized> Recoverer<'s, Env> {
-    /// A recoverer with no saga registered.
-    pub fn new(store: &'s dyn Store) -> Self {
+    /// A recoverer with no saga registered, on `store` (shared with a
+    /// [`Worker`](super::Worker)'s heartbeat, hence `Sync`).
+    pub fn new(store: &'s (dyn Store + Sync)) -> Self {
         Self {
             store,
             sagas: HashMap::new(),
@@ -90,16 +92,16 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
     pub fn register<I, T, E, F>(&mut self, name: &str, saga: F) -> &mut Self
     where
         I: DeserializeOwned,
-        F: Fn(&dyn Store, Origin, &I, &Env) -> Result<T, DurableError<E>> + 's,
+        F: Fn(&dyn Store, Origin, &I, &Env) -> Result<T, DurableError<E>> + Send + Sync + 's,
     {
         let store = self.store;
-        let resume = move |id: SagaId, inputs: &str, env: &Env| {
+        let resume = move |origin: Origin, inputs: &str, env: &Env| {
             let inputs: I = serde_json::from_str(inputs).map_err(|e| JournalError::Payload {
-                saga: id,
+                saga: origin.saga().unwrap_or(SagaId(0)),
                 step: None,
                 reason: e.to_string(),
             })?;
-            match saga(store, Origin::Resume(id), &inputs, env) {
+            match saga(store, origin, &inputs, env) {
                 Ok(_) | Err(DurableError::Saga(_)) => Ok(()),
                 Err(DurableError::Journal(error)) => Err(error),
             }
@@ -111,20 +113,30 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
         self
     }
 
+    /// The store it resumes sagas on.
+    pub(crate) fn store(&self) -> &'s (dyn Store + Sync) {
+        self.store
+    }
+
     /// Completes every saga the journal shows as running, oldest first, and says what
     /// became of each. A saga that cannot be recovered (no registration, inputs or
     /// outputs that no longer deserialize, a corrupt journal) is reported and left
     /// running; the others are recovered all the same.
     ///
-    /// Call it at start-up, before new sagas start: a saga still running in another
-    /// process would be run twice at once.
+    /// Each saga is taken over whatever its lease says ([`Store::take_over`]), so call
+    /// it at start-up, before new sagas start, in a process that knows it is the only
+    /// one running the journal's sagas: a saga still running in another process would
+    /// be run twice at once (fenced: the other process's next write is refused, but the
+    /// step it was running runs twice). With several processes on one journal, run a
+    /// [`Worker`](super::Worker) in each instead: it claims only sagas whose lease
+    /// ended.
     pub fn recover(&self, env: &Env) -> Vec<Recovered> {
         match self.store.sagas(&[Status::Running]) {
             Ok(rows) => rows
                 .into_iter()
                 .map(|row| Recovered {
                     id: row.id,
-                    result: self.resume(row.id, &row.name, &row.inputs, env),
+                    result: self.resume(Origin::Resume(row.id), &row.name, &row.inputs, env),
                     name: row.name,
                 })
                 .collect(),
@@ -144,7 +156,19 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
     /// As for each saga of [`recover`](Self::recover).
     pub fn recover_one(&self, id: SagaId, env: &Env) -> Result<Status, JournalError> {
         let row = self.store.saga(id)?;
-        self.resume(id, &row.name, &row.inputs, env)
+        self.resume(Origin::Resume(id), &row.name, &row.inputs, env)
+    }
+
+    /// Resumes the saga `claimed`, which this store handle claimed
+    /// ([`Store::claim`]): what a [`Worker`](super::Worker) does with each saga it
+    /// claims.
+    ///
+    /// # Errors
+    ///
+    /// As for each saga of [`recover`](Self::recover).
+    pub fn resume_claimed(&self, claimed: &Claimed, env: &Env) -> Result<Status, JournalError> {
+        let row = &claimed.row;
+        self.resume(Origin::Claimed(claimed.claim), &row.name, &row.inputs, env)
     }
 
     /// Tries a stuck saga again: its compensations that failed for good run again (a
@@ -157,8 +181,9 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
     /// [`recover`](Self::recover).
     pub fn retry_stuck(&self, id: SagaId, env: &Env) -> Result<Status, JournalError> {
         let row = self.stuck(id)?;
-        self.store.append(id, &super::Record::Reopened)?;
-        self.resume(id, &row.name, &row.inputs, env)
+        let claim = self.store.take_over(id)?;
+        self.store.append(claim, &super::Record::Reopened)?;
+        self.resume(Origin::Claimed(claim), &row.name, &row.inputs, env)
     }
 
     /// Marks a stuck saga resolved: an operator has dealt with what its compensations
@@ -186,11 +211,12 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
 
     fn resume(
         &self,
-        id: SagaId,
+        origin: Origin,
         name: &str,
         inputs: &str,
         env: &Env,
     ) -> Result<Status, JournalError> {
+        let id = origin.saga().unwrap_or(SagaId(0));
         let versions = self
             .sagas
             .get(name)
@@ -202,7 +228,7 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
         // position) refuses it before acting: the next is tried.
         let mut refused = None;
         for resume in versions {
-            match resume(id, inputs, env) {
+            match resume(origin, inputs, env) {
                 Err(error @ JournalError::Mismatch { .. }) => refused = Some(error),
                 result => {
                     result?;

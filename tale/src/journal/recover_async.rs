@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::durable::Origin;
 use super::error::DurableError;
 use super::recover::Recovered;
-use super::{AsyncStore, JournalError, SagaId, Status};
+use super::{AsyncStore, Claimed, JournalError, SagaId, Status};
 use crate::compose::BoxFuture;
 use crate::engine::async_run::CatchUnwind;
 use crate::engine::join::join_all;
@@ -55,7 +55,7 @@ trait Resumable<Env: ?Sized>: Send + Sync {
     fn resume<'a>(
         &'a self,
         store: &'a dyn AsyncStore,
-        id: SagaId,
+        origin: Origin,
         inputs: &'a str,
         env: &'a Env,
     ) -> BoxFuture<'a, Result<(), JournalError>>;
@@ -76,17 +76,17 @@ where
     fn resume<'a>(
         &'a self,
         store: &'a dyn AsyncStore,
-        id: SagaId,
+        origin: Origin,
         inputs: &'a str,
         env: &'a Env,
     ) -> BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async move {
             let inputs = serde_json::from_str::<I>(inputs).map_err(|e| JournalError::Payload {
-                saga: id,
+                saga: origin.saga().unwrap_or(SagaId(0)),
                 step: None,
                 reason: e.to_string(),
             })?;
-            match self.0.call(store, Origin::Resume(id), &inputs, env).await {
+            match self.0.call(store, origin, &inputs, env).await {
                 Ok(_) | Err(DurableError::Saga(_)) => Ok(()),
                 Err(DurableError::Journal(error)) => Err(error),
             }
@@ -152,6 +152,11 @@ impl<'s, Env: ?Sized + Sync> AsyncRecoverer<'s, Env> {
         }
     }
 
+    /// The store it resumes sagas on.
+    pub(crate) fn store(&self) -> &'s dyn AsyncStore {
+        self.store
+    }
+
     /// Resumes at most `n` sagas at once (at least one).
     pub fn concurrency(&mut self, n: usize) -> &mut Self {
         self.concurrency = n.max(1);
@@ -199,7 +204,8 @@ impl<'s, Env: ?Sized + Sync> AsyncRecoverer<'s, Env> {
             Box::pin(async move {
                 let _permit = permits.acquire().await;
                 let result = {
-                    let resume = pin!(self.resume(row.id, &row.name, &row.inputs, env));
+                    let origin = Origin::Resume(row.id);
+                    let resume = pin!(self.resume(origin, &row.name, &row.inputs, env));
                     CatchUnwind(resume).await
                 };
                 let result = match result {
@@ -226,16 +232,42 @@ impl<'s, Env: ?Sized + Sync> AsyncRecoverer<'s, Env> {
     /// As for each saga of [`recover`](Self::recover).
     pub async fn recover_one(&self, id: SagaId, env: &Env) -> Result<Status, JournalError> {
         let row = self.store.saga(id).await?;
-        self.resume(id, &row.name, &row.inputs, env).await
+        self.resume(Origin::Resume(id), &row.name, &row.inputs, env)
+            .await
+    }
+
+    /// Resumes the saga `claimed`, which this store handle claimed
+    /// ([`AsyncStore::claim`]), catching a panic of its code as
+    /// [`JournalError::Panicked`]: what an [`AsyncWorker`](super::AsyncWorker) does
+    /// with each saga it claims.
+    ///
+    /// # Errors
+    ///
+    /// As for each saga of [`recover`](Self::recover).
+    pub async fn resume_claimed(
+        &self,
+        claimed: &Claimed,
+        env: &Env,
+    ) -> Result<Status, JournalError> {
+        let row = &claimed.row;
+        let resume = pin!(self.resume(Origin::Claimed(claimed.claim), &row.name, &row.inputs, env));
+        match CatchUnwind(resume).await {
+            Ok(result) => result,
+            Err(payload) => Err(JournalError::Panicked {
+                saga: row.id,
+                message: panic_message(&*payload),
+            }),
+        }
     }
 
     async fn resume(
         &self,
-        id: SagaId,
+        origin: Origin,
         name: &str,
         inputs: &str,
         env: &Env,
     ) -> Result<Status, JournalError> {
+        let id = origin.saga().unwrap_or(SagaId(0));
         let versions = self
             .sagas
             .get(name)
@@ -247,7 +279,7 @@ impl<'s, Env: ?Sized + Sync> AsyncRecoverer<'s, Env> {
         // position) refuses it before acting: the next is tried.
         let mut refused = None;
         for version in versions {
-            match version.resume(self.store, id, inputs, env).await {
+            match version.resume(self.store, origin, inputs, env).await {
                 Err(error @ JournalError::Mismatch { .. }) => refused = Some(error),
                 result => {
                     result?;
@@ -261,7 +293,7 @@ impl<'s, Env: ?Sized + Sync> AsyncRecoverer<'s, Env> {
 }
 
 /// The message of a panic payload, if it has one.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

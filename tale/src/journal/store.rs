@@ -1,28 +1,61 @@
-//! [`Store`]: what a journal needs from a database.
+//! [`Store`] and [`AsyncStore`]: what a journal needs from a database, sync and async.
 
-use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status};
+use super::{Claim, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status};
 use crate::compose::BoxFuture;
 
-/// A database that keeps saga journals.
+/// A saga a worker just claimed: its summary as the claim left it, and the claim it now
+/// writes under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    /// The saga's summary.
+    pub row: SagaRow,
+    /// The claim.
+    pub claim: Claim,
+}
+
+/// A database that keeps saga journals, shared by any number of workers.
 ///
 /// Every method is atomic. [`append`](Store::append) returns only once the record is
-/// as durable as the store promises (see [`SqliteStore`](super::SqliteStore)'s [`Durability`](super::Durability) setting): that is
-/// what makes the journal log-before-act.
+/// as durable as the store promises (see [`SqliteStore`](super::SqliteStore)'s
+/// [`Durability`](super::Durability) setting): that is what makes the journal
+/// log-before-act.
+///
+/// # Ownership
+///
+/// A running saga has one owner: the worker (the store handle and its [`Leases`]) that
+/// [began](Store::begin) it or last [claimed](Store::claim) or
+/// [took it over](Store::take_over), under an epoch that grows with each change of
+/// hands. [`append`](Store::append), [`renew`](Store::renew) and
+/// [`release`](Store::release) check the writer's epoch against the saga's in the same
+/// transaction as the write, and refuse a stale one with [`JournalError::LeaseLost`]:
+/// that is what keeps a paused, then resumed, worker from writing a saga another worker
+/// took over. The rules themselves are [`Lease`](super::Lease)'s methods, so that every
+/// store applies the same ones.
+///
+/// A store implementation checks itself against this contract with
+/// [`conformance`](super::conformance) (features `journal` and `testing`).
 pub trait Store {
-    /// Registers a new saga instance, with status [`Status::Running`].
+    /// Who this handle writes as, how long its leases last, its clock, what it holds.
+    fn leases(&self) -> &Leases;
+
+    /// Registers a new saga instance, with status [`Status::Running`], owned by this
+    /// handle's worker at epoch 1 (and held by its [`Leases`]).
     ///
     /// # Errors
     ///
     /// The database's failure.
-    fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError>;
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError>;
 
-    /// Appends `record` to the saga's journal, after the records already there, and
-    /// updates the saga's summary (status, current step, last error).
+    /// Appends `record` to the saga's journal, after the records already there, updates
+    /// the saga's summary ([`SagaRow::apply`]) and renews the lease
+    /// ([`Lease::wrote`](super::Lease::wrote)), if `claim`'s epoch is still the saga's.
+    /// A [`Record::Finished`] ends the lease, and the handle lets the claim go.
     ///
     /// # Errors
     ///
-    /// The database's failure, or [`JournalError::UnknownSaga`].
-    fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError>;
+    /// [`JournalError::LeaseLost`] if the saga changed hands since the claim (nothing
+    /// is written), [`JournalError::UnknownSaga`], or the database's failure.
+    fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError>;
 
     /// Every record of the saga, oldest first.
     ///
@@ -47,21 +80,63 @@ pub trait Store {
     /// The database's failure.
     fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError>;
 
-    /// Sets the saga's status, for instance to [`Status::Resolved`] once an operator has
-    /// dealt with a stuck saga by hand.
+    /// Sets the saga's status, whoever owns it: an operator's act
+    /// ([`SagaRow::set_status`] says what it does to the lease), for instance
+    /// [`Status::Resolved`] once a stuck saga was dealt with by hand, or
+    /// [`Status::Running`] to give a parked saga to the workers again.
     ///
     /// # Errors
     ///
     /// The database's failure, or [`JournalError::UnknownSaga`].
     fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError>;
+
+    /// Claims up to `limit` running sagas whose lease has ended (or was given back) and
+    /// whose back-off time has come, oldest first, in one atomic step: each gets this
+    /// handle's worker as its owner, a fresh lease and the next epoch
+    /// ([`Lease::take`](super::Lease::take)). Two workers claiming at once never get
+    /// the same saga.
+    ///
+    /// # Errors
+    ///
+    /// The database's failure.
+    fn claim(&self, limit: usize) -> Result<Vec<Claimed>, JournalError>;
+
+    /// Takes the saga over whatever its lease says, under the next epoch: for start-up
+    /// recovery in a process that knows no other process uses the journal, and for an
+    /// operator. Whoever held it is fenced from then on.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::UnknownSaga`], or the database's failure.
+    fn take_over(&self, saga: SagaId) -> Result<Claim, JournalError>;
+
+    /// Renews the lease of `claim` without writing a record: a heartbeat while a long
+    /// step runs.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::LeaseLost`] if the saga changed hands, or the database's failure.
+    fn renew(&self, claim: Claim) -> Result<(), JournalError>;
+
+    /// Gives the saga back, and the handle lets the claim go: another worker may claim
+    /// it at once, or from `retry_at` on (a saga whose resumption failed, given time
+    /// before the next try).
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::LeaseLost`] if the saga changed hands, or the database's failure.
+    fn release(&self, claim: Claim, retry_at: Option<Millis>) -> Result<(), JournalError>;
 }
 
 impl<S: Store + ?Sized> Store for &S {
-    fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError> {
+    fn leases(&self) -> &Leases {
+        (**self).leases()
+    }
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
         (**self).begin(saga)
     }
-    fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError> {
-        (**self).append(saga, record)
+    fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
+        (**self).append(claim, record)
     }
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
         (**self).records(saga)
@@ -74,6 +149,18 @@ impl<S: Store + ?Sized> Store for &S {
     }
     fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
         (**self).set_status(saga, status)
+    }
+    fn claim(&self, limit: usize) -> Result<Vec<Claimed>, JournalError> {
+        (**self).claim(limit)
+    }
+    fn take_over(&self, saga: SagaId) -> Result<Claim, JournalError> {
+        (**self).take_over(saga)
+    }
+    fn renew(&self, claim: Claim) -> Result<(), JournalError> {
+        (**self).renew(claim)
+    }
+    fn release(&self, claim: Claim, retry_at: Option<Millis>) -> Result<(), JournalError> {
+        (**self).release(claim, retry_at)
     }
 }
 
@@ -90,12 +177,14 @@ impl<S: Store + ?Sized> Store for &S {
 /// calls short and never waiting on the network (`BENCHMARKS.md` has the measurement
 /// against a blocking pool).
 pub trait AsyncStore: Send + Sync {
+    /// See [`Store::leases`].
+    fn leases(&self) -> &Leases;
     /// See [`Store::begin`].
-    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<SagaId, JournalError>>;
+    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<Claim, JournalError>>;
     /// See [`Store::append`].
     fn append<'a>(
         &'a self,
-        saga: SagaId,
+        claim: Claim,
         record: &'a Record,
     ) -> BoxFuture<'a, Result<(), JournalError>>;
     /// See [`Store::records`].
@@ -109,21 +198,36 @@ pub trait AsyncStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<SagaRow>, JournalError>>;
     /// See [`Store::set_status`].
     fn set_status(&self, saga: SagaId, status: Status) -> BoxFuture<'_, Result<(), JournalError>>;
+    /// See [`Store::claim`].
+    fn claim(&self, limit: usize) -> BoxFuture<'_, Result<Vec<Claimed>, JournalError>>;
+    /// See [`Store::take_over`].
+    fn take_over(&self, saga: SagaId) -> BoxFuture<'_, Result<Claim, JournalError>>;
+    /// See [`Store::renew`].
+    fn renew(&self, claim: Claim) -> BoxFuture<'_, Result<(), JournalError>>;
+    /// See [`Store::release`].
+    fn release(
+        &self,
+        claim: Claim,
+        retry_at: Option<Millis>,
+    ) -> BoxFuture<'_, Result<(), JournalError>>;
 }
 
 /// Every [`Store`] serves async sagas too, inline: its calls are made on the task that
 /// awaits them. A store whose database is reached over the network implements
 /// [`AsyncStore`] itself instead (and not `Store`).
 impl<S: Store + Send + Sync + ?Sized> AsyncStore for S {
-    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<SagaId, JournalError>> {
+    fn leases(&self) -> &Leases {
+        Store::leases(self)
+    }
+    fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<Claim, JournalError>> {
         Box::pin(std::future::ready(Store::begin(self, saga)))
     }
     fn append<'a>(
         &'a self,
-        saga: SagaId,
+        claim: Claim,
         record: &'a Record,
     ) -> BoxFuture<'a, Result<(), JournalError>> {
-        Box::pin(std::future::ready(Store::append(self, saga, record)))
+        Box::pin(std::future::ready(Store::append(self, claim, record)))
     }
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
         Box::pin(std::future::ready(Store::records(self, saga)))
@@ -139,5 +243,21 @@ impl<S: Store + Send + Sync + ?Sized> AsyncStore for S {
     }
     fn set_status(&self, saga: SagaId, status: Status) -> BoxFuture<'_, Result<(), JournalError>> {
         Box::pin(std::future::ready(Store::set_status(self, saga, status)))
+    }
+    fn claim(&self, limit: usize) -> BoxFuture<'_, Result<Vec<Claimed>, JournalError>> {
+        Box::pin(std::future::ready(Store::claim(self, limit)))
+    }
+    fn take_over(&self, saga: SagaId) -> BoxFuture<'_, Result<Claim, JournalError>> {
+        Box::pin(std::future::ready(Store::take_over(self, saga)))
+    }
+    fn renew(&self, claim: Claim) -> BoxFuture<'_, Result<(), JournalError>> {
+        Box::pin(std::future::ready(Store::renew(self, claim)))
+    }
+    fn release(
+        &self,
+        claim: Claim,
+        retry_at: Option<Millis>,
+    ) -> BoxFuture<'_, Result<(), JournalError>> {
+        Box::pin(std::future::ready(Store::release(self, claim, retry_at)))
     }
 }

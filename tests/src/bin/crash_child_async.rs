@@ -17,63 +17,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tale::journal::{AsyncRecoverer, DurableError, SqliteStore, Status, Store};
-use tale::saga;
-use tests::crash::call::AsyncCall;
-use tests::crash::plan::{Error, Plan, plan};
+use tests::crash::plan::plan;
+use tests::crash::sagas::{order, transfer, trip};
 use tests::crash::services::Services;
-
-// The groups below are `tests::crash::plan::ASYNC_GROUPS`, which the checks read.
-
-/// The per-attempt limit of the uncertain steps: the services pause up to 4 ms before
-/// and after an effect, so a few attempts are cut short before it, a few after.
-const LIMIT: Duration = Duration::from_millis(7);
-
-saga! {
-    #![saga(durable, name = "trip")]
-    /// flight and hotel at once, then payment (uncertain, limited).
-    async fn trip(plan: &Plan, services: &Services) -> Result<i64, DurableError<Error>> {
-        let (flight, hotel) = join!(
-            AsyncCall::new(services, "trip", plan, 0),
-            AsyncCall::new(services, "trip", plan, 1),
-        );
-        let payment = AsyncCall::new(services, "trip", plan, 2).timeout(LIMIT);
-        flight.amount + hotel.amount + payment.amount
-    }
-}
-
-saga! {
-    #![saga(durable, name = "order")]
-    /// stock, payment (uncertain, limited), then shipping and invoice at once.
-    async fn order(plan: &Plan, services: &Services) -> Result<i64, DurableError<Error>> {
-        let stock = AsyncCall::new(services, "order", plan, 0);
-        let payment = AsyncCall::new(services, "order", plan, 1).timeout(LIMIT);
-        let (shipping, invoice) = join!(
-            AsyncCall::new(services, "order", plan, 2),
-            AsyncCall::new(services, "order", plan, 3),
-        );
-        stock.amount + payment.amount + shipping.amount + invoice.amount
-    }
-}
-
-saga! {
-    #![saga(durable, name = "transfer")]
-    /// debit and fee at once, hold (uncertain, limited), then credit and receipt at once.
-    async fn transfer(plan: &Plan, services: &Services) -> Result<i64, DurableError<Error>> {
-        let (debit, fee) = join!(
-            AsyncCall::new(services, "transfer", plan, 0),
-            AsyncCall::new(services, "transfer", plan, 1),
-        );
-        let hold = AsyncCall::new(services, "transfer", plan, 2).timeout(LIMIT);
-        let (credit, receipt) = join!(
-            AsyncCall::new(services, "transfer", plan, 3),
-            AsyncCall::new(services, "transfer", plan, 4),
-        );
-        debit.amount + fee.amount + hold.amount + credit.amount + receipt.amount
-    }
-}
 
 fn open_journal(dir: &Path) -> Result<SqliteStore, String> {
     SqliteStore::open_with(dir.join("journal.db"), tale::journal::Durability::Normal)

@@ -45,6 +45,23 @@ pub struct World {
     pub duplicates: Vec<(String, bool)>,
     /// Calls made without their key.
     pub keyless: Vec<String>,
+    /// Every call the services served, in order.
+    pub calls: Vec<Call>,
+}
+
+/// A call, as the services recorded it.
+#[derive(Debug)]
+pub struct Call {
+    /// The saga.
+    pub saga: i64,
+    /// The epoch of the claim it was made under.
+    pub epoch: i64,
+    /// The worker (store handle) that made it.
+    pub worker: String,
+    /// Its idempotency key.
+    pub key: String,
+    /// False if the services refused it as stale.
+    pub accepted: bool,
 }
 
 impl World {
@@ -105,12 +122,28 @@ impl World {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
+        let calls = db
+            .prepare("SELECT saga, epoch, worker, key, accepted FROM calls ORDER BY id")
+            .unwrap()
+            .query_map([], |r| {
+                Ok(Call {
+                    saga: r.get(0)?,
+                    epoch: r.get(1)?,
+                    worker: r.get(2)?,
+                    key: r.get(3)?,
+                    accepted: r.get(4)?,
+                })
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
         Self {
             sagas,
             effects,
             orders,
             duplicates,
             keyless,
+            calls,
         }
     }
 }
@@ -415,7 +448,70 @@ pub fn check(world: &World, layout: &Layout, summary: &mut Summary) -> Vec<Strin
     for (row, records) in &world.sagas {
         check_saga(world, layout, row, records, summary, &mut bad);
     }
+    check_owners(world, summary, &mut bad);
     bad
+}
+
+/// Checks that no two workers ever ran one saga at once: the calls of a saga, in the
+/// order the services served them, go by epoch (never back to an older owner), each
+/// epoch's calls come from one worker, a stale worker makes at most the calls it had
+/// in flight (two branches of a group) before it stops, and no epoch outruns the
+/// journal's.
+pub fn check_owners(world: &World, summary: &mut Summary, bad: &mut Vec<String>) {
+    let epochs: BTreeMap<i64, u64> = world
+        .sagas
+        .iter()
+        .map(|(row, _)| (row.id.0, row.lease.epoch))
+        .collect();
+    let mut newest: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut owner: BTreeMap<(i64, i64), &str> = BTreeMap::new();
+    let mut stale: BTreeMap<(i64, i64), u32> = BTreeMap::new();
+    for call in &world.calls {
+        if !call.accepted {
+            summary.fenced_calls += 1;
+            let n = stale.entry((call.saga, call.epoch)).or_default();
+            *n += 1;
+            if *n > 2 {
+                bad.push(format!(
+                    "saga {}: a stale worker at epoch {} went on calling ({} refused calls, the last {})",
+                    call.saga, call.epoch, n, call.key
+                ));
+            }
+            continue;
+        }
+        let last = newest.entry(call.saga).or_default();
+        if call.epoch < *last {
+            bad.push(format!(
+                "saga {}: {} served at epoch {} after a call at epoch {last}",
+                call.saga, call.key, call.epoch
+            ));
+        }
+        *last = (*last).max(call.epoch);
+        let first = owner.entry((call.saga, call.epoch)).or_insert(&call.worker);
+        if *first != call.worker {
+            bad.push(format!(
+                "saga {} at epoch {}: calls from two workers, {first} and {}",
+                call.saga, call.epoch, call.worker
+            ));
+        }
+        if epochs
+            .get(&call.saga)
+            .is_none_or(|journal| u64::try_from(call.epoch).unwrap_or(u64::MAX) > *journal)
+        {
+            bad.push(format!(
+                "saga {}: a call at epoch {} beyond the journal's {:?}",
+                call.saga,
+                call.epoch,
+                epochs.get(&call.saga)
+            ));
+        }
+    }
+    summary.owners = owner.len() as u64;
+    for (row, _) in &world.sagas {
+        if row.status == Status::Parked {
+            bad.push(format!("saga {} was parked", row.id.0));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -55,6 +55,12 @@ pub struct Summary {
     pub duplicates_execute: u64,
     /// Repeated compensation calls the services suppressed.
     pub duplicates_compensate: u64,
+    /// Calls the services refused as stale (a worker that had lost its saga).
+    pub fenced_calls: u64,
+    /// (saga, epoch) pairs that made calls: the owners the sagas had.
+    pub owners: u64,
+    /// Workers paused (SIGSTOP) past their lease, then resumed.
+    pub pauses: u64,
 }
 
 impl Summary {

@@ -9,7 +9,9 @@
 
 pub mod call;
 pub mod check;
+pub mod fleet;
 pub mod harness;
 pub mod plan;
 pub mod rng;
+pub mod sagas;
 pub mod services;

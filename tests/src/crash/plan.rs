@@ -21,6 +21,9 @@ pub enum Error {
     TimedOut,
     /// The services database failed, or a call came without its idempotency key.
     Service(String),
+    /// The service saw a newer owner of the saga (a higher epoch): this call came from
+    /// a worker that lost the saga. It must never reach the journal.
+    Fenced,
     /// See [`Interrupted`].
     Interrupted(Interrupted),
 }

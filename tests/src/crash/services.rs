@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
-use tale::journal::{IdempotencyKey, Phase, SagaId};
+use tale::journal::{IdempotencyKey, Phase, SagaId, fencing_token};
 
 use super::plan::{Error, Plan};
 
@@ -15,6 +15,8 @@ use super::plan::{Error, Plan};
 pub struct Services {
     /// The connection to `services.db`, shared by the tasks of an async child.
     pub conn: Mutex<Connection>,
+    /// The worker (store handle) whose calls these are, as the journal names it.
+    pub worker: String,
 }
 
 /// What a service answers: the effect's key and amount.
@@ -61,6 +63,20 @@ CREATE TABLE IF NOT EXISTS keyless (
     id      INTEGER PRIMARY KEY,
     what    TEXT    NOT NULL
 );
+-- Fencing: the highest epoch seen per saga; a call with a lower one is refused.
+CREATE TABLE IF NOT EXISTS epochs (
+    saga    INTEGER PRIMARY KEY,
+    epoch   INTEGER NOT NULL
+);
+-- Every call, in the order the services served them, with who made it.
+CREATE TABLE IF NOT EXISTS calls (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    saga     INTEGER NOT NULL,
+    epoch    INTEGER NOT NULL,
+    worker   TEXT    NOT NULL,
+    key      TEXT    NOT NULL,
+    accepted INTEGER NOT NULL   -- 0: refused as stale
+);
 COMMIT;
 ";
 
@@ -90,7 +106,15 @@ impl Services {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(Self {
             conn: Mutex::new(conn),
+            worker: "?".into(),
         })
+    }
+
+    /// The same services, recording `worker` as the maker of every call.
+    #[must_use]
+    pub fn by(mut self, worker: &str) -> Self {
+        worker.clone_into(&mut self.worker);
+        self
     }
 
     /// Records that the saga `saga` serves this order.
@@ -112,7 +136,9 @@ impl Services {
     }
 
     /// Applies `service` under `key`, once: a repeat is answered with the first
-    /// call's receipt and counted in `duplicates`.
+    /// call's receipt and counted in `duplicates`. A call whose fencing token is older
+    /// than the newest seen for its saga is refused ([`Error::Fenced`]); every call is
+    /// recorded in `calls`.
     pub fn apply(
         &self,
         key: IdempotencyKey,
@@ -123,6 +149,30 @@ impl Services {
         let conn = self.conn();
         let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
         let text = key.to_string();
+        if let Some(token) = fencing_token() {
+            let epoch = i64::try_from(token.epoch).unwrap_or(i64::MAX);
+            let newest: Option<i64> = tx
+                .query_row(
+                    "SELECT epoch FROM epochs WHERE saga = ?1",
+                    [token.saga.0],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let accepted = newest.is_none_or(|newest| epoch >= newest);
+            tx.execute(
+                "INSERT INTO calls (saga, epoch, worker, key, accepted) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token.saga.0, epoch, self.worker, text, accepted],
+            )?;
+            if !accepted {
+                tx.commit()?;
+                return Err(Error::Fenced);
+            }
+            tx.execute(
+                "INSERT INTO epochs (saga, epoch) VALUES (?1, ?2) \
+                 ON CONFLICT (saga) DO UPDATE SET epoch = excluded.epoch",
+                params![token.saga.0, epoch],
+            )?;
+        }
         let phase = match key.phase {
             Phase::Execute => "execute",
             Phase::Compensate => "compensate",

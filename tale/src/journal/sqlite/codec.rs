@@ -7,12 +7,12 @@ use serde_json::{Map, Value, json};
 use super::schema::SAGA_COLUMNS;
 use super::{db, is_damage};
 use crate::journal::record::{gave_up_from_name, gave_up_name};
-use crate::journal::{JournalError, Record, SagaId, SagaRow, Status};
+use crate::journal::{JournalError, Lease, Record, SagaId, SagaRow, Status};
 
 /// The saga's summary, or `None` if there is no such saga.
 pub(super) fn read_saga(conn: &Connection, saga: SagaId) -> Result<Option<SagaRow>, JournalError> {
     let mut stmt = conn
-        .prepare(&format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE id = ?1"))
+        .prepare_cached(&format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE id = ?1"))
         .map_err(db)?;
     let mut rows = stmt.query([saga.0]).map_err(db)?;
     match rows.next().map_err(db)? {
@@ -47,28 +47,36 @@ pub(super) fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalErr
     let status = required(text(3, "status")?, "status")?;
     let status =
         Status::from_name(&status).ok_or_else(|| corrupt(format!("unknown status `{status}`")))?;
-    let current_step = match get(4)? {
-        ValueRef::Null => None,
-        ValueRef::Integer(i) => Some(
-            u32::try_from(i).map_err(|_| corrupt(format!("`current_step` {i} is out of range")))?,
-        ),
-        other => {
-            return Err(corrupt(format!(
-                "`current_step` is {:?}, not an integer",
+    // An integer column, `None` for NULL.
+    let int = |i: usize, column: &str| -> Result<Option<i64>, JournalError> {
+        match get(i)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(n) => Ok(Some(n)),
+            other => Err(corrupt(format!(
+                "`{column}` is {:?}, not an integer",
                 other.data_type()
-            )));
+            ))),
         }
     };
-    let records = match get(6)? {
-        ValueRef::Integer(i) => {
-            u64::try_from(i).map_err(|_| corrupt(format!("`records` {i} is negative")))?
-        }
-        other => {
-            return Err(corrupt(format!(
-                "`records` is {:?}, not an integer",
-                other.data_type()
-            )));
-        }
+    // An integer column that is never NULL and fits `T`.
+    fn fits<T: TryFrom<i64>>(
+        value: Option<i64>,
+        column: &str,
+        corrupt: &impl Fn(String) -> JournalError,
+    ) -> Result<T, JournalError> {
+        let value = value.ok_or_else(|| corrupt(format!("`{column}` is NULL")))?;
+        T::try_from(value).map_err(|_| corrupt(format!("`{column}` {value} is out of range")))
+    }
+    let current_step = match int(4, "current_step")? {
+        None => None,
+        some => Some(fits::<u32>(some, "current_step", &corrupt)?),
+    };
+    let lease = Lease {
+        owner: text(10, "owner")?,
+        epoch: fits(int(11, "epoch")?, "epoch", &corrupt)?,
+        until: int(12, "lease_until")?,
+        resumptions: fits(int(13, "resumptions")?, "resumptions", &corrupt)?,
+        not_before: int(14, "not_before")?,
     };
     Ok(SagaRow {
         id,
@@ -77,31 +85,13 @@ pub(super) fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalErr
         status,
         current_step,
         current_step_name: text(5, "current_step_name")?,
-        records,
+        records: fits(int(6, "records")?, "records", &corrupt)?,
         last_error: text(7, "last_error")?,
         // The bits of the u64, stored as an i64.
         #[allow(clippy::cast_sign_loss)]
-        fingerprint: match get(9)? {
-            ValueRef::Null => None,
-            ValueRef::Integer(i) => Some(i as u64),
-            other => {
-                return Err(corrupt(format!(
-                    "`fingerprint` is {:?}, not an integer",
-                    other.data_type()
-                )));
-            }
-        },
-        attempts: match get(8)? {
-            ValueRef::Integer(i) => {
-                u32::try_from(i).map_err(|_| corrupt(format!("`attempts` {i} is out of range")))?
-            }
-            other => {
-                return Err(corrupt(format!(
-                    "`attempts` is {:?}, not an integer",
-                    other.data_type()
-                )));
-            }
-        },
+        fingerprint: int(9, "fingerprint")?.map(|i| i as u64),
+        attempts: fits(int(8, "attempts")?, "attempts", &corrupt)?,
+        lease,
     })
 }
 

@@ -6,21 +6,21 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 mod codec;
 mod schema;
+mod store;
 
-use super::{JournalError, NewSaga, Record, SagaId, SagaRow, Status, Store};
-use codec::{decode_saga, encode_record, read_records, read_saga};
-use schema::SAGA_COLUMNS;
+use super::{JournalError, Leases, Record, SagaId};
+use codec::read_records;
 
 /// How hard SQLite works to make each record survive a crash: SQLite's
 /// `PRAGMA synchronous`, with the journal in WAL mode.
 ///
-/// The journal is log-before-act: [`Store::append`] returns before the saga's next
+/// The journal is log-before-act: [`Store::append`](super::Store::append) returns before the saga's next
 /// action (a step, a compensation) starts. What "the record is written" survives
 /// depends on this setting:
 ///
@@ -41,7 +41,7 @@ use schema::SAGA_COLUMNS;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Durability {
     /// `synchronous = OFF`: SQLite never waits for the disk. Fastest. Every
-    /// [`append`](Store::append) has reached the operating system when it returns, so a
+    /// [`append`](super::Store::append) has reached the operating system when it returns, so a
     /// crash of the process loses nothing (WAL mode); an OS crash or a power loss may
     /// lose the last records and may leave a corrupt database file.
     Off,
@@ -50,7 +50,7 @@ pub enum Durability {
     /// last committed records (the database stays consistent).
     Normal,
     /// `synchronous = FULL` (the default): the WAL is synced at every commit, so every
-    /// record is on the disk when [`append`](Store::append) returns. Durable against
+    /// record is on the disk when [`append`](super::Store::append) returns. Durable against
     /// process crashes, OS crashes and power loss.
     #[default]
     Full,
@@ -66,12 +66,16 @@ impl Durability {
     }
 }
 
-/// The embedded [`Store`]: a SQLite database in one file, in WAL mode.
+/// The embedded [`Store`](super::Store): a SQLite database in one file, in WAL mode.
 ///
 /// Safe to share between threads (`Send + Sync`: one connection behind a mutex) and
 /// between processes on the same file (SQLite's locks; a writer waits up to
 /// [`BUSY_TIMEOUT`](SqliteStore::BUSY_TIMEOUT) for another before failing). Each
-/// [`append`](Store::append) is one transaction that writes the record and updates the
+/// handle is one worker ([`with_leases`](Self::with_leases)): several processes on one
+/// file claim and fence each other's sagas as the [`Store`](super::Store) contract says, every write
+/// under SQLite's one write lock (`BEGIN IMMEDIATE`), so that the fence check and the
+/// write are one transaction and two claims are never made at once. Each
+/// [`append`](super::Store::append) is one transaction that writes the record and updates the
 /// saga's summary, so the summary never disagrees with the records.
 ///
 /// Opening checks the file: an empty or new file becomes a journal; a journal of an
@@ -84,7 +88,7 @@ impl Durability {
 /// record's `seq` (1 for a saga's first record). A corrupt summary row (an unknown
 /// status, say) gives [`JournalError::Corrupt`] with `seq` 0.
 ///
-/// # Schema (version 2)
+/// # Schema (version 3)
 ///
 /// tale creates and versions the schema itself; an operator can read it with any SQLite
 /// client: `SELECT id, name, current_step_name, last_error FROM sagas WHERE status = 'stuck'`.
@@ -92,7 +96,7 @@ impl Durability {
 /// ```sql
 /// CREATE TABLE tale_meta (
 ///     application    TEXT    NOT NULL,   -- 'tale journal'
-///     schema_version INTEGER NOT NULL    -- 2
+///     schema_version INTEGER NOT NULL    -- 3
 /// );
 /// CREATE TABLE sagas (
 ///     id                INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused
@@ -106,9 +110,14 @@ impl Durability {
 ///     last_error        TEXT,              -- JSON
 ///     created_at        BIGINT  NOT NULL,  -- unix millis
 ///     updated_at        BIGINT  NOT NULL,  -- unix millis
-///     fingerprint       INTEGER            -- the saga's shape (u64 bits); version 2
+///     fingerprint       INTEGER,           -- the saga's shape (u64 bits); version 2
+///     owner             TEXT,              -- the owning worker; version 3, as below
+///     epoch             INTEGER NOT NULL,  -- grows at each change of hands
+///     lease_until       BIGINT,            -- unix millis; NULL: given back or finished
+///     resumptions       INTEGER NOT NULL,  -- claims since the journal last grew
+///     not_before        BIGINT             -- unix millis: no claim before (back-off)
 /// );
-/// CREATE INDEX sagas_status ON sagas (status, id);
+/// CREATE INDEX sagas_status ON sagas (status, id);  -- claims scan the running sagas
 /// CREATE TABLE records (
 ///     saga_id    INTEGER NOT NULL REFERENCES sagas (id),
 ///     seq        INTEGER NOT NULL,  -- 1, 2, 3... within the saga
@@ -133,6 +142,7 @@ impl Durability {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
+    leases: Leases,
 }
 
 /// Where a database error happened, for a clear message.
@@ -278,7 +288,27 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
             path,
+            leases: Leases::new(),
         })
+    }
+
+    /// The same store, written as `leases` says (a worker id, a lease length, a clock);
+    /// by default a fresh worker with leases of [`Leases::DEFAULT_TTL`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tale::journal::{Leases, SqliteStore, Store};
+    ///
+    /// let store = SqliteStore::in_memory()?.with_leases(Leases::new().ttl(Duration::from_secs(5)));
+    /// assert_eq!(store.leases().lease_ttl(), Duration::from_secs(5));
+    /// # Ok::<(), tale::journal::JournalError>(())
+    /// ```
+    #[must_use]
+    pub fn with_leases(mut self, leases: Leases) -> Self {
+        self.leases = leases;
+        self
     }
 
     /// The database file, or `None` for an in-memory journal.
@@ -312,121 +342,10 @@ fn is_damage(code: ErrorCode) -> bool {
     matches!(code, ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
 }
 
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-impl Store for SqliteStore {
-    fn begin(&self, saga: &NewSaga<'_>) -> Result<SagaId, JournalError> {
-        let conn = self.lock();
-        let now = now_millis();
-        // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
-        #[allow(clippy::cast_possible_wrap)]
-        let fingerprint = saga.fingerprint.map(|f| f as i64);
-        conn.execute(
-            "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at, fingerprint) \
-             VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5)",
-            params![saga.name, saga.inputs, Status::Running.as_str(), now, fingerprint],
-        )
-        .map_err(db)?;
-        Ok(SagaId(conn.last_insert_rowid()))
-    }
-
-    fn append(&self, saga: SagaId, record: &Record) -> Result<(), JournalError> {
-        let mut conn = self.lock();
-        // IMMEDIATE: take the write lock first, so that a read-then-write never meets
-        // another process's commit in between (SQLITE_BUSY_SNAPSHOT).
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
-        row.apply(record);
-        let seq = i64::try_from(row.records).map_err(|_| JournalError::Corrupt {
-            saga,
-            seq: 0,
-            reason: "its summary counts too many records".into(),
-        })?;
-        let now = now_millis();
-        let (kind, payload) = encode_record(record);
-        tx.execute(
-            "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![saga.0, seq, kind, record.index(), payload.to_string(), now],
-        )
-        .map_err(db)?;
-        tx.execute(
-            "UPDATE sagas SET status = ?2, current_step = ?3, current_step_name = ?4, \
-             records = ?5, last_error = ?6, updated_at = ?7, attempts = ?8 WHERE id = ?1",
-            params![
-                saga.0,
-                row.status.as_str(),
-                row.current_step,
-                row.current_step_name,
-                seq,
-                row.last_error,
-                now,
-                row.attempts
-            ],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)
-    }
-
-    fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
-        match self.records_prefix(saga) {
-            (records, None) => Ok(records),
-            (_, Some(error)) => Err(error),
-        }
-    }
-
-    fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
-        read_saga(&self.lock(), saga)?.ok_or(JournalError::UnknownSaga(saga))
-    }
-
-    fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
-        let conn = self.lock();
-        let mut sql = format!("SELECT {SAGA_COLUMNS} FROM sagas");
-        if !statuses.is_empty() {
-            let marks = (1..=statuses.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            sql.push_str(&format!(" WHERE status IN ({marks})"));
-        }
-        sql.push_str(" ORDER BY id");
-        let mut stmt = conn.prepare(&sql).map_err(db)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(
-                statuses.iter().map(|s| s.as_str()),
-            ))
-            .map_err(db)?;
-        let mut sagas = Vec::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            sagas.push(decode_saga(row)?);
-        }
-        Ok(sagas)
-    }
-
-    fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
-        let changed = self
-            .lock()
-            .execute(
-                "UPDATE sagas SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                params![saga.0, status.as_str(), now_millis()],
-            )
-            .map_err(db)?;
-        if changed == 0 {
-            return Err(JournalError::UnknownSaga(saga));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::{Claim, Status, Store};
 
     #[test]
     fn store_is_send_and_sync() {
@@ -438,7 +357,13 @@ mod tests {
     fn unknown_saga() {
         let store = SqliteStore::in_memory().unwrap();
         assert!(matches!(
-            store.append(SagaId(7), &Record::CompensationSucceeded { index: 0 }),
+            store.append(
+                Claim {
+                    saga: SagaId(7),
+                    epoch: 1
+                },
+                &Record::CompensationSucceeded { index: 0 }
+            ),
             Err(JournalError::UnknownSaga(SagaId(7)))
         ));
         assert!(matches!(

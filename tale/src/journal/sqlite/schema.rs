@@ -8,7 +8,7 @@ use super::is_damage;
 use crate::journal::JournalError;
 
 /// The schema version this tale writes, and the newest it reads.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// The journal's `PRAGMA application_id`: `"TALE"` in ASCII.
 pub(super) const APPLICATION_ID: i32 = 0x5441_4C45;
@@ -40,7 +40,12 @@ CREATE TABLE sagas (
     last_error        TEXT,
     created_at        BIGINT  NOT NULL,
     updated_at        BIGINT  NOT NULL,
-    fingerprint       INTEGER
+    fingerprint       INTEGER,
+    owner             TEXT,
+    epoch             INTEGER NOT NULL DEFAULT 0,
+    lease_until       BIGINT,
+    resumptions       INTEGER NOT NULL DEFAULT 0,
+    not_before        BIGINT
 );
 CREATE INDEX sagas_status ON sagas (status, id);
 CREATE TABLE records (
@@ -54,13 +59,26 @@ CREATE TABLE records (
 );
 ";
 
-pub(super) const SAGA_COLUMNS: &str = "id, name, inputs, status, current_step, current_step_name, records, last_error, attempts, fingerprint";
+pub(super) const SAGA_COLUMNS: &str = "id, name, inputs, status, current_step, current_step_name, records, last_error, attempts, fingerprint, owner, epoch, lease_until, resumptions, not_before";
 
 /// What takes a journal of version `n - 1` to version `n`, for each `n` after 1, in
 /// order. Each runs in the transaction that opens the journal, under its write lock.
 const MIGRATIONS: &[(i64, &str)] = &[
     // 2: the fingerprint of the saga's shape, journaled when it begins.
     (2, "ALTER TABLE sagas ADD COLUMN fingerprint INTEGER;"),
+    // 3: owners, epochs and leases, for many workers on one journal. A saga running in
+    // an older journal has no owner and no lease: the first claim takes it. No index on
+    // `lease_until`: every write renews the lease, and an index on it would be written
+    // with every record; a claim scans the running sagas (`sagas_status`), which are
+    // few.
+    (
+        3,
+        "ALTER TABLE sagas ADD COLUMN owner TEXT;
+         ALTER TABLE sagas ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE sagas ADD COLUMN lease_until BIGINT;
+         ALTER TABLE sagas ADD COLUMN resumptions INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE sagas ADD COLUMN not_before BIGINT;",
+    ),
 ];
 
 /// Creates the schema in an empty database, or migrates an older journal to

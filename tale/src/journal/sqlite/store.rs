@@ -1,0 +1,263 @@
+//! The [`Store`] operations of [`SqliteStore`]: each one transaction, every write under
+//! the database's write lock (`BEGIN IMMEDIATE`), so that a read-then-write never meets
+//! another process's commit in between, and the fence check and the write are one.
+//! What the reads and writes decide is [`SagaRow`]'s and [`Lease`](crate::journal::Lease)'s,
+//! as for every store.
+
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+
+use super::codec::{decode_saga, encode_record, read_saga};
+use super::schema::SAGA_COLUMNS;
+use super::{SqliteStore, db};
+use crate::journal::{
+    Claim, Claimed, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status, Store,
+};
+
+/// A count or epoch as SQLite's signed integer.
+fn signed<T: TryInto<i64>>(value: T, saga: SagaId, what: &str) -> Result<i64, JournalError> {
+    value.try_into().map_err(|_| JournalError::Corrupt {
+        saga,
+        seq: 0,
+        reason: format!("its summary's {what} is too large"),
+    })
+}
+
+/// Writes the summary `row` back, as it stands.
+fn write_row(conn: &Connection, row: &SagaRow, now: Millis) -> Result<(), JournalError> {
+    let lease = &row.lease;
+    let records = signed(row.records, row.id, "count of records")?;
+    let epoch = signed(lease.epoch, row.id, "epoch")?;
+    conn.prepare_cached(
+        "UPDATE sagas SET status = ?2, current_step = ?3, current_step_name = ?4, \
+         records = ?5, last_error = ?6, updated_at = ?7, attempts = ?8, owner = ?9, \
+         epoch = ?10, lease_until = ?11, resumptions = ?12, not_before = ?13 WHERE id = ?1",
+    )
+    .and_then(|mut update| {
+        update.execute(params![
+            row.id.0,
+            row.status.as_str(),
+            row.current_step,
+            row.current_step_name,
+            records,
+            row.last_error,
+            now,
+            row.attempts,
+            lease.owner,
+            epoch,
+            lease.until,
+            lease.resumptions,
+            lease.not_before,
+        ])
+    })
+    .map_err(db)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Runs `f` on the saga's summary in a write transaction, and writes it back if `f`
+    /// succeeds.
+    fn update<T>(
+        &self,
+        saga: SagaId,
+        f: impl FnOnce(&mut SagaRow) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+        let value = f(&mut row)?;
+        write_row(&tx, &row, self.leases.now())?;
+        tx.commit().map_err(db)?;
+        Ok(value)
+    }
+
+    /// The running sagas a claim at `now` may take, oldest first, at most `limit`.
+    fn claimable(
+        tx: &Transaction<'_>,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<SagaRow>, JournalError> {
+        let mut stmt = tx
+            .prepare(&format!(
+                "SELECT {SAGA_COLUMNS} FROM sagas WHERE status = ?1 \
+                 AND (lease_until IS NULL OR lease_until <= ?2) \
+                 AND (not_before IS NULL OR not_before <= ?2) ORDER BY id LIMIT ?3"
+            ))
+            .map_err(db)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt
+            .query(params![Status::Running.as_str(), now, limit])
+            .map_err(db)?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            found.push(decode_saga(row)?);
+        }
+        Ok(found)
+    }
+}
+
+impl Store for SqliteStore {
+    fn leases(&self) -> &Leases {
+        &self.leases
+    }
+
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
+        let conn = self.lock();
+        let now = self.leases.now();
+        // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
+        #[allow(clippy::cast_possible_wrap)]
+        let fingerprint = saga.fingerprint.map(|f| f as i64);
+        conn.prepare_cached(
+            "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at, \
+             fingerprint, owner, epoch, lease_until) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5, ?6, 1, ?7)",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
+                saga.name,
+                saga.inputs,
+                Status::Running.as_str(),
+                now,
+                fingerprint,
+                self.leases.worker_id().as_str(),
+                self.leases.until(),
+            ])
+        })
+        .map_err(db)?;
+        let claim = Claim {
+            saga: SagaId(conn.last_insert_rowid()),
+            epoch: 1,
+        };
+        self.leases.hold(claim);
+        Ok(claim)
+    }
+
+    fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
+        let saga = claim.saga;
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+        row.append(claim, record, self.leases.until())?;
+        let now = self.leases.now();
+        let (kind, payload) = encode_record(record);
+        let seq = signed(row.records, saga, "count of records")?;
+        tx.prepare_cached(
+            "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
+                saga.0,
+                seq,
+                kind,
+                record.index(),
+                payload.to_string(),
+                now
+            ])
+        })
+        .map_err(db)?;
+        write_row(&tx, &row, now)?;
+        tx.commit().map_err(db)?;
+        if row.status.is_finished() {
+            self.leases.let_go(claim);
+        }
+        Ok(())
+    }
+
+    fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
+        match self.records_prefix(saga) {
+            (records, None) => Ok(records),
+            (_, Some(error)) => Err(error),
+        }
+    }
+
+    fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
+        read_saga(&self.lock(), saga)?.ok_or(JournalError::UnknownSaga(saga))
+    }
+
+    fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
+        let conn = self.lock();
+        let mut sql = format!("SELECT {SAGA_COLUMNS} FROM sagas");
+        if !statuses.is_empty() {
+            let marks = (1..=statuses.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            sql.push_str(&format!(" WHERE status IN ({marks})"));
+        }
+        sql.push_str(" ORDER BY id");
+        let mut stmt = conn.prepare(&sql).map_err(db)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(
+                statuses.iter().map(|s| s.as_str()),
+            ))
+            .map_err(db)?;
+        let mut sagas = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            sagas.push(decode_saga(row)?);
+        }
+        Ok(sagas)
+    }
+
+    fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
+        self.update(saga, |row| {
+            row.set_status(status);
+            Ok(())
+        })
+    }
+
+    fn claim(&self, limit: usize) -> Result<Vec<Claimed>, JournalError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let now = self.leases.now();
+        let mut claimed = Vec::new();
+        for mut row in Self::claimable(&tx, now, limit)? {
+            // The query's rule, checked again by the one every store applies.
+            if !row.claimable(now) {
+                continue;
+            }
+            let claim = row
+                .lease
+                .take(row.id, self.leases.worker_id(), self.leases.until());
+            write_row(&tx, &row, now)?;
+            claimed.push(Claimed { row, claim });
+        }
+        tx.commit().map_err(db)?;
+        for c in &claimed {
+            self.leases.hold(c.claim);
+        }
+        Ok(claimed)
+    }
+
+    fn take_over(&self, saga: SagaId) -> Result<Claim, JournalError> {
+        let (worker, until) = (self.leases.worker_id(), self.leases.until());
+        let claim = self.update(saga, |row| Ok(row.lease.take(saga, worker, until)))?;
+        self.leases.hold(claim);
+        Ok(claim)
+    }
+
+    fn renew(&self, claim: Claim) -> Result<(), JournalError> {
+        let until = self.leases.until();
+        self.update(claim.saga, |row| {
+            row.lease.fence(claim)?;
+            row.lease.renew(until);
+            Ok(())
+        })
+    }
+
+    fn release(&self, claim: Claim, retry_at: Option<Millis>) -> Result<(), JournalError> {
+        let released = self.update(claim.saga, |row| {
+            row.lease.fence(claim)?;
+            row.lease.give_back(retry_at);
+            Ok(())
+        });
+        // Given back, or lost: either way no longer this handle's.
+        self.leases.let_go(claim);
+        released
+    }
+}

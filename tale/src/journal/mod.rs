@@ -140,12 +140,15 @@ mod key;
 mod lease;
 mod ledger;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 mod recover;
 mod recover_async;
 mod replay;
 mod sqlite;
 mod store;
+mod stored;
 mod worker;
 
 pub use crate::engine::Unwind;
@@ -155,6 +158,8 @@ pub use error::{DurableError, Interrupted, JournalError};
 pub use key::{IdempotencyKey, Phase, fencing_token, idempotency_key};
 pub use lease::{Claim, Lease, Leases, Millis, WorkerId};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 pub use record::{NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use recover_async::{AsyncRecoverer, AsyncSagaFn};

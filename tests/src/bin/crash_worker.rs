@@ -10,7 +10,8 @@
 //! ```
 //!
 //! starts the sagas `first..first + n` of the seed's plans on `lanes` tasks, works
-//! until its standard input closes, then drains (each saga it runs stops before its
+//! until its standard input closes (its journal is `<dir>/journal.db`, or the
+//! PostgreSQL database `TALE_CRASH_JOURNAL` names, whose connections the harness cuts), then drains (each saga it runs stops before its
 //! next action and is given back) and prints `stats <WorkerStats>`. Its service calls
 //! are recorded under its worker id, with their fencing token.
 
@@ -21,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tale::journal::{
-    AsyncRecoverer, AsyncWorker, DurableError, JournalError, Leases, SqliteStore, Store,
-    WorkerOptions,
+    AsyncRecoverer, AsyncStore, AsyncWorker, DurableError, JournalError, Leases, PgStore,
+    SqliteStore, WorkerOptions,
 };
 use tale::{CancelHandle, TokioClock};
 use tests::crash::plan::plan;
@@ -41,13 +42,26 @@ struct Work {
 
 async fn work(job: Work) -> Result<(), String> {
     let leases = Leases::new().ttl(job.ttl);
-    let store = SqliteStore::open_with(
-        job.dir.join("journal.db"),
-        tale::journal::Durability::Normal,
-    )
-    .map_err(|e| e.to_string())?
-    .with_leases(leases);
-    let store = Arc::new(store);
+    let postgres = std::env::var("TALE_CRASH_JOURNAL").ok();
+    let store: Arc<dyn AsyncStore> = match &postgres {
+        Some(url) => Arc::new(
+            PgStore::connect(url)
+                .await
+                .map_err(|e| e.to_string())?
+                .with_leases(leases),
+        ),
+        None => Arc::new(
+            SqliteStore::open_with(
+                job.dir.join("journal.db"),
+                tale::journal::Durability::Normal,
+            )
+            .map_err(|e| e.to_string())?
+            .with_leases(leases),
+        ),
+    };
+    // On PostgreSQL the harness cuts connections and restarts the server: a journal
+    // write that fails then stops its saga, for a worker to resume.
+    let faults = postgres.is_some();
     let me = store.leases().worker_id().to_string();
     let services = Arc::new(
         Services::connect(&job.dir)
@@ -98,7 +112,7 @@ async fn work(job: Work) -> Result<(), String> {
                         break;
                     }
                     let (kind, plan) = plan(seed, i);
-                    let store: &SqliteStore = &store;
+                    let store: &dyn AsyncStore = &*store;
                     let origin = tale::journal::Origin::New;
                     let result = match kind {
                         0 => trip(store, origin, &plan, &services).await,
@@ -112,6 +126,7 @@ async fn work(job: Work) -> Result<(), String> {
                         | Err(DurableError::Journal(
                             JournalError::LeaseLost { .. } | JournalError::ShuttingDown { .. },
                         )) => {}
+                        Err(DurableError::Journal(JournalError::Database(_))) if faults => {}
                         Err(error) => return Err(format!("{}: {error:?}", plan.order)),
                     }
                 }

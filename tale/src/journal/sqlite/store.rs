@@ -6,9 +6,10 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use super::codec::{decode_saga, encode_record, read_saga};
+use super::codec::{decode_saga, read_saga};
 use super::schema::SAGA_COLUMNS;
 use super::{SqliteStore, db};
+use crate::journal::stored;
 use crate::journal::{
     Claim, Claimed, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status, Store,
 };
@@ -142,7 +143,7 @@ impl Store for SqliteStore {
         let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
         row.append(claim, record, self.leases.until())?;
         let now = self.leases.now();
-        let (kind, payload) = encode_record(record);
+        let (kind, payload) = stored::encode(record);
         let seq = signed(row.records, saga, "count of records")?;
         tx.prepare_cached(
             "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \

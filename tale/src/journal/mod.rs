@@ -160,6 +160,8 @@ pub use lease::{Claim, Lease, Leases, Millis, WorkerId};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
+#[cfg(all(feature = "postgres", feature = "testing"))]
+pub use postgres::PgTestServer;
 pub use record::{NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use recover_async::{AsyncRecoverer, AsyncSagaFn};

@@ -3,6 +3,8 @@
 
 mod pool;
 mod schema;
+#[cfg(feature = "testing")]
+mod server;
 mod store;
 
 use std::fmt;
@@ -14,6 +16,8 @@ use tokio_postgres::{Config, NoTls, Socket};
 
 use super::{JournalError, Leases};
 use pool::{Connect, Pool};
+#[cfg(feature = "testing")]
+pub use server::PgTestServer;
 
 /// The [`AsyncStore`](super::AsyncStore) on PostgreSQL: a journal shared by workers on
 /// many machines, with the same ownership, lease and fencing protocol as every store

@@ -140,6 +140,7 @@ mod key;
 mod lease;
 mod ledger;
 mod memory;
+mod payload;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod record;
@@ -158,6 +159,7 @@ pub use error::{DurableError, Interrupted, JournalError};
 pub use key::{IdempotencyKey, Phase, fencing_token, idempotency_key};
 pub use lease::{Claim, Lease, Leases, Millis, WorkerId};
 pub use memory::MemoryStore;
+pub use payload::PayloadCodec;
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(all(feature = "postgres", feature = "testing"))]

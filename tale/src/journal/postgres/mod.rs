@@ -14,6 +14,7 @@ use std::sync::Arc;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Config, NoTls, Socket};
 
+use super::payload::Payloads;
 use super::{JournalError, Leases};
 use pool::{Connect, Pool};
 #[cfg(feature = "testing")]
@@ -60,6 +61,7 @@ pub use server::PgTestServer;
 pub struct PgStore {
     pool: Pool,
     leases: Leases,
+    payloads: Payloads,
 }
 
 impl fmt::Debug for PgStore {
@@ -131,6 +133,7 @@ impl PgStore {
         Ok(Self {
             pool,
             leases: Leases::new(),
+            payloads: Payloads::default(),
         })
     }
 
@@ -139,6 +142,14 @@ impl PgStore {
     #[must_use]
     pub fn with_leases(mut self, leases: Leases) -> Self {
         self.leases = leases;
+        self
+    }
+
+    /// The same store, its payloads (inputs, outputs, errors) sealed by `codec` (see
+    /// [`PayloadCodec`](super::PayloadCodec)).
+    #[must_use]
+    pub fn with_codec(mut self, codec: impl super::PayloadCodec + 'static) -> Self {
+        self.payloads = Payloads::sealed(codec);
         self
     }
 

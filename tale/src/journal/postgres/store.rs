@@ -145,13 +145,14 @@ impl PgStore {
         #[allow(clippy::cast_possible_wrap)]
         let fingerprint = saga.fingerprint.map(|f| f as i64);
         let owner = self.leases.worker_id().as_str();
+        let inputs = self.payloads.seal(saga.inputs);
         let row = c
             .client
             .query_one(
                 &c.statements.insert_saga,
                 &[
                     &saga.name,
-                    &saga.inputs,
+                    &&*inputs,
                     &self.leases.now(),
                     &fingerprint,
                     &owner,
@@ -180,8 +181,9 @@ impl PgStore {
             .ok_or(JournalError::UnknownSaga(saga))?;
         let mut row = decode_saga(&row)?;
         row.append(claim, record, self.leases.until())?;
+        self.payloads.seal_summary(&mut row, record);
         let now = self.leases.now();
-        let (kind, payload) = stored::encode(record);
+        let (kind, payload) = stored::encode(&self.payloads.seal_record(record));
         let seq = signed(row.records, saga, "count of records")?;
         let index = record
             .index()
@@ -240,7 +242,8 @@ impl PgStore {
             let kind: String = row.try_get(1).map_err(db)?;
             let index: Option<i32> = row.try_get(2).map_err(db)?;
             let payload: String = row.try_get(3).map_err(db)?;
-            records.push(stored::decode(&kind, index.map(i64::from), &payload).map_err(corrupt)?);
+            let record = stored::decode(&kind, index.map(i64::from), &payload).map_err(corrupt)?;
+            records.push(self.payloads.open_record(saga, record)?);
         }
         if (records.len() as u64) < summary.records {
             return Err(JournalError::Corrupt {
@@ -265,7 +268,7 @@ impl PgStore {
             .await
             .map_err(db)?
             .ok_or(JournalError::UnknownSaga(saga))?;
-        decode_saga(&row)
+        self.payloads.open_row(decode_saga(&row)?)
     }
 
     async fn list(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
@@ -277,7 +280,9 @@ impl PgStore {
             .query(&c.statements.sagas, &[&names])
             .await
             .map_err(db)?;
-        rows.iter().map(decode_saga).collect()
+        rows.iter()
+            .map(|row| self.payloads.open_row(decode_saga(row)?))
+            .collect()
     }
 
     async fn claim_sagas(&self, limit: usize) -> Result<Vec<Claimed>, JournalError> {
@@ -307,7 +312,15 @@ impl PgStore {
         for claimed in &claimed {
             self.leases.hold(claimed.claim);
         }
-        Ok(claimed)
+        claimed
+            .into_iter()
+            .map(|Claimed { row, claim }| {
+                Ok(Claimed {
+                    row: self.payloads.open_row(row)?,
+                    claim,
+                })
+            })
+            .collect()
     }
 }
 

@@ -94,12 +94,7 @@ impl PgStore {
     /// quotes it: it may hold a password) or the server cannot be reached, and as
     /// [`connect_with`](Self::connect_with).
     pub async fn connect(config: &str) -> Result<Self, JournalError> {
-        let config = Config::from_str(config).map_err(|e| {
-            JournalError::Database(
-                format!("the PostgreSQL connection string does not parse: {e}").into(),
-            )
-        })?;
-        Self::connect_with(config, NoTls).await
+        Self::connect_with(parse(config)?, NoTls).await
     }
 
     /// Connects to the database `config` names through `tls` (for instance the
@@ -137,6 +132,46 @@ impl PgStore {
         })
     }
 
+    /// Connects through TLS (rustls, feature `postgres-rustls`) to the database `config`
+    /// names, trusting the certificates `tls` trusts: what managed PostgreSQL services
+    /// require. Put `sslmode=require` in `config` so that the connection fails rather
+    /// than falls back to plain text.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), and [`JournalError::Database`] if the server's
+    /// certificate is not trusted.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(ca_der: Vec<u8>) -> Result<(), tale::journal::JournalError> {
+    /// use std::sync::Arc;
+    /// use tale::journal::PgStore;
+    ///
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// roots.add(ca_der.into()).expect("a CA certificate");
+    /// let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+    ///     rustls::crypto::ring::default_provider(),
+    /// ))
+    /// .with_safe_default_protocol_versions()
+    /// .expect("TLS 1.2 and 1.3")
+    /// .with_root_certificates(roots)
+    /// .with_no_client_auth();
+    /// let store = PgStore::connect_tls("host=db.example.com dbname=app user=app sslmode=require", tls).await?;
+    /// # drop(store);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "postgres-rustls")]
+    pub async fn connect_tls(
+        config: &str,
+        tls: rustls::ClientConfig,
+    ) -> Result<Self, JournalError> {
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+        Self::connect_with(parse(config)?, tls).await
+    }
+
     /// The same store, written as `leases` says (a worker id, a lease length, a clock);
     /// by default a fresh worker with leases of [`Leases::DEFAULT_TTL`].
     #[must_use]
@@ -159,4 +194,13 @@ impl PgStore {
         self.pool = self.pool.resized(n);
         self
     }
+}
+
+/// A connection string, parsed; the error never quotes it (it may hold a password).
+fn parse(config: &str) -> Result<Config, JournalError> {
+    Config::from_str(config).map_err(|e| {
+        JournalError::Database(
+            format!("the PostgreSQL connection string does not parse: {e}").into(),
+        )
+    })
 }

@@ -80,6 +80,18 @@ impl PgTestServer {
         }
     }
 
+    /// Starts a throwaway cluster of its own that serves TLS with the certificate
+    /// `cert_pem` and its key `key_pem` on a TCP port of 127.0.0.1 (connection strings
+    /// name `host=localhost`): for tests of TLS. Stopped and removed when the process
+    /// ends.
+    ///
+    /// # Errors
+    ///
+    /// Why it could not start (no PostgreSQL binaries, `initdb` or `pg_ctl` failed).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Result<PgTestServer, String> {
+        cluster(Some((cert_pem, key_pem)))
+    }
+
     /// The connection string of `database`.
     #[must_use]
     pub fn url(&self, database: &str) -> String {
@@ -194,6 +206,13 @@ fn start() -> Result<PgTestServer, String> {
             as_owner: Vec::new(),
         });
     }
+    cluster(None)
+}
+
+/// Starts a throwaway cluster: on a unix socket only, or, with `tls` (a certificate and
+/// its key, PEM), on a TCP port of 127.0.0.1 with TLS on.
+fn cluster(tls: Option<(&str, &str)>) -> Result<PgTestServer, String> {
+    static CLUSTERS: AtomicU64 = AtomicU64::new(0);
     let bindir = bindir().ok_or("no PostgreSQL binaries (`pg_config --bindir` failed and /usr/lib/postgresql/*/bin has none)")?;
     let root = Command::new("id")
         .arg("-u")
@@ -210,7 +229,11 @@ fn start() -> Result<PgTestServer, String> {
     } else {
         Vec::new()
     };
-    let dir = std::env::temp_dir().join(format!("tale-pg-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "tale-pg-{}-{}",
+        std::process::id(),
+        CLUSTERS.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     if root {
@@ -222,8 +245,42 @@ fn start() -> Result<PgTestServer, String> {
             return Err("cannot give the cluster's folder to the `postgres` user".into());
         }
     }
+    let (base, listen) = match tls {
+        None => (
+            format!("host={} port=5432 user=tale", path(&dir)),
+            "-c listen_addresses='' -p 5432".to_owned(),
+        ),
+        Some((cert, key)) => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|e| format!("no free port: {e}"))?
+                .port();
+            let (cert_file, key_file) = (dir.join("server.crt"), dir.join("server.key"));
+            std::fs::write(&cert_file, cert).map_err(|e| e.to_string())?;
+            std::fs::write(&key_file, key).map_err(|e| e.to_string())?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| e.to_string())?;
+            }
+            if root {
+                let _ = Command::new("chown")
+                    .args(["postgres:postgres", path(&cert_file), path(&key_file)])
+                    .status();
+            }
+            (
+                format!("host=localhost port={port} user=tale"),
+                format!(
+                    "-c listen_addresses='127.0.0.1' -p {port} -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                    path(&cert_file),
+                    path(&key_file)
+                ),
+            )
+        }
+    };
     let server = PgTestServer {
-        base: format!("host={} port=5432 user=tale", path(&dir)),
+        base,
         dir: Some(dir.clone()),
         bindir: Some(bindir.clone()),
         as_owner,
@@ -252,7 +309,7 @@ fn start() -> Result<PgTestServer, String> {
         ));
     }
     let options = format!(
-        "-k {} -c listen_addresses='' -p 5432 -c fsync=off -c max_connections=200",
+        "-k {} {listen} -c fsync=off -c max_connections=200",
         path(&dir)
     );
     let started = server

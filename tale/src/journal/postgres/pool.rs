@@ -23,6 +23,9 @@ pub(super) fn db(error: tokio_postgres::Error) -> JournalError {
 
 /// The statements every journal operation uses, prepared on each connection.
 pub(super) struct Statements {
+    pub(super) begin: Statement,
+    pub(super) commit: Statement,
+    pub(super) rollback: Statement,
     pub(super) insert_saga: Statement,
     pub(super) saga: Statement,
     pub(super) saga_for_update: Statement,
@@ -37,6 +40,10 @@ pub(super) struct Statements {
 pub(super) struct Connection {
     pub(super) client: Client,
     pub(super) statements: Statements,
+    /// A transaction begun by hand and not yet ended: if the call that began it is
+    /// dropped half way, the connection is closed rather than reused (closing it rolls
+    /// the transaction back).
+    pub(super) in_transaction: bool,
 }
 
 impl Connection {
@@ -47,6 +54,9 @@ impl Connection {
             async move { client.prepare(&sql).await.map_err(db) }
         };
         let statements = Statements {
+            begin: prepare("BEGIN".into()).await?,
+            commit: prepare("COMMIT".into()).await?,
+            rollback: prepare("ROLLBACK".into()).await?,
             insert_saga: prepare(schema::INSERT_SAGA.into()).await?,
             saga: prepare(schema::select_saga("")).await?,
             saga_for_update: prepare(schema::select_saga(" FOR UPDATE")).await?,
@@ -56,7 +66,11 @@ impl Connection {
             sagas: prepare(schema::select_sagas()).await?,
             claimable: prepare(schema::select_claimable()).await?,
         };
-        Ok(Self { client, statements })
+        Ok(Self {
+            client,
+            statements,
+            in_transaction: false,
+        })
     }
 }
 
@@ -86,6 +100,7 @@ impl Drop for Lent<'_> {
     fn drop(&mut self) {
         if let Some(connection) = self.connection.take()
             && !connection.client.is_closed()
+            && !connection.in_transaction
         {
             self.pool.idle().push(connection);
         }

@@ -2,12 +2,13 @@
 //! connection; what they decide is [`SagaRow`]'s and [`Lease`](crate::journal::Lease)'s,
 //! as for every store.
 
-use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{GenericClient, Row};
 
 use super::PgStore;
 use super::pool::{Connection, Statements, db};
 use crate::compose::BoxFuture;
+use crate::engine::join::join2;
 use crate::journal::stored;
 use crate::journal::{
     AsyncStore, Claim, Claimed, JournalError, Lease, Leases, Millis, NewSaga, Record, SagaId,
@@ -80,7 +81,7 @@ fn small<T: TryInto<i32>>(value: T, saga: SagaId, what: &str) -> Result<i32, Jou
 
 /// Writes the summary `row` back, as it stands, in `tx`.
 async fn write_row(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &impl GenericClient,
     statements: &Statements,
     row: &SagaRow,
     now: Millis,
@@ -115,6 +116,47 @@ async fn write_row(
     Ok(())
 }
 
+/// Begins a transaction on `c` and locks the saga's row in it, in one round trip (the
+/// two statements pipelined); the connection is marked as in a transaction until
+/// [`commit`] or [`rollback`] ends it.
+async fn lock(c: &mut Connection, saga: SagaId) -> Result<SagaRow, JournalError> {
+    c.in_transaction = true;
+    let (begun, row) = join2(
+        c.client.execute(&c.statements.begin, &[]),
+        c.client
+            .query_opt(&c.statements.saga_for_update, &[&saga.0]),
+    )
+    .await;
+    begun.map_err(db)?;
+    match row.map_err(db)? {
+        Some(row) => decode_saga(&row),
+        None => Err(JournalError::UnknownSaga(saga)),
+    }
+}
+
+/// Ends the transaction `lock` began without writing.
+async fn rollback(c: &mut Connection) -> Result<(), JournalError> {
+    c.client
+        .execute(&c.statements.rollback, &[])
+        .await
+        .map_err(db)?;
+    c.in_transaction = false;
+    Ok(())
+}
+
+/// Commits the transaction `lock` began, pipelined after `writes` (one round trip for
+/// all): if a write fails, the server turns the commit into a rollback, and the write's
+/// error is returned.
+async fn commit<W: std::future::Future<Output = Result<(), JournalError>>>(
+    c: &Connection,
+    writes: W,
+) -> Result<(), JournalError> {
+    let (written, committed) = join2(writes, c.client.execute(&c.statements.commit, &[])).await;
+    written?;
+    committed.map_err(db)?;
+    Ok(())
+}
+
 impl PgStore {
     /// Runs `f` on the saga's summary, locked in a transaction, and writes it back if `f`
     /// succeeds.
@@ -124,17 +166,18 @@ impl PgStore {
         f: impl FnOnce(&mut SagaRow) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
         let mut lent = self.pool.get().await?;
-        let Connection { client, statements } = lent.get();
-        let tx = client.transaction().await.map_err(db)?;
-        let row = tx
-            .query_opt(&statements.saga_for_update, &[&saga.0])
-            .await
-            .map_err(db)?
-            .ok_or(JournalError::UnknownSaga(saga))?;
-        let mut row = decode_saga(&row)?;
-        let value = f(&mut row)?;
-        write_row(&tx, statements, &row, self.leases.now()).await?;
-        tx.commit().await.map_err(db)?;
+        let c = lent.get();
+        let mut row = lock(c, saga).await?;
+        let value = match f(&mut row) {
+            Ok(value) => value,
+            Err(refused) => {
+                rollback(c).await?;
+                return Err(refused);
+            }
+        };
+        let now = self.leases.now();
+        commit(c, write_row(&c.client, &c.statements, &row, now)).await?;
+        c.in_transaction = false;
         Ok(value)
     }
 
@@ -172,15 +215,12 @@ impl PgStore {
     async fn append_record(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
         let saga = claim.saga;
         let mut lent = self.pool.get().await?;
-        let Connection { client, statements } = lent.get();
-        let tx = client.transaction().await.map_err(db)?;
-        let row = tx
-            .query_opt(&statements.saga_for_update, &[&saga.0])
-            .await
-            .map_err(db)?
-            .ok_or(JournalError::UnknownSaga(saga))?;
-        let mut row = decode_saga(&row)?;
-        row.append(claim, record, self.leases.until())?;
+        let c = lent.get();
+        let mut row = lock(c, saga).await?;
+        if let Err(refused) = row.append(claim, record, self.leases.until()) {
+            rollback(c).await?;
+            return Err(refused);
+        }
         self.payloads.seal_summary(&mut row, record);
         let now = self.leases.now();
         let (kind, payload) = stored::encode(&self.payloads.seal_record(record));
@@ -189,14 +229,25 @@ impl PgStore {
             .index()
             .map(|i| small(i, saga, "step index"))
             .transpose()?;
-        tx.execute(
-            &statements.insert_record,
-            &[&saga.0, &seq, &kind, &index, &payload.to_string(), &now],
-        )
-        .await
-        .map_err(db)?;
-        write_row(&tx, statements, &row, now).await?;
-        tx.commit().await.map_err(db)?;
+        let payload = payload.to_string();
+        // The record, the summary and the commit in one round trip.
+        let insert = async {
+            c.client
+                .execute(
+                    &c.statements.insert_record,
+                    &[&saga.0, &seq, &kind, &index, &payload, &now],
+                )
+                .await
+                .map(drop)
+                .map_err(db)
+        };
+        let writes = async {
+            let (inserted, updated) =
+                join2(insert, write_row(&c.client, &c.statements, &row, now)).await;
+            inserted.and(updated)
+        };
+        commit(c, writes).await?;
+        c.in_transaction = false;
         if row.status.is_finished() {
             self.leases.let_go(claim);
         }
@@ -287,7 +338,9 @@ impl PgStore {
 
     async fn claim_sagas(&self, limit: usize) -> Result<Vec<Claimed>, JournalError> {
         let mut lent = self.pool.get().await?;
-        let Connection { client, statements } = lent.get();
+        let Connection {
+            client, statements, ..
+        } = lent.get();
         let tx = client.transaction().await.map_err(db)?;
         let now = self.leases.now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -2,7 +2,8 @@
 //! `tests::pg`): the store conformance suite, durable async sagas recovered by a
 //! worker, schema creation raced by several processes' connections, a newer schema
 //! refused, connections cut by `pg_terminate_backend` (an error, never a panic; the
-//! next call reconnects), and no password in errors or `Debug`.
+//! next call reconnects), a write dropped half way (its connection closed, not pooled
+//! in a transaction), and no password in errors or `Debug`.
 
 use std::sync::Arc;
 
@@ -143,4 +144,71 @@ async fn passwords_never_appear_in_errors_or_debug() {
         .unwrap();
     let shown = format!("{store:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_dropped_half_way_leaves_no_transaction_open() {
+    if pg::skipped() {
+        return;
+    }
+    let server = pg::server();
+    let url = server.fresh_database("dropped").await;
+    let store = PgStore::connect(&url).await.unwrap();
+    let claim = store.begin(&NewSaga::new("trip", "{}")).await.unwrap();
+    // Another session holds the saga's row, so the store's write waits on the lock
+    // (its transaction begun) until the caller gives up on it.
+    let (blocker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    blocker
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM tale_sagas WHERE id = {} FOR UPDATE",
+            claim.saga.0
+        ))
+        .await
+        .unwrap();
+    let started = Record::StepStarted {
+        index: 0,
+        name: "flight".into(),
+    };
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        store.append(claim, &started),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the write waited on the lock");
+    blocker.batch_execute("ROLLBACK").await.unwrap();
+    // The connection the dropped write had begun its transaction on is closed, not
+    // handed back to the pool idle in a transaction that holds the row.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let open: i64 = blocker
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if open == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{open} session(s) left idle in a transaction"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // And the row is free: another handle on the journal writes to it at once.
+    let other = PgStore::connect(&url).await.unwrap();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        other.append(claim, &started),
+    )
+    .await
+    .expect("the row is not held")
+    .expect("the write");
+    assert_eq!(store.saga(claim.saga).await.unwrap().records, 1);
 }

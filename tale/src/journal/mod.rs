@@ -4,8 +4,11 @@
 //!
 //! The [`Store`] trait is what a journal needs from a database, and [`AsyncStore`] its
 //! async side (every `Store` is one, served inline); [`SqliteStore`] is the embedded
-//! default (rusqlite with the bundled SQLite: nothing to install) and [`MemoryStore`]
-//! serves tests.
+//! default (rusqlite with the bundled SQLite: nothing to install), `PgStore` (feature
+//! `postgres`; TLS with `postgres-rustls`) the store for many machines sharing one
+//! PostgreSQL database, and [`MemoryStore`] serves tests. Every store takes an optional
+//! [`PayloadCodec`] that seals what it writes of a saga's inputs, outputs and errors
+//! (to encrypt or redact them at rest).
 //!
 //! # How a durable saga runs
 //!

@@ -11,8 +11,9 @@
 //!
 //! starts the sagas `first..first + n` of the seed's plans on `lanes` tasks, works
 //! until its standard input closes (its journal is `<dir>/journal.db`, or the
-//! PostgreSQL database `TALE_CRASH_JOURNAL` names, whose connections the harness cuts), then drains (each saga it runs stops before its
-//! next action and is given back) and prints `stats <WorkerStats>`. Its service calls
+//! PostgreSQL database `TALE_CRASH_JOURNAL` names, whose connections the harness cuts),
+//! then drains (each saga it runs stops before its next action and is given back) and
+//! prints `stats <WorkerStats>`. Its service calls
 //! are recorded under its worker id, with their fencing token.
 
 use std::io::Read;
@@ -40,16 +41,27 @@ struct Work {
     ttl: Duration,
 }
 
+/// Connects to the PostgreSQL journal as a supervised worker does: the harness may be
+/// cutting connections or restarting the server right now, so a connection lost while
+/// connecting is tried again, for a while.
+async fn connect(url: &str) -> Result<PgStore, String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match PgStore::connect(url).await {
+            Ok(store) => return Ok(store),
+            Err(JournalError::Database(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+}
+
 async fn work(job: Work) -> Result<(), String> {
     let leases = Leases::new().ttl(job.ttl);
     let postgres = std::env::var("TALE_CRASH_JOURNAL").ok();
     let store: Arc<dyn AsyncStore> = match &postgres {
-        Some(url) => Arc::new(
-            PgStore::connect(url)
-                .await
-                .map_err(|e| e.to_string())?
-                .with_leases(leases),
-        ),
+        Some(url) => Arc::new(connect(url).await?.with_leases(leases)),
         None => Arc::new(
             SqliteStore::open_with(
                 job.dir.join("journal.db"),

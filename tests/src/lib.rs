@@ -2,6 +2,7 @@
 //! crash suites.
 
 pub mod crash;
+pub mod pg;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 

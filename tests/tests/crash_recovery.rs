@@ -155,6 +155,7 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
             call(1, "w1", "saga-1/step-0/execute", true),
             call(2, "w2", "saga-1/step-0/compensate", true),
         ],
+        dense_ids: true,
     };
     let problems = |world: &World| check(world, &Layout::SYNC, &mut Summary::default());
     assert_eq!(problems(&world()), Vec::<String>::new());

@@ -21,7 +21,7 @@
 
 use std::path::Path;
 
-use tests::crash::fleet::{Fleet, run_fleet};
+use tests::crash::fleet::{Fleet, JournalKind, run_fleet};
 
 #[test]
 fn workers_sharing_a_journal_survive_sigkill_and_sigstop() {
@@ -33,5 +33,6 @@ fn workers_sharing_a_journal_survive_sigkill_and_sigstop() {
         default_kills: 40,
         workers: 3,
         ttl_ms: 300,
+        journal: JournalKind::Sqlite,
     });
 }

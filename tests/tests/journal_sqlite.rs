@@ -825,3 +825,24 @@ fn a_reopened_record_round_trips_and_reopens_the_saga() {
     assert_eq!(store.records(saga).unwrap().last(), Some(&Record::Reopened));
     assert_eq!(store.saga(saga).unwrap().status, Status::Running);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_new_journal_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("journal_sqlite-private");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("journal.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.begin(&NewSaga::new("trip", "{}")).unwrap();
+    for file in ["journal.db", "journal.db-wal", "journal.db-shm"] {
+        let mode = std::fs::metadata(dir.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is {mode:o}");
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}

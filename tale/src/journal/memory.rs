@@ -2,8 +2,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::payload::Payloads;
 use super::{
-    Claim, Claimed, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status, Store,
+    Claim, Claimed, JournalError, Leases, Millis, NewSaga, PayloadCodec, Record, SagaId, SagaRow,
+    Status, Store,
 };
 
 /// The sagas of a memory journal, shared by its handles.
@@ -17,6 +19,7 @@ type Sagas = Arc<Mutex<Vec<(SagaRow, Vec<Record>)>>>;
 pub struct MemoryStore {
     sagas: Sagas,
     leases: Leases,
+    payloads: Payloads,
 }
 
 impl MemoryStore {
@@ -32,6 +35,7 @@ impl MemoryStore {
         Self {
             sagas: Sagas::default(),
             leases,
+            payloads: Payloads::default(),
         }
     }
 
@@ -56,7 +60,16 @@ impl MemoryStore {
         Self {
             sagas: Arc::clone(&self.sagas),
             leases,
+            payloads: self.payloads.clone(),
         }
+    }
+
+    /// The same journal, its payloads (inputs, outputs, errors) sealed by `codec`
+    /// (see [`PayloadCodec`]).
+    #[must_use]
+    pub fn with_codec(mut self, codec: impl PayloadCodec + 'static) -> Self {
+        self.payloads = Payloads::sealed(codec);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<(SagaRow, Vec<Record>)>> {
@@ -85,7 +98,12 @@ impl Store for MemoryStore {
     fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
         let mut sagas = self.lock();
         let id = SagaId(i64::try_from(sagas.len()).unwrap_or(i64::MAX) + 1);
-        let row = SagaRow::begun(id, saga, self.leases.worker_id(), self.leases.until());
+        let inputs = self.payloads.seal(saga.inputs);
+        let sealed = NewSaga {
+            inputs: &inputs,
+            ..*saga
+        };
+        let row = SagaRow::begun(id, &sealed, self.leases.worker_id(), self.leases.until());
         sagas.push((row, Vec::new()));
         let claim = Claim { saga: id, epoch: 1 };
         self.leases.hold(claim);
@@ -95,7 +113,8 @@ impl Store for MemoryStore {
     fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
         let finished = self.with(claim.saga, |row, records| {
             row.append(claim, record, self.leases.until())?;
-            records.push(record.clone());
+            self.payloads.seal_summary(row, record);
+            records.push(self.payloads.seal_record(record).into_owned());
             Ok(row.status.is_finished())
         })?;
         if finished {
@@ -105,21 +124,25 @@ impl Store for MemoryStore {
     }
 
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
-        self.with(saga, |_, records| Ok(records.clone()))
+        self.with(saga, |_, records| {
+            records
+                .iter()
+                .map(|r| self.payloads.open_record(saga, r.clone()))
+                .collect()
+        })
     }
 
     fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
-        self.with(saga, |row, _| Ok(row.clone()))
+        self.with(saga, |row, _| self.payloads.open_row(row.clone()))
     }
 
     fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
-        Ok(self
-            .lock()
+        self.lock()
             .iter()
             .map(|(row, _)| row)
             .filter(|row| statuses.is_empty() || statuses.contains(&row.status))
-            .cloned()
-            .collect())
+            .map(|row| self.payloads.open_row(row.clone()))
+            .collect()
     }
 
     fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
@@ -142,7 +165,7 @@ impl Store for MemoryStore {
                     .take(row.id, self.leases.worker_id(), self.leases.until());
                 self.leases.hold(claim);
                 claimed.push(Claimed {
-                    row: row.clone(),
+                    row: self.payloads.open_row(row.clone())?,
                     claim,
                 });
             }

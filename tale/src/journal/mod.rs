@@ -4,8 +4,11 @@
 //!
 //! The [`Store`] trait is what a journal needs from a database, and [`AsyncStore`] its
 //! async side (every `Store` is one, served inline); [`SqliteStore`] is the embedded
-//! default (rusqlite with the bundled SQLite: nothing to install) and [`MemoryStore`]
-//! serves tests.
+//! default (rusqlite with the bundled SQLite: nothing to install), `PgStore` (feature
+//! `postgres`; TLS with `postgres-rustls`) the store for many machines sharing one
+//! PostgreSQL database, and [`MemoryStore`] serves tests. Every store takes an optional
+//! [`PayloadCodec`] that seals what it writes of a saga's inputs, outputs and errors
+//! (to encrypt or redact them at rest).
 //!
 //! # How a durable saga runs
 //!
@@ -140,12 +143,16 @@ mod key;
 mod lease;
 mod ledger;
 mod memory;
+mod payload;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 mod recover;
 mod recover_async;
 mod replay;
 mod sqlite;
 mod store;
+mod stored;
 mod worker;
 
 pub use crate::engine::Unwind;
@@ -155,6 +162,11 @@ pub use error::{DurableError, Interrupted, JournalError};
 pub use key::{IdempotencyKey, Phase, fencing_token, idempotency_key};
 pub use lease::{Claim, Lease, Leases, Millis, WorkerId};
 pub use memory::MemoryStore;
+pub use payload::PayloadCodec;
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
+#[cfg(all(feature = "postgres", feature = "testing"))]
+pub use postgres::PgTestServer;
 pub use record::{NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use recover_async::{AsyncRecoverer, AsyncSagaFn};

@@ -10,8 +10,10 @@
 //! ```
 //!
 //! starts the sagas `first..first + n` of the seed's plans on `lanes` tasks, works
-//! until its standard input closes, then drains (each saga it runs stops before its
-//! next action and is given back) and prints `stats <WorkerStats>`. Its service calls
+//! until its standard input closes (its journal is `<dir>/journal.db`, or the
+//! PostgreSQL database `TALE_CRASH_JOURNAL` names, whose connections the harness cuts),
+//! then drains (each saga it runs stops before its next action and is given back) and
+//! prints `stats <WorkerStats>`. Its service calls
 //! are recorded under its worker id, with their fencing token.
 
 use std::io::Read;
@@ -21,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tale::journal::{
-    AsyncRecoverer, AsyncWorker, DurableError, JournalError, Leases, SqliteStore, Store,
-    WorkerOptions,
+    AsyncRecoverer, AsyncStore, AsyncWorker, DurableError, JournalError, Leases, PgStore,
+    SqliteStore, WorkerOptions,
 };
 use tale::{CancelHandle, TokioClock};
 use tests::crash::plan::plan;
@@ -39,15 +41,39 @@ struct Work {
     ttl: Duration,
 }
 
+/// Connects to the PostgreSQL journal as a supervised worker does: the harness may be
+/// cutting connections or restarting the server right now, so a connection lost while
+/// connecting is tried again, for a while.
+async fn connect(url: &str) -> Result<PgStore, String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match PgStore::connect(url).await {
+            Ok(store) => return Ok(store),
+            Err(JournalError::Database(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+}
+
 async fn work(job: Work) -> Result<(), String> {
     let leases = Leases::new().ttl(job.ttl);
-    let store = SqliteStore::open_with(
-        job.dir.join("journal.db"),
-        tale::journal::Durability::Normal,
-    )
-    .map_err(|e| e.to_string())?
-    .with_leases(leases);
-    let store = Arc::new(store);
+    let postgres = std::env::var("TALE_CRASH_JOURNAL").ok();
+    let store: Arc<dyn AsyncStore> = match &postgres {
+        Some(url) => Arc::new(connect(url).await?.with_leases(leases)),
+        None => Arc::new(
+            SqliteStore::open_with(
+                job.dir.join("journal.db"),
+                tale::journal::Durability::Normal,
+            )
+            .map_err(|e| e.to_string())?
+            .with_leases(leases),
+        ),
+    };
+    // On PostgreSQL the harness cuts connections and restarts the server: a journal
+    // write that fails then stops its saga, for a worker to resume.
+    let faults = postgres.is_some();
     let me = store.leases().worker_id().to_string();
     let services = Arc::new(
         Services::connect(&job.dir)
@@ -98,7 +124,7 @@ async fn work(job: Work) -> Result<(), String> {
                         break;
                     }
                     let (kind, plan) = plan(seed, i);
-                    let store: &SqliteStore = &store;
+                    let store: &dyn AsyncStore = &*store;
                     let origin = tale::journal::Origin::New;
                     let result = match kind {
                         0 => trip(store, origin, &plan, &services).await,
@@ -112,6 +138,7 @@ async fn work(job: Work) -> Result<(), String> {
                         | Err(DurableError::Journal(
                             JournalError::LeaseLost { .. } | JournalError::ShuttingDown { .. },
                         )) => {}
+                        Err(DurableError::Journal(JournalError::Database(_))) if faults => {}
                         Err(error) => return Err(format!("{}: {error:?}", plan.order)),
                     }
                 }

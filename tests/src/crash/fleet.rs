@@ -1,8 +1,10 @@
 //! [`run_fleet`]: the crash suite of many workers on one journal. Several child
-//! processes (`crash_worker`) share one SQLite journal file, each starting sagas and
-//! running a worker; the harness, seeded, kills one with SIGKILL (and starts another in
-//! its place), pauses one with SIGSTOP past its lease and then resumes it, or shuts one
-//! down gracefully, at random points. Then the children finish everything, and the
+//! processes (`crash_worker`) share one journal (a SQLite file, or a PostgreSQL
+//! database), each starting sagas and running a worker; the harness, seeded, kills one
+//! with SIGKILL (and starts another in its place), pauses one with SIGSTOP past its
+//! lease and then resumes it, or shuts one down gracefully, at random points; on
+//! PostgreSQL it also terminates the workers' connections (`pg_terminate_backend`) and
+//! restarts the server at once (`pg_ctl restart -m immediate`). Then the children finish everything, and the
 //! checks of [`check`] run, with those of the owners: no saga
 //! lost, none run by two workers at once.
 
@@ -12,7 +14,7 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tale::journal::{SqliteStore, Status, Store};
+use tale::journal::{AsyncStore, PgStore, Record, SagaRow, SqliteStore, Status, Store};
 
 use super::check::{Layout, World, check};
 use super::harness::{Summary, lines};
@@ -38,6 +40,56 @@ pub struct Fleet {
     pub workers: usize,
     /// Their leases, in milliseconds.
     pub ttl_ms: u64,
+    /// Where the journal is.
+    pub journal: JournalKind,
+}
+
+/// Where a fleet's journal is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JournalKind {
+    /// `journal.db` in the suite's folder.
+    Sqlite,
+    /// A fresh database on the tests' PostgreSQL server (`tests::pg`), with database
+    /// faults among the chaos.
+    Postgres,
+}
+
+/// The harness's own view of the journal: how many sagas run, and everything in it.
+enum View {
+    Sqlite(Box<SqliteStore>),
+    Postgres(Box<(tokio::runtime::Runtime, PgStore, String)>),
+}
+
+impl View {
+    fn running(&self) -> Vec<SagaRow> {
+        match self {
+            View::Sqlite(store) => Store::sagas(&**store, &[Status::Running]),
+            View::Postgres(pg) => pg.0.block_on(pg.1.sagas(&[Status::Running])),
+        }
+        .expect("the journal lists its sagas")
+    }
+
+    fn all(&self) -> Vec<(SagaRow, Vec<Record>)> {
+        let read = |rows: Vec<SagaRow>, records: &dyn Fn(&SagaRow) -> Vec<Record>| {
+            rows.into_iter()
+                .map(|row| {
+                    let r = records(&row);
+                    (row, r)
+                })
+                .collect()
+        };
+        match self {
+            View::Sqlite(store) => read(Store::sagas(&**store, &[]).unwrap(), &|row| {
+                Store::records(&**store, row.id).expect("records")
+            }),
+            View::Postgres(pg) => {
+                let (rt, store, _) = &**pg;
+                read(rt.block_on(store.sagas(&[])).unwrap(), &|row| {
+                    rt.block_on(store.records(row.id)).expect("records")
+                })
+            }
+        }
+    }
 }
 
 /// One child: the process, and its standard input (closing it shuts it down).
@@ -61,6 +113,8 @@ impl Member {
 /// What the fleet's harness counts beyond a crash suite's [`Summary`].
 #[derive(Default)]
 struct Counts {
+    restarts: u64,
+    terminated: u64,
     started: u64,
     kills: u64,
     graceful: u64,
@@ -86,7 +140,23 @@ pub fn run_fleet(fleet: &Fleet) {
         dir.display()
     );
     // The databases exist before the children race to open them.
-    let journal = SqliteStore::open(dir.join("journal.db")).expect("the journal opens");
+    let journal = match fleet.journal {
+        JournalKind::Sqlite => View::Sqlite(Box::new(
+            SqliteStore::open(dir.join("journal.db")).expect("the journal opens"),
+        )),
+        JournalKind::Postgres => {
+            let rt = tokio::runtime::Runtime::new().expect("a runtime");
+            let url = rt.block_on(crate::pg::server().fresh_database("crash_workers"));
+            let store = rt
+                .block_on(PgStore::connect(&url))
+                .expect("the journal opens");
+            View::Postgres(Box::new((rt, store, url)))
+        }
+    };
+    let url = match &journal {
+        View::Postgres(pg) => Some(pg.2.clone()),
+        View::Sqlite(_) => None,
+    };
     drop(Services::create(&dir).expect("services.db is created"));
 
     let mut rng = Rng(seed);
@@ -96,7 +166,7 @@ pub fn run_fleet(fleet: &Fleet) {
     let mut spawn = |rng: &mut Rng, counts: &mut Counts| {
         let n = 2 + rng.below(20);
         let lanes = 1 + rng.below(6);
-        let child = Command::new(fleet.exe)
+        let child = command(fleet.exe, url.as_deref())
             .args(["work", dir.to_str().expect("a UTF-8 path")])
             .args([seed, next, n, lanes, fleet.ttl_ms].map(|v| v.to_string()))
             .stdin(Stdio::piped())
@@ -120,6 +190,19 @@ pub fn run_fleet(fleet: &Fleet) {
         thread::sleep(Duration::from_millis(5 + rng.below(100)));
         let i = usize::try_from(rng.below(members.len() as u64)).unwrap_or(0);
         let roll = rng.below(100);
+        if let View::Postgres(pg) = &journal
+            && roll >= 92
+        {
+            let (rt, _, url) = &**pg;
+            if roll >= 97 && counts.restarts < 3 {
+                // The server crashes and comes back: every connection drops at once.
+                crate::pg::server().restart_immediately();
+                counts.restarts += 1;
+            } else {
+                counts.terminated += rt.block_on(crate::pg::server().terminate_backends(url));
+            }
+            continue;
+        }
         if roll < 12 {
             // Paused past its lease: the others take its sagas over; once resumed, it
             // must be fenced.
@@ -169,7 +252,7 @@ pub fn run_fleet(fleet: &Fleet) {
         collect(member);
     }
     let last = {
-        let child = Command::new(fleet.exe)
+        let child = command(fleet.exe, url.as_deref())
             .args(["work", dir.to_str().expect("a UTF-8 path")])
             .args([seed, next, 0, 1, fleet.ttl_ms].map(|v| v.to_string()))
             .stdin(Stdio::piped())
@@ -183,9 +266,7 @@ pub fn run_fleet(fleet: &Fleet) {
     };
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let running = journal
-            .sagas(&[Status::Running])
-            .expect("the journal lists its sagas");
+        let running = journal.running();
         if running.is_empty() {
             break;
         }
@@ -199,17 +280,19 @@ pub fn run_fleet(fleet: &Fleet) {
         thread::sleep(Duration::from_millis(20));
     }
     collect(last);
+    let dense = matches!(journal, View::Sqlite(_));
+    let world = World::read_with(&dir, journal.all(), dense);
     drop(journal);
-
-    let world = World::read(&dir);
     let bad = check(&world, &Layout::ASYNC, &mut summary);
     let s = &summary;
     println!(
-        "{} kills, {} pauses past the lease, {} graceful shutdowns, {} workers started, in {:.1?}",
+        "{} kills, {} pauses past the lease, {} graceful shutdowns, {} workers started; {} server restarts, {} connections terminated; in {:.1?}",
         counts.kills,
         s.pauses,
         counts.graceful,
         counts.started,
+        counts.restarts,
+        counts.terminated,
         started.elapsed()
     );
     println!(
@@ -237,6 +320,15 @@ pub fn run_fleet(fleet: &Fleet) {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The child's command, its journal on PostgreSQL at `url` if given.
+fn command(exe: &str, url: Option<&str>) -> Command {
+    let mut command = Command::new(exe);
+    if let Some(url) = url {
+        command.env("TALE_CRASH_JOURNAL", url);
+    }
+    command
 }
 
 /// Waits for `child` to finish on its own.

@@ -2,11 +2,10 @@
 
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
-use serde_json::{Map, Value, json};
 
 use super::schema::SAGA_COLUMNS;
 use super::{db, is_damage};
-use crate::journal::record::{gave_up_from_name, gave_up_name};
+use crate::journal::stored;
 use crate::journal::{JournalError, Lease, Record, SagaId, SagaRow, Status};
 
 /// The saga's summary, or `None` if there is no such saga.
@@ -165,47 +164,7 @@ pub(super) fn read_records(
     Ok(())
 }
 
-pub(super) mod kind {
-    pub(super) const STEP_STARTED: &str = "step_started";
-    pub(super) const STEP_SUCCEEDED: &str = "step_succeeded";
-    pub(super) const STEP_FAILED: &str = "step_failed";
-    pub(super) const COMPENSATION_STARTED: &str = "compensation_started";
-    pub(super) const COMPENSATION_SUCCEEDED: &str = "compensation_succeeded";
-    pub(super) const COMPENSATION_FAILED: &str = "compensation_failed";
-    pub(super) const FINISHED: &str = "finished";
-    pub(super) const REOPENED: &str = "reopened";
-}
-
-/// A record's kind and payload, as stored.
-pub(super) fn encode_record(record: &Record) -> (&'static str, Value) {
-    match record {
-        Record::StepStarted { name, .. } => (kind::STEP_STARTED, json!({ "name": name })),
-        Record::StepSucceeded {
-            attempts, output, ..
-        } => (
-            kind::STEP_SUCCEEDED,
-            json!({ "attempts": attempts, "output": output }),
-        ),
-        Record::StepFailed {
-            errors, gave_up, ..
-        } => (
-            kind::STEP_FAILED,
-            json!({ "errors": errors, "gave_up": gave_up_name(*gave_up) }),
-        ),
-        Record::CompensationStarted { uncertain, .. } => (
-            kind::COMPENSATION_STARTED,
-            json!({ "uncertain": uncertain }),
-        ),
-        Record::CompensationSucceeded { .. } => (kind::COMPENSATION_SUCCEEDED, json!({})),
-        Record::CompensationFailed { errors, .. } => {
-            (kind::COMPENSATION_FAILED, json!({ "errors": errors }))
-        }
-        Record::Finished { status } => (kind::FINISHED, json!({ "status": status.as_str() })),
-        Record::Reopened => (kind::REOPENED, json!({})),
-    }
-}
-
-/// Decodes a stored record, or says what is wrong with it.
+/// Decodes a stored record from SQLite's values, or says what is wrong with it.
 pub(super) fn decode_record(
     kind: ValueRef<'_>,
     index: ValueRef<'_>,
@@ -217,76 +176,15 @@ pub(super) fn decode_record(
     let payload = payload
         .as_str()
         .map_err(|_| format!("its `payload` is {:?}, not text", payload.data_type()))?;
-    let fields: Map<String, Value> = match serde_json::from_str(payload) {
-        Ok(Value::Object(fields)) => fields,
-        Ok(_) => return Err("its payload is not a JSON object".into()),
-        Err(e) => return Err(format!("its payload is not JSON ({e})")),
-    };
-    let field = |name: &str| {
-        fields
-            .get(name)
-            .ok_or_else(|| format!("its payload has no `{name}` (a `{kind}` record)"))
-    };
-    let string = |name: &str| {
-        field(name)?
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("its payload's `{name}` is not a string"))
-    };
-    let number = |name: &str| {
-        field(name)?
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| format!("its payload's `{name}` is not a number of u32 range"))
-    };
-    let index = || match index {
-        ValueRef::Integer(i) => {
-            u32::try_from(i).map_err(|_| format!("its `step_index` {i} is out of range"))
+    let index = match index {
+        ValueRef::Integer(i) => Some(i),
+        ValueRef::Null => None,
+        other => {
+            return Err(format!(
+                "its `step_index` is {:?}, not an integer",
+                other.data_type()
+            ));
         }
-        ValueRef::Null => Err(format!("its `step_index` is NULL (a `{kind}` record)")),
-        other => Err(format!(
-            "its `step_index` is {:?}, not an integer",
-            other.data_type()
-        )),
     };
-    Ok(match kind {
-        kind::STEP_STARTED => Record::StepStarted {
-            index: index()?,
-            name: string("name")?,
-        },
-        kind::STEP_SUCCEEDED => Record::StepSucceeded {
-            index: index()?,
-            attempts: number("attempts")?,
-            output: string("output")?,
-        },
-        kind::STEP_FAILED => Record::StepFailed {
-            index: index()?,
-            errors: string("errors")?,
-            gave_up: {
-                let name = string("gave_up")?;
-                gave_up_from_name(&name)
-                    .ok_or_else(|| format!("its payload's reason to give up `{name}` is unknown"))?
-            },
-        },
-        kind::COMPENSATION_STARTED => Record::CompensationStarted {
-            index: index()?,
-            uncertain: field("uncertain")?
-                .as_bool()
-                .ok_or("its payload's `uncertain` is not a boolean")?,
-        },
-        kind::COMPENSATION_SUCCEEDED => Record::CompensationSucceeded { index: index()? },
-        kind::COMPENSATION_FAILED => Record::CompensationFailed {
-            index: index()?,
-            errors: string("errors")?,
-        },
-        kind::FINISHED => {
-            let status = string("status")?;
-            Record::Finished {
-                status: Status::from_name(&status)
-                    .ok_or_else(|| format!("its payload's status `{status}` is unknown"))?,
-            }
-        }
-        kind::REOPENED => Record::Reopened,
-        other => return Err(format!("its kind `{other}` is unknown")),
-    })
+    stored::decode(kind, index, payload)
 }

@@ -14,7 +14,8 @@ mod codec;
 mod schema;
 mod store;
 
-use super::{JournalError, Leases, Record, SagaId};
+use super::payload::Payloads;
+use super::{JournalError, Leases, PayloadCodec, Record, SagaId};
 use codec::read_records;
 
 /// How hard SQLite works to make each record survive a crash: SQLite's
@@ -78,7 +79,8 @@ impl Durability {
 /// [`append`](super::Store::append) is one transaction that writes the record and updates the
 /// saga's summary, so the summary never disagrees with the records.
 ///
-/// Opening checks the file: an empty or new file becomes a journal; a journal of an
+/// Opening checks the file: an empty or new file becomes a journal (a new file is created
+/// readable and writable by its owner only: it holds the sagas' inputs and outputs); a journal of an
 /// older schema is migrated (inside the opening transaction, under the write lock); a newer schema gives [`JournalError::NewerSchema`]; a SQLite
 /// database that is not a journal gives [`JournalError::Foreign`] (and is left
 /// untouched); a file that is not a database, or is truncated, gives
@@ -143,6 +145,7 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
     leases: Leases,
+    payloads: Payloads,
 }
 
 /// Where a database error happened, for a clear message.
@@ -217,6 +220,9 @@ impl SqliteStore {
                 JournalError::Database(Box::new(Failure { what, source }))
             }
         };
+        create_private(path).map_err(|e| {
+            JournalError::Database(format!("{name}: cannot create the file: {e}").into())
+        })?;
         let conn = Connection::open(path).map_err(failed("cannot open the file"))?;
         conn.busy_timeout(Self::BUSY_TIMEOUT)
             .map_err(failed("cannot set the busy timeout"))?;
@@ -289,6 +295,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             path,
             leases: Leases::new(),
+            payloads: Payloads::default(),
         })
     }
 
@@ -308,6 +315,14 @@ impl SqliteStore {
     #[must_use]
     pub fn with_leases(mut self, leases: Leases) -> Self {
         self.leases = leases;
+        self
+    }
+
+    /// The same store, its payloads (inputs, outputs, errors) sealed by `codec` (see
+    /// [`PayloadCodec`]).
+    #[must_use]
+    pub fn with_codec(mut self, codec: impl PayloadCodec + 'static) -> Self {
+        self.payloads = Payloads::sealed(codec);
         self
     }
 
@@ -333,8 +348,34 @@ impl SqliteStore {
     pub fn records_prefix(&self, saga: SagaId) -> (Vec<Record>, Option<JournalError>) {
         let mut records = Vec::new();
         let conn = self.lock();
-        let error = read_records(&conn, saga, &mut records).err();
-        (records, error)
+        let mut error = read_records(&conn, saga, &mut records).err();
+        let mut opened = Vec::with_capacity(records.len());
+        for record in records {
+            match self.payloads.open_record(saga, record) {
+                Ok(record) => opened.push(record),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        (opened, error)
+    }
+}
+
+/// Creates the journal's file, readable and writable by its owner only, if it does not
+/// exist: a journal holds sagas' inputs and outputs (SQLite gives its `-wal` and `-shm`
+/// files the same permissions).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process (or an earlier run) made it: SQLite opens it as it is.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -6,9 +6,10 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use super::codec::{decode_saga, encode_record, read_saga};
+use super::codec::{decode_saga, read_saga};
 use super::schema::SAGA_COLUMNS;
 use super::{SqliteStore, db};
+use crate::journal::stored;
 use crate::journal::{
     Claim, Claimed, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status, Store,
 };
@@ -108,6 +109,7 @@ impl Store for SqliteStore {
         // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
         #[allow(clippy::cast_possible_wrap)]
         let fingerprint = saga.fingerprint.map(|f| f as i64);
+        let inputs = self.payloads.seal(saga.inputs);
         conn.prepare_cached(
             "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at, \
              fingerprint, owner, epoch, lease_until) \
@@ -116,7 +118,7 @@ impl Store for SqliteStore {
         .and_then(|mut insert| {
             insert.execute(params![
                 saga.name,
-                saga.inputs,
+                inputs,
                 Status::Running.as_str(),
                 now,
                 fingerprint,
@@ -141,8 +143,9 @@ impl Store for SqliteStore {
             .map_err(db)?;
         let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
         row.append(claim, record, self.leases.until())?;
+        self.payloads.seal_summary(&mut row, record);
         let now = self.leases.now();
-        let (kind, payload) = encode_record(record);
+        let (kind, payload) = stored::encode(&self.payloads.seal_record(record));
         let seq = signed(row.records, saga, "count of records")?;
         tx.prepare_cached(
             "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \
@@ -175,7 +178,8 @@ impl Store for SqliteStore {
     }
 
     fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
-        read_saga(&self.lock(), saga)?.ok_or(JournalError::UnknownSaga(saga))
+        let row = read_saga(&self.lock(), saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+        self.payloads.open_row(row)
     }
 
     fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
@@ -197,7 +201,7 @@ impl Store for SqliteStore {
             .map_err(db)?;
         let mut sagas = Vec::new();
         while let Some(row) = rows.next().map_err(db)? {
-            sagas.push(decode_saga(row)?);
+            sagas.push(self.payloads.open_row(decode_saga(row)?)?);
         }
         Ok(sagas)
     }
@@ -231,7 +235,15 @@ impl Store for SqliteStore {
         for c in &claimed {
             self.leases.hold(c.claim);
         }
-        Ok(claimed)
+        claimed
+            .into_iter()
+            .map(|Claimed { row, claim }| {
+                Ok(Claimed {
+                    row: self.payloads.open_row(row)?,
+                    claim,
+                })
+            })
+            .collect()
     }
 
     fn take_over(&self, saga: SagaId) -> Result<Claim, JournalError> {

@@ -3,8 +3,9 @@
 //! [`AsyncSleep`] clock).
 
 use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::pin::pin;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::{After, WorkerOptions, WorkerStats, after, lost, parked, report};
@@ -83,11 +84,48 @@ pub struct AsyncWorker<'r, 's, Env: ?Sized, C> {
 type OnResumed<'r> = Box<dyn Fn(&Recovered) + Send + Sync + 'r>;
 
 /// What wakes the worker up.
-enum Wake<T> {
+enum Wake {
     Shutdown,
-    Done(usize, T),
+    Ended,
     Heartbeat,
     Claim,
+}
+
+/// Polls every running future, moving those that ended to `ended`; true if one did.
+fn poll_all<F: Future + ?Sized>(
+    running: &mut Vec<Pin<Box<F>>>,
+    ended: &mut Vec<F::Output>,
+    cx: &mut Context<'_>,
+) -> bool {
+    let before = ended.len();
+    let mut i = 0;
+    while i < running.len() {
+        match running[i].as_mut().poll(cx) {
+            Poll::Ready(output) => {
+                ended.push(output);
+                drop(running.swap_remove(i));
+            }
+            Poll::Pending => i += 1,
+        }
+    }
+    ended.len() > before
+}
+
+/// Awaits `future` while the running resumptions are polled beside it. The worker's own
+/// store calls must never leave a resumption unpolled: on a store whose calls wait on
+/// the network, a resumption may hold a row lock in an open transaction, and a
+/// heartbeat renewing the same saga would wait for it forever.
+async fn beside<F: Future + ?Sized, T: Future>(
+    running: &mut Vec<Pin<Box<F>>>,
+    ended: &mut Vec<F::Output>,
+    future: T,
+) -> T::Output {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        poll_all(running, ended, cx);
+        future.as_mut().poll(cx)
+    })
+    .await
 }
 
 impl<'r, 's, Env: ?Sized + Sync, C: AsyncSleep> AsyncWorker<'r, 's, Env, C> {
@@ -153,10 +191,20 @@ impl<'r, 's, Env: ?Sized + Sync, C: AsyncSleep> AsyncWorker<'r, 's, Env, C> {
                 .sleep_async(self.options.heartbeat_period(leases)),
         );
         let mut cancelled = pin!(shutdown.cancelled());
+        // Resumptions that ended, to settle.
+        let mut ended = Vec::new();
         loop {
+            // Settle what ended, keeping the others polled meanwhile.
+            while let Some((claimed, result)) = ended.pop() {
+                let settle = self.settle(&claimed, result, &mut stats);
+                beside(&mut running, &mut ended, settle).await;
+            }
             if !stopping && claim_now && running.len() < batch {
                 let free = batch - running.len();
-                let claimed = self.claim(free, &mut stats).await;
+                let mut claims = WorkerStats::default();
+                let claimed = beside(&mut running, &mut ended, self.claim(free, &mut claims)).await;
+                stats.claimed += claims.claimed;
+                stats.store_errors += claims.store_errors;
                 // A full batch: more may be waiting.
                 claim_now = claimed.len() == free;
                 if !claim_now {
@@ -164,26 +212,24 @@ impl<'r, 's, Env: ?Sized + Sync, C: AsyncSleep> AsyncWorker<'r, 's, Env, C> {
                         Box::pin(self.clock.sleep_async(self.options.poll_interval_length()));
                 }
                 for claimed in claimed {
-                    if let Some(parked) = self.park(&claimed).await {
+                    let parked = beside(&mut running, &mut ended, self.park(&claimed)).await;
+                    if parked.is_some() {
                         stats.parked += 1;
-                        drop(parked);
                     } else {
                         running.push(Box::pin(self.resumption(claimed, env)));
                     }
                 }
                 continue;
             }
-            if stopping && running.is_empty() {
+            if stopping && running.is_empty() && ended.is_empty() {
                 break;
             }
             let wake = poll_fn(|cx| {
                 if !stopping && cancelled.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Wake::Shutdown);
                 }
-                for (i, resumption) in running.iter_mut().enumerate() {
-                    if let Poll::Ready(done) = resumption.as_mut().poll(cx) {
-                        return Poll::Ready(Wake::Done(i, done));
-                    }
+                if poll_all(&mut running, &mut ended, cx) {
+                    return Poll::Ready(Wake::Ended);
                 }
                 if beat.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Wake::Heartbeat);
@@ -199,12 +245,9 @@ impl<'r, 's, Env: ?Sized + Sync, C: AsyncSleep> AsyncWorker<'r, 's, Env, C> {
                     stopping = true;
                     leases.drain();
                 }
-                Wake::Done(i, (claimed, result)) => {
-                    drop(running.swap_remove(i));
-                    self.settle(&claimed, result, &mut stats).await;
-                }
+                Wake::Ended => {}
                 Wake::Heartbeat => {
-                    stats.store_errors += self.heartbeat().await;
+                    stats.store_errors += beside(&mut running, &mut ended, self.heartbeat()).await;
                     beat = Box::pin(
                         self.clock
                             .sleep_async(self.options.heartbeat_period(leases)),

@@ -1,0 +1,119 @@
+//! How SQL stores keep a record: a kind (text), the step's index, and the record's other
+//! fields as a JSON object, outputs and errors (JSON themselves) kept as JSON strings so
+//! that they round-trip byte for byte. Shared by the SQLite and PostgreSQL stores.
+
+use serde_json::{Map, Value, json};
+
+use super::record::{gave_up_from_name, gave_up_name};
+use super::{Record, Status};
+
+pub(crate) mod kind {
+    pub(crate) const STEP_STARTED: &str = "step_started";
+    pub(crate) const STEP_SUCCEEDED: &str = "step_succeeded";
+    pub(crate) const STEP_FAILED: &str = "step_failed";
+    pub(crate) const COMPENSATION_STARTED: &str = "compensation_started";
+    pub(crate) const COMPENSATION_SUCCEEDED: &str = "compensation_succeeded";
+    pub(crate) const COMPENSATION_FAILED: &str = "compensation_failed";
+    pub(crate) const FINISHED: &str = "finished";
+    pub(crate) const REOPENED: &str = "reopened";
+}
+
+/// A record's kind and payload, as stored.
+pub(crate) fn encode(record: &Record) -> (&'static str, Value) {
+    match record {
+        Record::StepStarted { name, .. } => (kind::STEP_STARTED, json!({ "name": name })),
+        Record::StepSucceeded {
+            attempts, output, ..
+        } => (
+            kind::STEP_SUCCEEDED,
+            json!({ "attempts": attempts, "output": output }),
+        ),
+        Record::StepFailed {
+            errors, gave_up, ..
+        } => (
+            kind::STEP_FAILED,
+            json!({ "errors": errors, "gave_up": gave_up_name(*gave_up) }),
+        ),
+        Record::CompensationStarted { uncertain, .. } => (
+            kind::COMPENSATION_STARTED,
+            json!({ "uncertain": uncertain }),
+        ),
+        Record::CompensationSucceeded { .. } => (kind::COMPENSATION_SUCCEEDED, json!({})),
+        Record::CompensationFailed { errors, .. } => {
+            (kind::COMPENSATION_FAILED, json!({ "errors": errors }))
+        }
+        Record::Finished { status } => (kind::FINISHED, json!({ "status": status.as_str() })),
+        Record::Reopened => (kind::REOPENED, json!({})),
+    }
+}
+
+/// Decodes a stored record from its kind, step index and payload, or says what is
+/// wrong with it.
+pub(crate) fn decode(kind: &str, index: Option<i64>, payload: &str) -> Result<Record, String> {
+    let fields: Map<String, Value> = match serde_json::from_str(payload) {
+        Ok(Value::Object(fields)) => fields,
+        Ok(_) => return Err("its payload is not a JSON object".into()),
+        Err(e) => return Err(format!("its payload is not JSON ({e})")),
+    };
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .ok_or_else(|| format!("its payload has no `{name}` (a `{kind}` record)"))
+    };
+    let string = |name: &str| {
+        field(name)?
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("its payload's `{name}` is not a string"))
+    };
+    let number = |name: &str| {
+        field(name)?
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("its payload's `{name}` is not a number of u32 range"))
+    };
+    let index = || match index {
+        Some(i) => u32::try_from(i).map_err(|_| format!("its `step_index` {i} is out of range")),
+        None => Err(format!("its `step_index` is NULL (a `{kind}` record)")),
+    };
+    Ok(match kind {
+        kind::STEP_STARTED => Record::StepStarted {
+            index: index()?,
+            name: string("name")?,
+        },
+        kind::STEP_SUCCEEDED => Record::StepSucceeded {
+            index: index()?,
+            attempts: number("attempts")?,
+            output: string("output")?,
+        },
+        kind::STEP_FAILED => Record::StepFailed {
+            index: index()?,
+            errors: string("errors")?,
+            gave_up: {
+                let name = string("gave_up")?;
+                gave_up_from_name(&name)
+                    .ok_or_else(|| format!("its payload's reason to give up `{name}` is unknown"))?
+            },
+        },
+        kind::COMPENSATION_STARTED => Record::CompensationStarted {
+            index: index()?,
+            uncertain: field("uncertain")?
+                .as_bool()
+                .ok_or("its payload's `uncertain` is not a boolean")?,
+        },
+        kind::COMPENSATION_SUCCEEDED => Record::CompensationSucceeded { index: index()? },
+        kind::COMPENSATION_FAILED => Record::CompensationFailed {
+            index: index()?,
+            errors: string("errors")?,
+        },
+        kind::FINISHED => {
+            let status = string("status")?;
+            Record::Finished {
+                status: Status::from_name(&status)
+                    .ok_or_else(|| format!("its payload's status `{status}` is unknown"))?,
+            }
+        }
+        kind::REOPENED => Record::Reopened,
+        other => return Err(format!("its kind `{other}` is unknown")),
+    })
+}

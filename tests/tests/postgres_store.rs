@@ -3,7 +3,8 @@
 //! worker, schema creation raced by several processes' connections, a newer schema
 //! refused, connections cut by `pg_terminate_backend` (an error, never a panic; the
 //! next call reconnects), a write dropped half way (its connection closed, not pooled
-//! in a transaction), and no password in errors or `Debug`.
+//! in a transaction), a statement timeout (an error naming it; the store goes on), and
+//! no password in errors or `Debug`.
 
 use std::sync::Arc;
 
@@ -210,5 +211,48 @@ async fn a_write_dropped_half_way_leaves_no_transaction_open() {
     .await
     .expect("the row is not held")
     .expect("the write");
+    assert_eq!(store.saga(claim.saga).await.unwrap().records, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_timeout_is_an_error_and_the_store_goes_on() {
+    if pg::skipped() {
+        return;
+    }
+    let url = pg::server().fresh_database("timeout").await;
+    let store = PgStore::connect(&format!("{url} options='-c statement_timeout=200'"))
+        .await
+        .unwrap();
+    let claim = store.begin(&NewSaga::new("trip", "{}")).await.unwrap();
+    let (blocker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    blocker
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM tale_sagas WHERE id = {} FOR UPDATE",
+            claim.saga.0
+        ))
+        .await
+        .unwrap();
+    let started = Record::StepStarted {
+        index: 0,
+        name: "flight".into(),
+    };
+    // The write waits on the row past the server's statement timeout: an error, not a
+    // hang (the test's own limit is far longer), and nothing written.
+    let timed_out = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        store.append(claim, &started),
+    )
+    .await
+    .expect("the server's statement timeout ends the wait");
+    assert!(
+        matches!(&timed_out, Err(JournalError::Database(m)) if m.to_string().contains("statement timeout")),
+        "{timed_out:?}"
+    );
+    blocker.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(store.saga(claim.saga).await.unwrap().records, 0);
+    store.append(claim, &started).await.expect("the next write");
     assert_eq!(store.saga(claim.saga).await.unwrap().records, 1);
 }

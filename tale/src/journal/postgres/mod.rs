@@ -88,6 +88,11 @@ impl PgStore {
     /// `postgresql://user:password@host/dbname`), creating or migrating the journal's
     /// schema.
     ///
+    /// Server settings go in the string's `options`: with
+    /// `options='-c statement_timeout=5s'` a journal write that waits longer (on a lock,
+    /// on a busy server) fails with [`JournalError::Database`], and its saga stops before
+    /// its next action, for a worker to resume.
+    ///
     /// # Errors
     ///
     /// [`JournalError::Database`] if the string does not parse (the message never

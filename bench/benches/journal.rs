@@ -129,6 +129,12 @@ impl AsyncStore for Pooled {
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
         self.call(move |s| Store::records(s, saga))
     }
+    fn history(
+        &self,
+        saga: SagaId,
+    ) -> BoxFuture<'_, Result<Vec<tale::journal::Entry>, JournalError>> {
+        self.call(move |s| Store::history(s, saga))
+    }
     fn saga(&self, saga: SagaId) -> BoxFuture<'_, Result<SagaRow, JournalError>> {
         self.call(move |s| Store::saga(s, saga))
     }

@@ -15,7 +15,7 @@ mod schema;
 mod store;
 
 use super::payload::Payloads;
-use super::{JournalError, Leases, PayloadCodec, Record, SagaId};
+use super::{Entry, JournalError, Leases, PayloadCodec, Record, SagaId};
 use codec::read_records;
 
 /// How hard SQLite works to make each record survive a crash: SQLite's
@@ -346,13 +346,20 @@ impl SqliteStore {
     /// [`JournalError::Database`]. For an unknown saga the prefix is empty and the error
     /// is [`JournalError::UnknownSaga`].
     pub fn records_prefix(&self, saga: SagaId) -> (Vec<Record>, Option<JournalError>) {
-        let mut records = Vec::new();
+        let (entries, error) = self.history_prefix(saga);
+        (entries.into_iter().map(|e| e.record).collect(), error)
+    }
+
+    /// As [`records_prefix`](Self::records_prefix), with each record's position and
+    /// time.
+    pub(crate) fn history_prefix(&self, saga: SagaId) -> (Vec<Entry>, Option<JournalError>) {
+        let mut entries = Vec::new();
         let conn = self.lock();
-        let mut error = read_records(&conn, saga, &mut records).err();
-        let mut opened = Vec::with_capacity(records.len());
-        for record in records {
-            match self.payloads.open_record(saga, record) {
-                Ok(record) => opened.push(record),
+        let mut error = read_records(&conn, saga, &mut entries).err();
+        let mut opened = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match self.payloads.open_record(saga, entry.record) {
+                Ok(record) => opened.push(Entry { record, ..entry }),
                 Err(e) => {
                     error = Some(e);
                     break;

@@ -11,7 +11,8 @@ use super::schema::SAGA_COLUMNS;
 use super::{SqliteStore, db};
 use crate::journal::stored;
 use crate::journal::{
-    Claim, Claimed, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status, Store,
+    Claim, Claimed, Entry, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status,
+    Store,
 };
 
 /// A count or epoch as SQLite's signed integer.
@@ -173,6 +174,13 @@ impl Store for SqliteStore {
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
         match self.records_prefix(saga) {
             (records, None) => Ok(records),
+            (_, Some(error)) => Err(error),
+        }
+    }
+
+    fn history(&self, saga: SagaId) -> Result<Vec<Entry>, JournalError> {
+        match self.history_prefix(saga) {
+            (entries, None) => Ok(entries),
             (_, Some(error)) => Err(error),
         }
     }

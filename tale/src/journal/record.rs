@@ -245,7 +245,8 @@ pub struct SagaRow {
     pub status: Status,
     /// The position of the step it last started (or compensated), if any.
     pub current_step: Option<u32>,
-    /// The name of that step, if known.
+    /// The name of that step, if the journal named it since (a step's start names it;
+    /// the records of its compensation do not).
     pub current_step_name: Option<String>,
     /// How many attempts the current step (or its compensation) has taken, as far as
     /// the journal knows: 0 while its first attempt runs.
@@ -369,6 +370,11 @@ impl SagaRow {
         let row = self;
         row.records += 1;
         if let Some(index) = record.index() {
+            if row.current_step != Some(index) {
+                // Named again by the step's next start; a compensation's records carry
+                // no name.
+                row.current_step_name = None;
+            }
             row.current_step = Some(index);
         }
         match record {

@@ -26,6 +26,17 @@ pub(super) async fn history_timed<S: AsyncStore>(j: &Journal<'_, S>) {
     assert_eq!(records, a.records(claim.saga).await.unwrap());
     let row = a.saga(claim.saga).await.unwrap();
     assert_eq!((row.created_at, row.updated_at), (created, created + 12));
+    assert_eq!(row.current_step_name.as_deref(), Some("step 0"));
+    // A compensation's records name no step: the summary forgets the name of the step
+    // it was at rather than pin it on another.
+    a.append(claim, &started(1)).await.unwrap();
+    let compensating = Record::CompensationStarted {
+        index: 0,
+        uncertain: false,
+    };
+    a.append(claim, &compensating).await.unwrap();
+    let row = a.saga(claim.saga).await.unwrap();
+    assert_eq!((row.current_step, row.current_step_name), (Some(0), None));
     assert!(matches!(
         a.history(SagaId(999_999)).await,
         Err(JournalError::UnknownSaga(_))

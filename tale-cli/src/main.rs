@@ -9,6 +9,10 @@
 //! A saga is **stuck** when a compensation failed for good (status `stuck`), when its
 //! resumptions kept failing (`parked`), or when it is `running` and its journal has
 //! not moved for longer than `--stuck-after` (15 minutes by default).
+//!
+//! `TALE_JOURNAL` names the journal instead of `--journal`; `TALE_OPERATOR` (else
+//! `USER`) is who a write is journaled as; `TALE_NOW` (milliseconds since the Unix
+//! epoch) fixes the time the tool reads and writes, for tests and documentation.
 
 mod act;
 mod follow;

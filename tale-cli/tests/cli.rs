@@ -606,3 +606,64 @@ fn the_same_tool_reads_and_writes_a_postgresql_journal() {
     let check = tale_on(Path::new(&url), &["check"]);
     assert!(check.status.success(), "{}", stdout(&check));
 }
+
+#[test]
+fn follow_prints_each_new_record_until_the_saga_finishes() {
+    let journal = Journal::new();
+    journal.four_sagas();
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_tale"))
+        .arg("--journal")
+        .arg(journal.path())
+        .args(["show", "4", "--follow"])
+        .env("TALE_NOW", NOW.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // If it never ends, the test fails rather than hangs.
+    let pid = follow.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        let _ = Command::new("kill").arg(&pid).status();
+    });
+    // Once the story so far is out, another worker finishes the crashed saga.
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().unwrap()));
+    let mut shown = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        shown.push_str(&line);
+        shown.push('\n');
+        if line == "following; Ctrl-C to stop" {
+            break;
+        }
+    }
+    let store = journal.store();
+    let world = World::default();
+    let mut recoverer = Recoverer::new(&store);
+    recoverer.register("book_trip", book_trip);
+    recoverer.recover(&world);
+    // It ends with the saga (the lines end when it exits; the test's own limit is far).
+    for line in lines {
+        shown.push_str(&line.unwrap());
+        shown.push('\n');
+    }
+    assert!(follow.wait().unwrap().success());
+    let after: Vec<_> = shown
+        .split("following; Ctrl-C to stop\n")
+        .nth(1)
+        .expect("the story, then what follows")
+        .lines()
+        .map(|line| line.split("  ").last().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        after,
+        [
+            "step 1 succeeded after 1 attempt(s)",
+            "step 2 book_hotel started",
+            "step 2 succeeded after 1 attempt(s)",
+            "finished: completed",
+            "saga #4 is completed",
+        ],
+        "{shown}"
+    );
+}

@@ -896,3 +896,58 @@ fn the_overview_view_shows_one_line_per_saga() {
     );
     assert!((0..60).contains(&age), "age {age} s");
 }
+
+#[test]
+fn appends_of_many_threads_share_commits_and_a_refused_one_fails_alone() {
+    let dir = TempDir::new();
+    let path = dir.file("group.db");
+    let store = std::sync::Arc::new(
+        SqliteStore::open_with(&path, tale::journal::Durability::Full).unwrap(),
+    );
+    let claims: Vec<_> = (0..16)
+        .map(|_| store.begin(&NewSaga::new("trip", "{}")).unwrap())
+        .collect();
+    // One saga is taken over by another handle: its first owner is fenced.
+    let stale = claims[0];
+    SqliteStore::open(&path)
+        .unwrap()
+        .take_over(stale.saga)
+        .unwrap();
+    let threads: Vec<_> = claims
+        .iter()
+        .map(|&claim| {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                (0..40u32)
+                    .map(|index| {
+                        let record = Record::StepStarted {
+                            index,
+                            name: format!("step {index}"),
+                        };
+                        store.append(claim, &record)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for (n, thread) in threads.into_iter().enumerate() {
+        let results = thread.join().unwrap();
+        if n == 0 {
+            assert!(
+                results
+                    .iter()
+                    .all(|r| matches!(r, Err(JournalError::LeaseLost { .. })))
+            );
+        } else {
+            assert!(results.iter().all(Result::is_ok), "{results:?}");
+        }
+    }
+    for (n, claim) in claims.iter().enumerate() {
+        let expected = if n == 0 { 0 } else { 40 };
+        assert_eq!(store.records(claim.saga).unwrap().len(), expected);
+        assert_eq!(store.saga(claim.saga).unwrap().records, expected as u64);
+    }
+    let (commits, records) = store.group_commit_stats();
+    assert_eq!(records, 16 * 40);
+    assert!(commits < records, "{commits} commits for {records} records");
+}

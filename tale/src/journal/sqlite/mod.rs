@@ -11,6 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 mod codec;
+mod group;
 mod schema;
 mod store;
 
@@ -143,6 +144,8 @@ impl Durability {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Appends of several threads at once share commits (group commit).
+    group: group::Group,
     path: Option<PathBuf>,
     leases: Leases,
     payloads: Payloads,
@@ -293,6 +296,7 @@ impl SqliteStore {
         tx.commit().map_err(&failed)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            group: group::Group::default(),
             path,
             leases: Leases::new(),
             payloads: Payloads::default(),

@@ -48,6 +48,24 @@ fn async_saga(n: usize) -> String {
     s
 }
 
+/// `n` async no-op steps whose last one fails if `fail`, so that every other step is
+/// compensated (the async form of `saga_{n}`).
+fn async_saga_fallible(n: usize) -> String {
+    let mut s = format!(
+        "/// {n} async no-op steps with `saga!(async ...)`; the last one fails if `fail`.\n"
+    );
+    s += &format!(
+        "pub async fn async_saga_fallible_{n}(x: &u64, fail: bool) -> Result<u64, tale::SagaError<Fail>> {{\n"
+    );
+    s += "    tale::saga!(async {\n        #![saga(name = \"bench\", executor = tale::Executor::new().with_clock(tale::TokioClock::new()))]\n";
+    for i in 0..n - 1 {
+        let _ = writeln!(s, "        let o{i} = async_noop(x);");
+    }
+    let _ = writeln!(s, "        let o{} = async_noop_or_fail(x, fail);", n - 1);
+    s += &format!("        o0 + o{}\n    }})\n    .await\n}}\n\n", n - 1);
+    s
+}
+
 fn async_hand(n: usize) -> String {
     let mut s = format!("/// The same {n} async calls written by hand.\n");
     s += &format!("pub async fn async_hand_{n}(x: &u64) -> Result<u64, Fail> {{\n");
@@ -56,6 +74,30 @@ fn async_hand(n: usize) -> String {
         let _ = writeln!(
             s,
             "    match async_noop_body(x).await {{ Ok(o) => done[{i}] = o, Err(e) => {{ for o in done[..{i}].iter().rev() {{ let _ = undo_body(x, o); }} return Err(e); }} }}"
+        );
+    }
+    s += &format!("    Ok(done[0] + done[{}])\n}}\n\n", n - 1);
+    s
+}
+
+/// The same calls as `async_saga_fallible_{n}` by hand: `async_hand_{n}` with a last
+/// step that fails if `fail`.
+fn async_hand_fallible(n: usize) -> String {
+    let mut s =
+        format!("/// The same {n} async calls written by hand; the last one fails if `fail`.\n");
+    s += &format!(
+        "pub async fn async_hand_fallible_{n}(x: &u64, fail: bool) -> Result<u64, Fail> {{\n"
+    );
+    s += &format!("    let mut done = [0u64; {n}];\n");
+    for i in 0..n {
+        let call = if i == n - 1 {
+            "async_noop_or_fail_body(x, fail)"
+        } else {
+            "async_noop_body(x)"
+        };
+        let _ = writeln!(
+            s,
+            "    match {call}.await {{ Ok(o) => done[{i}] = o, Err(e) => {{ for o in done[..{i}].iter().rev() {{ let _ = undo_body(x, o); }} return Err(e); }} }}"
         );
     }
     s += &format!("    Ok(done[0] + done[{}])\n}}\n\n", n - 1);
@@ -107,6 +149,8 @@ fn main() {
         out += &hand_sync(n);
         out += &async_saga(n);
         out += &async_hand(n);
+        out += &async_saga_fallible(n);
+        out += &async_hand_fallible(n);
     }
     let path =
         PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("generated.rs");

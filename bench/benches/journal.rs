@@ -2,7 +2,9 @@
 //! `Durability` setting, sync and async, against the limit measured in the same run:
 //! plain rusqlite writing the same rows in the same number of transactions. And, for
 //! async sagas, the journal served inline (what `SqliteStore` does) against the same
-//! calls moved to tokio's blocking pool, with 1 and 16 sagas in flight.
+//! calls moved to tokio's blocking pool, with 1 and 16 sagas in flight. And group
+//! commit: sync sagas on 1, 8 and 64 threads sharing a store handle, against plain
+//! rusqlite committing the same number of records per transaction.
 //!
 //! `cargo bench -p tale-bench --bench journal`; the last lines are the figures. A plain
 //! bench binary rather than criterion: one sample is hundreds of fsyncs.
@@ -129,6 +131,12 @@ impl AsyncStore for Pooled {
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
         self.call(move |s| Store::records(s, saga))
     }
+    fn history(
+        &self,
+        saga: SagaId,
+    ) -> BoxFuture<'_, Result<Vec<tale::journal::Entry>, JournalError>> {
+        self.call(move |s| Store::history(s, saga))
+    }
     fn saga(&self, saga: SagaId) -> BoxFuture<'_, Result<SagaRow, JournalError>> {
         self.call(move |s| Store::saga(s, saga))
     }
@@ -209,6 +217,67 @@ fn raw_saga(conn: &mut Connection) {
             .expect("update saga");
         tx.commit().expect("commit");
     }
+}
+
+/// `sagas` such sagas by hand with their records grouped `group` to a transaction, as
+/// group commit groups the records of sagas in flight together: each saga's insert on
+/// its own, then per record one transaction holding that record of `group` sagas.
+fn raw_grouped(conn: &mut Connection, sagas: usize, group: usize) {
+    let mut left = sagas;
+    while left > 0 {
+        let now = group.min(left);
+        left -= now;
+        let ids: Vec<i64> = (0..now)
+            .map(|_| {
+                conn.prepare_cached(
+                    "INSERT INTO sagas (name, inputs, status, records) \
+                     VALUES ('bench', '7', 'running', 0)",
+                )
+                .and_then(|mut insert| insert.execute([]))
+                .expect("insert");
+                conn.last_insert_rowid()
+            })
+            .collect();
+        for seq in 1..=(2 * STEPS as i64 + 1) {
+            let tx = conn.transaction().expect("begin");
+            for &saga in &ids {
+                tx.prepare_cached(
+                    "INSERT INTO records (saga_id, seq, kind, payload) \
+                     VALUES (?1, ?2, 'step', '{\"output\":\"1\"}')",
+                )
+                .and_then(|mut insert| insert.execute(params![saga, seq]))
+                .expect("insert record");
+                tx.prepare_cached("UPDATE sagas SET records = ?2 WHERE id = ?1")
+                    .and_then(|mut update| update.execute(params![saga, seq]))
+                    .expect("update saga");
+            }
+            tx.commit().expect("commit");
+        }
+    }
+}
+
+/// Group commit: sync sagas on `threads` threads sharing one store handle, `sagas` in
+/// all; sagas per second and the mean number of records per commit.
+fn threaded(store: &Arc<SqliteStore>, threads: usize, sagas: usize) -> (Duration, f64) {
+    let (commits0, records0) = store.group_commit_stats();
+    let start = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = Arc::clone(store);
+            std::thread::spawn(move || {
+                for _ in (t..sagas).step_by(threads) {
+                    five_steps(&*store).expect("a saga");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().expect("a thread");
+    }
+    let elapsed = start.elapsed();
+    let (commits, records) = store.group_commit_stats();
+    let group = (records - records0) as f64 / (commits - commits0).max(1) as f64;
+    (elapsed, group)
 }
 
 fn raw_connection(path: &Path, sync: Durability) -> Connection {
@@ -324,6 +393,47 @@ fn main() {
             &format!("journal_{label}_ratio_vs_raw"),
             tale_rate / raw_rate,
         );
+    }
+    // Group commit: 1, 8 and 64 sagas in flight on threads, against plain rusqlite
+    // writing the same rows with the same number of records per commit.
+    for (label, sync, per_thread) in [
+        ("off", Durability::Off, 20),
+        ("normal", Durability::Normal, 20),
+        ("full", Durability::Full, 4),
+    ] {
+        let dir = fresh_dir(&format!("group-{label}"));
+        let mut alone = 0.0;
+        for threads in [1, 8, 64] {
+            let sagas = (threads * per_thread).max(60);
+            let mut groups = Vec::new();
+            let tale_rate = sagas_per_second(3, sagas, |round| {
+                let path = dir.join(format!("tale-{threads}-{round}.db"));
+                let store = Arc::new(SqliteStore::open_with(path, sync).expect("journal"));
+                let (elapsed, group) = threaded(&store, threads, sagas);
+                groups.push(group);
+                elapsed
+            });
+            groups.sort_by(f64::total_cmp);
+            let group = groups[groups.len() / 2];
+            let size = (group.round() as usize).max(1);
+            let raw_rate = sagas_per_second(3, sagas, |round| {
+                let path = dir.join(format!("raw-{threads}-{round}.db"));
+                let mut conn = raw_connection(&path, sync);
+                let start = Instant::now();
+                raw_grouped(&mut conn, sagas, size);
+                start.elapsed()
+            });
+            if threads == 1 {
+                alone = tale_rate;
+            }
+            let name = format!("journal_group_{label}_{threads}_in_flight");
+            figures.add(&format!("{name}_sagas_per_second"), tale_rate);
+            figures.add(&format!("{name}_records_per_commit"), group);
+            figures.add(&format!("{name}_raw_sagas_per_second"), raw_rate);
+            figures.add(&format!("{name}_ratio_vs_raw"), tale_rate / raw_rate);
+            figures.add(&format!("{name}_vs_1_in_flight"), tale_rate / alone);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
     figures.print();
 }

@@ -59,6 +59,20 @@ pub async fn async_noop_body(x: &u64) -> Result<u64, Fail> {
     Ok(black_box(*x))
 }
 
+/// An async no-op step's body that fails if `fail`.
+///
+/// # Errors
+///
+/// [`Fail`] if `fail`.
+#[inline(never)]
+pub async fn async_noop_or_fail_body(x: &u64, fail: bool) -> Result<u64, Fail> {
+    if black_box(fail) {
+        Err(Fail)
+    } else {
+        Ok(black_box(*x))
+    }
+}
+
 #[step(compensate = undo)]
 fn noop(x: &u64) -> Result<u64, Fail> {
     noop_body(x)
@@ -72,6 +86,15 @@ fn noop_or_fail(x: &u64, fail: bool) -> Result<u64, Fail> {
 #[step(compensate = async_undo)]
 async fn async_noop(x: &u64) -> Result<u64, Fail> {
     async_noop_body(x).await
+}
+
+#[step(compensate = async_undo_fail)]
+async fn async_noop_or_fail(x: &u64, fail: bool) -> Result<u64, Fail> {
+    async_noop_or_fail_body(x, fail).await
+}
+
+async fn async_undo_fail(x: &u64, _fail: bool, out: &u64) -> Result<(), Fail> {
+    undo_body(x, out)
 }
 
 async fn async_undo(x: &u64, out: &u64) -> Result<(), Fail> {

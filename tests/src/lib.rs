@@ -94,6 +94,9 @@ impl tale::journal::Store for Crashing<'_> {
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
         self.inner.records(saga)
     }
+    fn history(&self, saga: SagaId) -> Result<Vec<tale::journal::Entry>, JournalError> {
+        self.inner.history(saga)
+    }
     fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
         self.inner.saga(saga)
     }

@@ -94,6 +94,8 @@ fn the_checks_see_what_a_broken_runtime_would_leave() {
             epoch: 2,
             ..Lease::default()
         },
+        created_at: 0,
+        updated_at: 0,
     };
     let records = vec![
         Record::StepStarted {

@@ -46,33 +46,33 @@ fn events_become_tracing_events_in_saga_and_step_spans() {
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let expected = [
-        (" INFO saga{name=\"trip\"}: ", "saga started"),
+        (" INFO saga{workflow.name=\"trip\"}: ", "saga started"),
         (
-            "DEBUG saga{name=\"trip\"}:step{index=0 name=\"debit\" phase=\"execute\"}: ",
+            "DEBUG saga{workflow.name=\"trip\"}:step{workflow.task.name=\"debit\" tale.step.index=0 tale.step.kind=\"compensatable\" tale.phase=\"execute\" ",
             "attempt started",
         ),
         (
-            "DEBUG saga{name=\"trip\"}:step{index=0 name=\"debit\" phase=\"execute\"}: ",
+            "DEBUG saga{workflow.name=\"trip\"}:step{workflow.task.name=\"debit\" tale.step.index=0 tale.step.kind=\"compensatable\" tale.phase=\"execute\" ",
             "step succeeded",
         ),
         (
-            "DEBUG saga{name=\"trip\"}:step{index=1 name=\"hotel\" phase=\"execute\"}: ",
+            "DEBUG saga{workflow.name=\"trip\"}:step{workflow.task.name=\"hotel\" tale.step.index=1 tale.step.kind=\"compensatable\" tale.phase=\"execute\" ",
             "attempt started",
         ),
         (
-            " WARN saga{name=\"trip\"}:step{index=1 name=\"hotel\" phase=\"execute\"}: ",
+            " WARN saga{workflow.name=\"trip\"}:step{workflow.task.name=\"hotel\" tale.step.index=1 tale.step.kind=\"compensatable\" tale.phase=\"execute\" ",
             "step failed",
         ),
         (
-            "DEBUG saga{name=\"trip\"}:step{index=0 name=\"debit\" phase=\"compensate\"}: ",
+            "DEBUG saga{workflow.name=\"trip\"}:step{workflow.task.name=\"debit\" tale.step.index=0 tale.step.kind=\"compensatable\" tale.phase=\"compensate\" ",
             "compensation started",
         ),
         (
-            " INFO saga{name=\"trip\"}:step{index=0 name=\"debit\" phase=\"compensate\"}: ",
+            " INFO saga{workflow.name=\"trip\"}:step{workflow.task.name=\"debit\" tale.step.index=0 tale.step.kind=\"compensatable\" tale.phase=\"compensate\" ",
             "compensated",
         ),
         (
-            " WARN saga{name=\"trip\"}: ",
+            " WARN saga{workflow.name=\"trip\" ",
             "saga failed and was compensated",
         ),
     ];

@@ -79,7 +79,7 @@ async fn a_journal_of_a_newer_tale_is_refused() {
             refused,
             JournalError::NewerSchema {
                 found: 99,
-                supported: 1
+                supported: PgStore::SCHEMA_VERSION
             }
         ),
         "{refused:?}"

@@ -159,10 +159,12 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
         S: Step<Error = E>,
         F: FnMut(&mut S) -> Result<(), E>,
     {
-        match self.compensation_started(StepRef::of(index, step), attempt, uncertain) {
+        let fault = self.compensation_started(StepRef::of(index, step), attempt, uncertain);
+        let undo = || catch_unwind(AssertUnwindSafe(|| undo(step)));
+        match fault {
             // A compensation is not repeated: `Repeat` only applies to steps.
-            None | Some(Fault::Repeat) => catch_unwind(AssertUnwindSafe(|| undo(step))),
-            Some(fault) => self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| undo(step)))),
+            None | Some(Fault::Repeat) => self.scope(index).enter(undo),
+            Some(fault) => self.faulty(index, fault, undo),
         }
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::executor::Executor;
 use crate::clock::Clock;
 use crate::error::{CompensationFailure, Errors, NotCompensated, SagaError, StepFailure};
-use crate::observe::{Event, Fault, FaultPoint, Observer, Outcome, StepRef};
+use crate::observe::{Event, Fault, FaultPoint, Observer, Outcome, Scope, StepRef};
 use crate::retry::{Attempts, Retry};
 use crate::rng::Rng;
 use crate::step::{Step, StepKind};
@@ -177,8 +177,14 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
     ) -> Result<S::Output, Unwind<E>> {
         let fault = self.attempt_started(StepRef::of(index, step), 1);
         let result = match fault {
-            None => catch_unwind(AssertUnwindSafe(|| step.execute())),
-            Some(fault) => self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| step.execute()))),
+            // The scope is a temporary, gone before anything that can unwind: with an
+            // observer that keeps no spans, nothing of it is left on the success path.
+            None => self
+                .scope(index)
+                .enter(|| catch_unwind(AssertUnwindSafe(|| step.execute()))),
+            Some(fault) => self.faulty(index, fault, || {
+                catch_unwind(AssertUnwindSafe(|| step.execute()))
+            }),
         };
         match result {
             Ok(Ok(output)) => {
@@ -211,11 +217,11 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
                 Flow::Retry(delay) => self.executor.clock.sleep(delay),
                 Flow::Fail(unwind) => return Err(unwind),
             }
-            result = match self.attempt_started(StepRef::of(index, step), tries.attempt) {
-                None => catch_unwind(AssertUnwindSafe(|| step.execute())),
-                Some(fault) => {
-                    self.faulty(fault, || catch_unwind(AssertUnwindSafe(|| step.execute())))
-                }
+            let fault = self.attempt_started(StepRef::of(index, step), tries.attempt);
+            let execute = || catch_unwind(AssertUnwindSafe(|| step.execute()));
+            result = match fault {
+                None => self.scope(index).enter(execute),
+                Some(fault) => self.faulty(index, fault, execute),
             };
         }
     }
@@ -227,6 +233,25 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
             Some((retried, attempts)) if retried == index => attempts,
             _ => 1,
         }
+    }
+
+    #[cfg(feature = "journal")]
+    /// Tells the observer which saga instance the run is: a durable run's id.
+    pub(crate) fn execution_id(&mut self, id: &dyn std::fmt::Display) {
+        self.executor.observer.execution_id(id);
+    }
+
+    #[cfg(feature = "journal")]
+    /// Tells the observer that step `index` was answered from the journal: an earlier run
+    /// completed it (`succeeded`), or failed it for good.
+    pub(crate) fn replayed<S: crate::step::Describe + ?Sized>(
+        &mut self,
+        index: usize,
+        step: &S,
+        succeeded: bool,
+    ) {
+        let step = StepRef::of(index, step);
+        self.executor.observer.replayed(step, succeeded);
     }
 
     #[cfg(feature = "journal")]
@@ -251,13 +276,17 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
             .is_some_and(|t| !t.compensations.is_empty() || !t.not_compensated.is_empty())
     }
 
-    /// Runs an attempt altered by an injected fault.
+    /// Runs an attempt of step `index` altered by an injected fault, in the attempt's
+    /// scope.
     #[cold]
     pub(super) fn faulty<T>(
         &mut self,
+        index: usize,
         fault: Fault<E>,
         mut attempt: impl FnMut() -> Caught<T, E>,
     ) -> Caught<T, E> {
+        let scope = self.scope(index);
+        let mut attempt = || scope.enter(&mut attempt);
         match fault {
             Fault::Fail(error) => Ok(Err(error)),
             Fault::Delay(delay) => {
@@ -269,6 +298,13 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
                 other => other,
             },
         }
+    }
+
+    /// The scope the attempt of step `index` that just started runs in
+    /// ([`Observer::scope`]).
+    #[inline]
+    pub(crate) fn scope(&self, index: usize) -> Scope {
+        self.executor.observer.scope(index)
     }
 
     /// Emits the start of an attempt of `step` and asks the observer for a fault to

@@ -117,8 +117,10 @@ where
             Origin::Resume(saga) => resumed(store, store.take_over(saga)?, name, fingerprint)?,
             Origin::Claimed(claim) => resumed(store, claim, name, fingerprint)?,
         };
+        let mut run = Run::start(executor, name);
+        run.execution_id(&ledger.saga().0);
         Ok(Self {
-            run: Run::start(executor, name),
+            run,
             store,
             ledger,
             held,
@@ -170,8 +172,12 @@ where
     {
         let start = match self.ledger.before(index, &*step) {
             Before::Halted(unwind) => return Err(unwind),
-            Before::Replayed(output) => return Ok(output),
+            Before::Replayed(output) => {
+                self.run.replayed(index, &*step, true);
+                return Ok(output);
+            }
             Before::ReplayedFailure(unwind) => {
+                self.run.replayed(index, &*step, false);
                 self.compensate_uncertain(index, step);
                 return Err(unwind);
             }

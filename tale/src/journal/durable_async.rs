@@ -83,8 +83,10 @@ where
             }
             Origin::Claimed(claim) => resumed(store, claim, name, fingerprint).await?,
         };
+        let run = AsyncRun::start(executor, name).limits(limits);
+        run.engine().execution_id(&ledger.saga().0);
         Ok(Self {
-            run: AsyncRun::start(executor, name).limits(limits),
+            run,
             store,
             ledger: Shared::new(ledger),
             held,
@@ -136,8 +138,12 @@ where
         let before = self.ledger.lock().before(index, &*step);
         let start = match before {
             Before::Halted(unwind) => return Err(unwind),
-            Before::Replayed(output) => return Ok(output),
+            Before::Replayed(output) => {
+                self.run.engine().replayed(index, &*step, true);
+                return Ok(output);
+            }
             Before::ReplayedFailure(unwind) => {
+                self.run.engine().replayed(index, &*step, false);
                 if step.is_uncertain() {
                     self.undo_uncertain(index, step).await;
                 }

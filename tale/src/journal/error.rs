@@ -38,6 +38,17 @@ pub enum JournalError {
     /// No saga with this id.
     #[error("no {0} in the journal")]
     UnknownSaga(SagaId),
+    /// An operator's action that the saga's status does not allow (see
+    /// [`Action`](super::Action)); nothing was written.
+    #[error("{saga} is {status}: only a saga that is {} can be {}", allowed(*action), done(*action))]
+    NotAllowed {
+        /// The saga.
+        saga: SagaId,
+        /// The action refused.
+        action: super::Action,
+        /// The saga's status.
+        status: super::Status,
+    },
     /// A saga's journal names no registered saga.
     #[error("{saga} is a `{name}` saga, and no saga of that name is registered")]
     Unregistered {
@@ -136,4 +147,19 @@ pub enum DurableError<E> {
     /// Recovery finishes it once the journal works again.
     #[error("saga stopped: {0}")]
     Journal(#[source] JournalError),
+}
+
+/// The statuses `action` is allowed from, in words: "stuck or parked".
+fn allowed(action: super::Action) -> String {
+    let names: Vec<&str> = action.allowed_from().iter().map(|s| s.as_str()).collect();
+    names.join(" or ")
+}
+
+/// The action done, in words: "resolved".
+fn done(action: super::Action) -> &'static str {
+    match action {
+        super::Action::Resolve => "resolved",
+        super::Action::Reopen => "reopened",
+        super::Action::Abandon => "abandoned",
+    }
 }

@@ -4,12 +4,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::payload::Payloads;
 use super::{
-    Claim, Claimed, JournalError, Leases, Millis, NewSaga, PayloadCodec, Record, SagaId, SagaRow,
-    Status, Store,
+    Claim, Claimed, Entry, JournalError, Leases, Millis, NewSaga, PayloadCodec, Record, SagaId,
+    SagaRow, Status, Store,
 };
 
 /// The sagas of a memory journal, shared by its handles.
-type Sagas = Arc<Mutex<Vec<(SagaRow, Vec<Record>)>>>;
+type Sagas = Arc<Mutex<Vec<(SagaRow, Vec<Entry>)>>>;
 
 /// A [`Store`] in memory: fast, and gone with the process. Its records are exactly what
 /// a durable store would hold, so tests can inspect them; several handles on one
@@ -52,7 +52,7 @@ impl MemoryStore {
     /// let second = first.worker(Leases::new());
     /// second.take_over(claim.saga).unwrap();
     /// // The first worker is fenced.
-    /// let refused = first.append(claim, &Record::Reopened);
+    /// let refused = first.append(claim, &Record::Finished { status: tale::journal::Status::Completed });
     /// assert!(matches!(refused, Err(JournalError::LeaseLost { .. })));
     /// ```
     #[must_use]
@@ -72,14 +72,14 @@ impl MemoryStore {
         self
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<(SagaRow, Vec<Record>)>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<(SagaRow, Vec<Entry>)>> {
         self.sagas.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn with<T>(
         &self,
         saga: SagaId,
-        f: impl FnOnce(&mut SagaRow, &mut Vec<Record>) -> Result<T, JournalError>,
+        f: impl FnOnce(&mut SagaRow, &mut Vec<Entry>) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
         let mut sagas = self.lock();
         let index = usize::try_from(saga.0 - 1).map_err(|_| JournalError::UnknownSaga(saga))?;
@@ -103,7 +103,8 @@ impl Store for MemoryStore {
             inputs: &inputs,
             ..*saga
         };
-        let row = SagaRow::begun(id, &sealed, self.leases.worker_id(), self.leases.until());
+        let (now, until) = (self.leases.now(), self.leases.until());
+        let row = SagaRow::begun(id, &sealed, self.leases.worker_id(), now, until);
         sagas.push((row, Vec::new()));
         let claim = Claim { saga: id, epoch: 1 };
         self.leases.hold(claim);
@@ -114,7 +115,12 @@ impl Store for MemoryStore {
         let finished = self.with(claim.saga, |row, records| {
             row.append(claim, record, self.leases.until())?;
             self.payloads.seal_summary(row, record);
-            records.push(self.payloads.seal_record(record).into_owned());
+            row.updated_at = self.leases.now();
+            records.push(Entry {
+                seq: records.len() as u64 + 1,
+                at: row.updated_at,
+                record: self.payloads.seal_record(record).into_owned(),
+            });
             Ok(row.status.is_finished())
         })?;
         if finished {
@@ -127,7 +133,19 @@ impl Store for MemoryStore {
         self.with(saga, |_, records| {
             records
                 .iter()
-                .map(|r| self.payloads.open_record(saga, r.clone()))
+                .map(|e| self.payloads.open_record(saga, e.record.clone()))
+                .collect()
+        })
+    }
+
+    fn history(&self, saga: SagaId) -> Result<Vec<Entry>, JournalError> {
+        self.with(saga, |_, records| {
+            records
+                .iter()
+                .map(|e| {
+                    let record = self.payloads.open_record(saga, e.record.clone())?;
+                    Ok(Entry { record, ..*e })
+                })
                 .collect()
         })
     }
@@ -148,6 +166,7 @@ impl Store for MemoryStore {
     fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
         self.with(saga, |row, _| {
             row.set_status(status);
+            row.updated_at = self.leases.now();
             Ok(())
         })
     }
@@ -163,6 +182,7 @@ impl Store for MemoryStore {
                 let claim = row
                     .lease
                     .take(row.id, self.leases.worker_id(), self.leases.until());
+                row.updated_at = now;
                 self.leases.hold(claim);
                 claimed.push(Claimed {
                     row: self.payloads.open_row(row.clone())?,
@@ -175,6 +195,7 @@ impl Store for MemoryStore {
 
     fn take_over(&self, saga: SagaId) -> Result<Claim, JournalError> {
         let claim = self.with(saga, |row, _| {
+            row.updated_at = self.leases.now();
             Ok(row
                 .lease
                 .take(saga, self.leases.worker_id(), self.leases.until()))
@@ -187,6 +208,7 @@ impl Store for MemoryStore {
         self.with(claim.saga, |row, _| {
             row.lease.fence(claim)?;
             row.lease.renew(self.leases.until());
+            row.updated_at = self.leases.now();
             Ok(())
         })
     }
@@ -195,6 +217,7 @@ impl Store for MemoryStore {
         let released = self.with(claim.saga, |row, _| {
             row.lease.fence(claim)?;
             row.lease.give_back(retry_at);
+            row.updated_at = self.leases.now();
             Ok(())
         });
         // Given back, or lost: either way no longer this handle's.

@@ -143,6 +143,7 @@ mod key;
 mod lease;
 mod ledger;
 mod memory;
+mod operator;
 mod payload;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -162,12 +163,13 @@ pub use error::{DurableError, Interrupted, JournalError};
 pub use key::{IdempotencyKey, Phase, fencing_token, idempotency_key};
 pub use lease::{Claim, Lease, Leases, Millis, WorkerId};
 pub use memory::MemoryStore;
+pub use operator::Action;
 pub use payload::PayloadCodec;
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(all(feature = "postgres", feature = "testing"))]
 pub use postgres::PgTestServer;
-pub use record::{NewSaga, Record, SagaId, SagaRow, Status};
+pub use record::{Entry, NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use recover_async::{AsyncRecoverer, AsyncSagaFn};
 pub use sqlite::{Durability, SqliteStore};

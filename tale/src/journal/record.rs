@@ -71,9 +71,31 @@ pub enum Record {
         /// How it ended: `completed`, `compensated` or `stuck`.
         status: Status,
     },
-    /// An operator reopened a stuck saga: the compensations that failed for good are
-    /// tried again by the next recovery.
-    Reopened,
+    /// An operator reopened a stuck or parked saga: it runs again, and the
+    /// compensations that failed for good are tried again, by the next worker or
+    /// recovery that claims it.
+    Reopened {
+        /// Who did it.
+        by: String,
+        /// Why, in their words.
+        note: String,
+    },
+    /// An operator marked a stuck or parked saga resolved: they dealt by hand with what
+    /// its compensations could not undo. Nothing runs it again.
+    Resolved {
+        /// Who did it.
+        by: String,
+        /// What they did, in their words.
+        note: String,
+    },
+    /// An operator abandoned a running or parked saga: it is neither run on nor
+    /// compensated, and whoever ran it is fenced off. What it did stays done.
+    Abandoned {
+        /// Who did it.
+        by: String,
+        /// Why, in their words.
+        note: String,
+    },
 }
 
 impl Record {
@@ -87,9 +109,35 @@ impl Record {
             | Record::CompensationStarted { index, .. }
             | Record::CompensationSucceeded { index }
             | Record::CompensationFailed { index, .. } => Some(*index),
-            Record::Finished { .. } | Record::Reopened => None,
+            Record::Finished { .. }
+            | Record::Reopened { .. }
+            | Record::Resolved { .. }
+            | Record::Abandoned { .. } => None,
         }
     }
+
+    /// The operator's name and note, for the records an operator writes.
+    #[must_use]
+    pub fn operator(&self) -> Option<(&str, &str)> {
+        match self {
+            Record::Reopened { by, note }
+            | Record::Resolved { by, note }
+            | Record::Abandoned { by, note } => Some((by, note)),
+            _ => None,
+        }
+    }
+}
+
+/// One record of a saga's journal, with its place and time: what
+/// [`Store::history`](super::Store::history) reads, for operators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Its position in the saga's journal, from 0.
+    pub seq: u64,
+    /// When it was written (milliseconds since the Unix epoch, by the writer's clock).
+    pub at: Millis,
+    /// The record.
+    pub record: Record,
 }
 
 /// Where a saga stands.
@@ -110,6 +158,9 @@ pub enum Status {
     /// not match the code, it panics or kills its worker): the workers leave it for an
     /// operator, who sets it [`Running`](Status::Running) again once it can run.
     Parked,
+    /// An operator abandoned it ([`Record::Abandoned`]): neither run on nor
+    /// compensated.
+    Abandoned,
 }
 
 impl Status {
@@ -123,6 +174,7 @@ impl Status {
             Status::Stuck => "stuck",
             Status::Resolved => "resolved",
             Status::Parked => "parked",
+            Status::Abandoned => "abandoned",
         }
     }
 
@@ -136,6 +188,7 @@ impl Status {
             Status::Stuck,
             Status::Resolved,
             Status::Parked,
+            Status::Abandoned,
         ]
         .into_iter()
         .find(|s| s.as_str() == name)
@@ -192,7 +245,8 @@ pub struct SagaRow {
     pub status: Status,
     /// The position of the step it last started (or compensated), if any.
     pub current_step: Option<u32>,
-    /// The name of that step, if known.
+    /// The name of that step, if the journal named it since (a step's start names it;
+    /// the records of its compensation do not).
     pub current_step_name: Option<String>,
     /// How many attempts the current step (or its compensation) has taken, as far as
     /// the journal knows: 0 while its first attempt runs.
@@ -205,6 +259,11 @@ pub struct SagaRow {
     pub fingerprint: Option<u64>,
     /// Who owns it and until when.
     pub lease: Lease,
+    /// When it began (milliseconds since the Unix epoch, by the writer's clock).
+    pub created_at: Millis,
+    /// When its summary last changed: its last record, claim, renewal or change of
+    /// status.
+    pub updated_at: Millis,
 }
 
 /// The name a journal stores a [`GaveUp`] under: fixed text, so that a journal outlives
@@ -235,9 +294,16 @@ pub(crate) fn gave_up_from_name(name: &str) -> Option<GaveUp> {
 }
 
 impl SagaRow {
-    /// The summary of the saga `id` that `worker` begins now, its lease until `until`.
+    /// The summary of the saga `id` that `worker` begins at `now`, its lease until
+    /// `until`.
     #[must_use]
-    pub fn begun(id: SagaId, saga: &NewSaga<'_>, worker: &WorkerId, until: Millis) -> Self {
+    pub fn begun(
+        id: SagaId,
+        saga: &NewSaga<'_>,
+        worker: &WorkerId,
+        now: Millis,
+        until: Millis,
+    ) -> Self {
         SagaRow {
             id,
             name: saga.name.to_owned(),
@@ -250,6 +316,8 @@ impl SagaRow {
             last_error: None,
             fingerprint: saga.fingerprint,
             lease: Lease::begun(worker, until),
+            created_at: now,
+            updated_at: now,
         }
     }
 
@@ -302,6 +370,11 @@ impl SagaRow {
         let row = self;
         row.records += 1;
         if let Some(index) = record.index() {
+            if row.current_step != Some(index) {
+                // Named again by the step's next start; a compensation's records carry
+                // no name.
+                row.current_step_name = None;
+            }
             row.current_step = Some(index);
         }
         match record {
@@ -319,7 +392,12 @@ impl SagaRow {
                 row.last_error = Some(errors.clone());
             }
             Record::Finished { status } => row.status = *status,
-            Record::Reopened => row.status = Status::Running,
+            Record::Reopened { .. } => {
+                row.status = Status::Running;
+                row.lease.resumptions = 0;
+            }
+            Record::Resolved { .. } => row.status = Status::Resolved,
+            Record::Abandoned { .. } => row.status = Status::Abandoned,
         }
     }
 }

@@ -182,7 +182,12 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
     pub fn retry_stuck(&self, id: SagaId, env: &Env) -> Result<Status, JournalError> {
         let row = self.stuck(id)?;
         let claim = self.store.take_over(id)?;
-        self.store.append(claim, &super::Record::Reopened)?;
+        let by = self.store.leases().worker_id().as_str().to_owned();
+        let reopened = super::Record::Reopened {
+            by,
+            note: "Recoverer::retry_stuck".into(),
+        };
+        self.store.append(claim, &reopened)?;
         self.resume(Origin::Claimed(claim), &row.name, &row.inputs, env)
     }
 
@@ -194,7 +199,10 @@ impl<'s, Env: ?Sized> Recoverer<'s, Env> {
     /// [`JournalError::Mismatch`] if the saga is not stuck, or the store's failure.
     pub fn mark_resolved(&self, id: SagaId) -> Result<(), JournalError> {
         self.stuck(id)?;
-        self.store.set_status(id, Status::Resolved)
+        let by = self.store.leases().worker_id().as_str().to_owned();
+        super::Action::Resolve
+            .apply(self.store, id, &by, "Recoverer::mark_resolved")
+            .map(drop)
     }
 
     fn stuck(&self, id: SagaId) -> Result<super::SagaRow, JournalError> {

@@ -39,16 +39,31 @@ impl Replay {
                 seq: seq as u64,
                 reason: reason.to_owned(),
             };
-            if let Record::Reopened = record {
-                if replay.finished != Some(Status::Stuck) {
-                    return Err(corrupt("a saga reopened that was not stuck"));
+            match record {
+                // Stuck (its journal finished), or parked (the status says so; its
+                // journal does not).
+                Record::Reopened { .. } => {
+                    if !matches!(replay.finished, Some(Status::Stuck) | None) {
+                        return Err(corrupt("a saga reopened that was not stuck or parked"));
+                    }
+                    replay.finished = None;
+                    for step in &mut replay.steps {
+                        step.compensation_failure = None;
+                        step.compensation_started = false;
+                    }
+                    continue;
                 }
-                replay.finished = None;
-                for step in &mut replay.steps {
-                    step.compensation_failure = None;
-                    step.compensation_started = false;
+                Record::Resolved { .. }
+                    if matches!(replay.finished, Some(Status::Stuck) | None) =>
+                {
+                    replay.finished = Some(Status::Resolved);
+                    continue;
                 }
-                continue;
+                Record::Abandoned { .. } if replay.finished.is_none() => {
+                    replay.finished = Some(Status::Abandoned);
+                    continue;
+                }
+                _ => {}
             }
             if replay.finished.is_some() {
                 return Err(corrupt("a record after the saga finished"));
@@ -85,7 +100,9 @@ impl Replay {
                     replay.steps[*index as usize].compensation_failure = Some(errors.clone());
                 }
                 Record::Finished { status } => replay.finished = Some(*status),
-                Record::Reopened => unreachable!("handled above"),
+                Record::Reopened { .. } | Record::Resolved { .. } | Record::Abandoned { .. } => {
+                    return Err(corrupt("an operator's record out of place"));
+                }
             }
         }
         Ok(replay)

@@ -1,6 +1,6 @@
 //! [`Store`] and [`AsyncStore`]: what a journal needs from a database, sync and async.
 
-use super::{Claim, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status};
+use super::{Claim, Entry, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status};
 use crate::compose::BoxFuture;
 
 /// A saga a worker just claimed: its summary as the claim left it, and the claim it now
@@ -64,6 +64,14 @@ pub trait Store {
     /// The database's failure, [`JournalError::UnknownSaga`], or
     /// [`JournalError::Corrupt`] naming the saga and the first unreadable record.
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError>;
+
+    /// The saga's records with each one's position (from 1) and the time it was
+    /// written, oldest first: its story, for operators.
+    ///
+    /// # Errors
+    ///
+    /// As [`records`](Self::records).
+    fn history(&self, saga: SagaId) -> Result<Vec<Entry>, JournalError>;
 
     /// The saga's summary.
     ///
@@ -141,6 +149,9 @@ impl<S: Store + ?Sized> Store for &S {
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
         (**self).records(saga)
     }
+    fn history(&self, saga: SagaId) -> Result<Vec<Entry>, JournalError> {
+        (**self).history(saga)
+    }
     fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
         (**self).saga(saga)
     }
@@ -189,6 +200,8 @@ pub trait AsyncStore: Send + Sync {
     ) -> BoxFuture<'a, Result<(), JournalError>>;
     /// See [`Store::records`].
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>>;
+    /// See [`Store::history`].
+    fn history(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Entry>, JournalError>>;
     /// See [`Store::saga`].
     fn saga(&self, saga: SagaId) -> BoxFuture<'_, Result<SagaRow, JournalError>>;
     /// See [`Store::sagas`].
@@ -231,6 +244,9 @@ impl<S: Store + Send + Sync + ?Sized> AsyncStore for S {
     }
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
         Box::pin(std::future::ready(Store::records(self, saga)))
+    }
+    fn history(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Entry>, JournalError>> {
+        Box::pin(std::future::ready(Store::history(self, saga)))
     }
     fn saga(&self, saga: SagaId) -> BoxFuture<'_, Result<SagaRow, JournalError>> {
         Box::pin(std::future::ready(Store::saga(self, saga)))

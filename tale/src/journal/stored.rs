@@ -16,6 +16,8 @@ pub(crate) mod kind {
     pub(crate) const COMPENSATION_FAILED: &str = "compensation_failed";
     pub(crate) const FINISHED: &str = "finished";
     pub(crate) const REOPENED: &str = "reopened";
+    pub(crate) const RESOLVED: &str = "resolved";
+    pub(crate) const ABANDONED: &str = "abandoned";
 }
 
 /// A record's kind and payload, as stored.
@@ -43,7 +45,9 @@ pub(crate) fn encode(record: &Record) -> (&'static str, Value) {
             (kind::COMPENSATION_FAILED, json!({ "errors": errors }))
         }
         Record::Finished { status } => (kind::FINISHED, json!({ "status": status.as_str() })),
-        Record::Reopened => (kind::REOPENED, json!({})),
+        Record::Reopened { by, note } => (kind::REOPENED, json!({ "by": by, "note": note })),
+        Record::Resolved { by, note } => (kind::RESOLVED, json!({ "by": by, "note": note })),
+        Record::Abandoned { by, note } => (kind::ABANDONED, json!({ "by": by, "note": note })),
     }
 }
 
@@ -65,6 +69,13 @@ pub(crate) fn decode(kind: &str, index: Option<i64>, payload: &str) -> Result<Re
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| format!("its payload's `{name}` is not a string"))
+    };
+    let optional = |name: &str| match fields.get(name) {
+        None => Ok(String::new()),
+        Some(value) => value
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("its payload's `{name}` is not a string")),
     };
     let number = |name: &str| {
         field(name)?
@@ -113,7 +124,19 @@ pub(crate) fn decode(kind: &str, index: Option<i64>, payload: &str) -> Result<Re
                     .ok_or_else(|| format!("its payload's status `{status}` is unknown"))?,
             }
         }
-        kind::REOPENED => Record::Reopened,
+        // A journal of tale 0.1 reopened sagas without saying who or why.
+        kind::REOPENED => Record::Reopened {
+            by: optional("by")?,
+            note: optional("note")?,
+        },
+        kind::RESOLVED => Record::Resolved {
+            by: string("by")?,
+            note: string("note")?,
+        },
+        kind::ABANDONED => Record::Abandoned {
+            by: string("by")?,
+            note: string("note")?,
+        },
         other => return Err(format!("its kind `{other}` is unknown")),
     })
 }

@@ -1,9 +1,11 @@
 //! [`Observer`]: what receives every event of a run, and may inject a [`Fault`] before
 //! an attempt.
 
+use std::fmt;
 use std::time::Duration;
 
 use super::event::Event;
+use super::scope::Scope;
 use crate::step::describe::StepRef;
 
 /// Receives every [`Event`] of the sagas an [`Executor`](crate::Executor) runs.
@@ -46,6 +48,36 @@ pub trait Observer<E> {
     #[inline]
     fn is_silent(&self) -> bool {
         false
+    }
+
+    /// The scope the attempt of step `index` that just started (after its
+    /// `AttemptStarted` or `CompensationStarted` event) runs in: the engine enters it
+    /// around the step's `execute` or `compensate` call, and around every poll of an
+    /// async attempt's future, so that what the step's code traces nests under the
+    /// step's span. The default is no scope, and costs nothing; `TracingObserver`
+    /// hands out its step's span. Not part of the stable API.
+    #[doc(hidden)]
+    #[inline]
+    fn scope(&self, index: usize) -> Scope {
+        let _ = index;
+        Scope::none()
+    }
+
+    /// A durable run says which saga instance it is (its `SagaId`), right after its
+    /// `SagaStarted` event. Not part of the stable API.
+    #[doc(hidden)]
+    #[inline]
+    fn execution_id(&mut self, id: &dyn fmt::Display) {
+        let _ = id;
+    }
+
+    /// A durable run answered `step` from its journal instead of running it: an
+    /// earlier run completed it (`succeeded`), or failed it for good. Not part of the
+    /// stable API.
+    #[doc(hidden)]
+    #[inline]
+    fn replayed(&mut self, step: StepRef<'_>, succeeded: bool) {
+        let _ = (step, succeeded);
     }
 }
 
@@ -102,6 +134,16 @@ impl<E, O: Observer<E> + ?Sized> Observer<E> for &mut O {
     fn is_silent(&self) -> bool {
         (**self).is_silent()
     }
+    #[inline]
+    fn scope(&self, index: usize) -> Scope {
+        (**self).scope(index)
+    }
+    fn execution_id(&mut self, id: &dyn fmt::Display) {
+        (**self).execution_id(id);
+    }
+    fn replayed(&mut self, step: StepRef<'_>, succeeded: bool) {
+        (**self).replayed(step, succeeded);
+    }
 }
 
 impl<E, A: Observer<E>, B: Observer<E>> Observer<E> for (A, B) {
@@ -111,6 +153,18 @@ impl<E, A: Observer<E>, B: Observer<E>> Observer<E> for (A, B) {
     }
     fn intercept(&mut self, point: &FaultPoint<'_>) -> Option<Fault<E>> {
         self.0.intercept(point).or_else(|| self.1.intercept(point))
+    }
+    #[inline]
+    fn scope(&self, index: usize) -> Scope {
+        self.0.scope(index).or_else(|| self.1.scope(index))
+    }
+    fn execution_id(&mut self, id: &dyn fmt::Display) {
+        self.0.execution_id(id);
+        self.1.execution_id(id);
+    }
+    fn replayed(&mut self, step: StepRef<'_>, succeeded: bool) {
+        self.0.replayed(step, succeeded);
+        self.1.replayed(step, succeeded);
     }
 }
 

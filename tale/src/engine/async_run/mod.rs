@@ -16,7 +16,7 @@ use super::run::{Caught, Flow, Run, Tries, Unwind};
 use super::shared::Shared;
 use crate::clock::{AsyncSleep, Clock};
 use crate::error::SagaError;
-use crate::observe::{Event, Fault, Observer, StepRef};
+use crate::observe::{Event, Fault, Observer, Scope, Scoped, StepRef};
 use crate::retry::GaveUp;
 use crate::step::AsyncStep;
 use crate::timeout::{CancelHandle, CancelOn, Cancelled, Limits, TimedOut, Timeout};
@@ -46,8 +46,8 @@ pub struct AsyncRun<'x, E, O, C> {
 enum First<T, E> {
     /// It ran, and did not succeed.
     Ran(Caught<T, E>),
-    /// It was started, and the observer injected this fault.
-    Fault(Fault<E>),
+    /// It was started, and the observer injected this fault; it runs in this scope.
+    Fault(Fault<E>, Scope),
 }
 
 /// A step that failed for good: how, and whether its last attempt was cut short (so
@@ -79,15 +79,17 @@ macro_rules! first_attempt {
         if !$this.unlimited($step) {
             return Box::pin($this.attempts($index, $step, None)).await;
         }
+        let mut scope = Scope::none();
         let fault = if $this.silent {
             None
         } else {
-            started($run, $index, $step, 1)
+            started($run, $index, $step, 1, &mut scope)
         };
         if let Some(fault) = fault {
-            return Box::pin($this.attempts($index, $step, Some(First::Fault(fault)))).await;
+            let first = Some(First::Fault(fault, scope));
+            return Box::pin($this.attempts($index, $step, first)).await;
         }
-        let result = CatchUnwind(pin!($step.execute())).await;
+        let result = CatchUnwind(pin!(Scoped::new(scope, $step.execute()))).await;
         match result {
             Ok(Ok(output)) => {
                 if !$this.silent {
@@ -101,14 +103,19 @@ macro_rules! first_attempt {
     }};
 }
 
-/// Emits the start of an attempt and asks the observer for a fault to inject.
+/// Emits the start of an attempt and asks the observer for a fault to inject, and for
+/// the scope the attempt runs in (into `scope`: returned in a pair with the fault, it
+/// cost every step's future a drop flag).
 fn started<E, O: Observer<E>, C: Clock, S: AsyncStep<Error = E>>(
     run: &mut Run<'_, E, O, C>,
     index: usize,
     step: &S,
     attempt: u32,
+    scope: &mut Scope,
 ) -> Option<Fault<E>> {
-    run.attempt_started(StepRef::of(index, step), attempt)
+    let fault = run.attempt_started(StepRef::of(index, step), attempt);
+    *scope = run.scope(index);
+    fault
 }
 
 impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
@@ -229,11 +236,13 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
             && step.timeout().is_none()
     }
 
-    /// One attempt, altered by `fault`, raced against `limit` and the cancel handle.
+    /// One attempt, altered by `fault`, raced against `limit` and the cancel handle; the
+    /// step's code runs in `scope`.
     async fn attempt<S: AsyncStep<Error = E>>(
         &self,
         step: &mut S,
         fault: Option<Fault<E>>,
+        scope: Scope,
         limit: Option<(Duration, Interrupt)>,
     ) -> Result<Caught<S::Output, E>, Interrupt> {
         let delay = self.delay(fault.as_ref());
@@ -252,7 +261,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
                 }
             }
         };
-        self.guarded(attempt, limit).await
+        self.guarded(Scoped::new(scope, attempt), limit).await
     }
 
     /// The attempts of `step` under its policy, its limits and the cancel handle, and on
@@ -298,14 +307,16 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
         loop {
             let outcome = match first.take() {
                 Some(First::Ran(result)) => Ok(result),
-                Some(First::Fault(fault)) => {
+                Some(First::Fault(fault, scope)) => {
                     let limit = self.limit(step);
-                    self.attempt(step, Some(fault), limit).await
+                    self.attempt(step, Some(fault), scope, limit).await
                 }
                 None => {
                     let limit = self.limit(step);
-                    let fault = started(&mut self.run.lock(), index, step, tries.attempt);
-                    self.attempt(step, fault, limit).await
+                    let mut scope = Scope::none();
+                    let fault =
+                        started(&mut self.run.lock(), index, step, tries.attempt, &mut scope);
+                    self.attempt(step, fault, scope, limit).await
                 }
             };
             let result = match outcome {

@@ -7,7 +7,7 @@ use std::pin::pin;
 use super::{AsyncRun, CatchUnwind};
 use crate::clock::AsyncSleep;
 use crate::engine::run::{Tries, Undone, Unwind};
-use crate::observe::{Fault, Observer, StepRef};
+use crate::observe::{Fault, Observer, Scoped, StepRef};
 use crate::step::AsyncStep;
 
 impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
@@ -93,11 +93,12 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
         let uncertain = output.is_none();
         let mut tries = Tries::new();
         loop {
-            let fault = self.run.lock().compensation_started(
-                StepRef::of(index, step),
-                tries.attempt,
-                uncertain,
-            );
+            let (fault, scope) = {
+                let mut run = self.run.lock();
+                let step = StepRef::of(index, step);
+                let fault = run.compensation_started(step, tries.attempt, uncertain);
+                (fault, run.scope(index))
+            };
             let delay = self.delay(fault.as_ref());
             let caught = {
                 let attempt = async {
@@ -112,7 +113,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
                         None => step.compensate_uncertain().await,
                     }
                 };
-                CatchUnwind(pin!(attempt)).await
+                CatchUnwind(pin!(Scoped::new(scope, attempt))).await
             };
             let result = match caught {
                 Ok(Some(result)) => Ok(result),

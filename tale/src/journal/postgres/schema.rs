@@ -8,7 +8,7 @@ use super::pool::db;
 use crate::journal::JournalError;
 
 /// The schema version this tale writes, and the newest it reads.
-pub(super) const SCHEMA_VERSION: i32 = 1;
+pub(super) const SCHEMA_VERSION: i32 = 2;
 
 /// What tale writes in `tale_meta.application`.
 const MARKER: &str = "tale journal";
@@ -54,12 +54,29 @@ CREATE TABLE tale_records (
 );
 ";
 
+/// The operators' view: one line per saga, times readable, age and idle time as
+/// intervals (`SELECT * FROM tale_overview WHERE status = 'stuck'`).
+const TALE_OVERVIEW: &str = "CREATE VIEW tale_overview AS
+SELECT id, name, status, current_step AS step, current_step_name AS step_name, attempts,
+       records, owner, epoch,
+       to_timestamp(created_at / 1000.0) AS created,
+       to_timestamp(updated_at / 1000.0) AS updated,
+       date_trunc('second', now() - to_timestamp(created_at / 1000.0)) AS age,
+       date_trunc('second', now() - to_timestamp(updated_at / 1000.0)) AS idle,
+       to_timestamp(lease_until / 1000.0) AS lease_until,
+       last_error
+FROM tale_sagas;";
+
 /// What takes a journal of version `n - 1` to version `n`, for each `n` after 1.
-const MIGRATIONS: &[(i32, &str)] = &[];
+const MIGRATIONS: &[(i32, &str)] = &[
+    // 2: one line per saga for an operator with only `psql`.
+    (2, TALE_OVERVIEW),
+];
 
 /// The columns of a saga's summary, in the order the store decodes them.
 pub(super) const SAGA_COLUMNS: &str = "id, name, inputs, status, current_step, current_step_name, \
-     records, last_error, attempts, fingerprint, owner, epoch, lease_until, resumptions, not_before";
+     records, last_error, attempts, fingerprint, owner, epoch, lease_until, resumptions, not_before, \
+     created_at, updated_at";
 
 pub(super) const INSERT_SAGA: &str = "INSERT INTO tale_sagas (name, inputs, status, records, \
      created_at, updated_at, fingerprint, owner, epoch, lease_until) \
@@ -73,8 +90,8 @@ pub(super) const UPDATE_SAGA: &str = "UPDATE tale_sagas SET status = $2, current
      owner = $9, epoch = $10, lease_until = $11, resumptions = $12, not_before = $13 \
      WHERE id = $1";
 
-pub(super) const SELECT_RECORDS: &str =
-    "SELECT seq, kind, step_index, payload FROM tale_records WHERE saga_id = $1 ORDER BY seq";
+pub(super) const SELECT_RECORDS: &str = "SELECT seq, kind, step_index, payload, created_at FROM tale_records WHERE saga_id = $1 \
+     ORDER BY seq";
 
 /// One saga's summary, `lock` appended (` FOR UPDATE` in a write).
 pub(super) fn select_saga(lock: &str) -> String {
@@ -147,6 +164,7 @@ pub(super) async fn create_or_migrate(client: &mut Client) -> Result<(), Journal
         }
     } else {
         tx.batch_execute(SCHEMA).await.map_err(db)?;
+        tx.batch_execute(TALE_OVERVIEW).await.map_err(db)?;
         tx.execute(
             "INSERT INTO tale_meta (application, schema_version) VALUES ($1, $2)",
             &[&MARKER, &SCHEMA_VERSION],

@@ -11,8 +11,8 @@ use crate::compose::BoxFuture;
 use crate::engine::join::join2;
 use crate::journal::stored;
 use crate::journal::{
-    AsyncStore, Claim, Claimed, JournalError, Lease, Leases, Millis, NewSaga, Record, SagaId,
-    SagaRow, Status,
+    AsyncStore, Claim, Claimed, Entry, JournalError, Lease, Leases, Millis, NewSaga, Record,
+    SagaId, SagaRow, Status,
 };
 
 /// A summary row read back, or what is wrong with it.
@@ -59,6 +59,8 @@ fn decode_saga(row: &Row) -> Result<SagaRow, JournalError> {
             resumptions: small(row.try_get(13).map_err(db)?, "resumptions")?,
             not_before: row.try_get(14).map_err(db)?,
         },
+        created_at: row.try_get(15).map_err(db)?,
+        updated_at: row.try_get(16).map_err(db)?,
     })
 }
 
@@ -254,7 +256,7 @@ impl PgStore {
         Ok(())
     }
 
-    async fn read_records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
+    async fn read_history(&self, saga: SagaId) -> Result<Vec<Entry>, JournalError> {
         let mut lent = self.pool.get().await?;
         let c = lent.get();
         // One snapshot: the summary and the records are of the same moment.
@@ -294,7 +296,11 @@ impl PgStore {
             let index: Option<i32> = row.try_get(2).map_err(db)?;
             let payload: String = row.try_get(3).map_err(db)?;
             let record = stored::decode(&kind, index.map(i64::from), &payload).map_err(corrupt)?;
-            records.push(self.payloads.open_record(saga, record)?);
+            records.push(Entry {
+                seq: expected,
+                at: row.try_get(4).map_err(db)?,
+                record: self.payloads.open_record(saga, record)?,
+            });
         }
         if (records.len() as u64) < summary.records {
             return Err(JournalError::Corrupt {
@@ -395,7 +401,14 @@ impl AsyncStore for PgStore {
     }
 
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {
-        Box::pin(self.read_records(saga))
+        Box::pin(async move {
+            let history = self.read_history(saga).await?;
+            Ok(history.into_iter().map(|e| e.record).collect())
+        })
+    }
+
+    fn history(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Entry>, JournalError>> {
+        Box::pin(self.read_history(saga))
     }
 
     fn saga(&self, saga: SagaId) -> BoxFuture<'_, Result<SagaRow, JournalError>> {

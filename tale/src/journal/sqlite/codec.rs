@@ -6,7 +6,7 @@ use rusqlite::types::ValueRef;
 use super::schema::SAGA_COLUMNS;
 use super::{db, is_damage};
 use crate::journal::stored;
-use crate::journal::{JournalError, Lease, Record, SagaId, SagaRow, Status};
+use crate::journal::{Entry, JournalError, Lease, Record, SagaId, SagaRow, Status};
 
 /// The saga's summary, or `None` if there is no such saga.
 pub(super) fn read_saga(conn: &Connection, saga: SagaId) -> Result<Option<SagaRow>, JournalError> {
@@ -91,6 +91,8 @@ pub(super) fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalErr
         fingerprint: int(9, "fingerprint")?.map(|i| i as u64),
         attempts: fits(int(8, "attempts")?, "attempts", &corrupt)?,
         lease,
+        created_at: int(15, "created_at")?.unwrap_or(0),
+        updated_at: int(16, "updated_at")?.unwrap_or(0),
     })
 }
 
@@ -98,7 +100,7 @@ pub(super) fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalErr
 pub(super) fn read_records(
     conn: &Connection,
     saga: SagaId,
-    out: &mut Vec<Record>,
+    out: &mut Vec<Entry>,
 ) -> Result<(), JournalError> {
     // One read transaction: the summary and the records are of the same moment.
     let tx = conn.unchecked_transaction().map_err(db)?;
@@ -118,7 +120,7 @@ pub(super) fn read_records(
     };
     let mut stmt = tx
         .prepare(
-            "SELECT seq, kind, step_index, payload FROM records \
+            "SELECT seq, kind, step_index, payload, created_at FROM records \
              WHERE saga_id = ?1 ORDER BY seq",
         )
         .map_err(db)?;
@@ -147,7 +149,13 @@ pub(super) fn read_records(
         let kind = row.get_ref(1).map_err(db)?;
         let index = row.get_ref(2).map_err(db)?;
         let payload = row.get_ref(3).map_err(db)?;
-        out.push(decode_record(kind, index, payload).map_err(corrupt)?);
+        let record = decode_record(kind, index, payload).map_err(corrupt)?;
+        let at = row.get_ref(4).map_err(db)?.as_i64().unwrap_or(0);
+        out.push(Entry {
+            seq: expected,
+            at,
+            record,
+        });
         expected += 1;
     }
     if expected <= summary.records {

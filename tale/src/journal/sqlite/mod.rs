@@ -11,11 +11,12 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 mod codec;
+mod group;
 mod schema;
 mod store;
 
 use super::payload::Payloads;
-use super::{JournalError, Leases, PayloadCodec, Record, SagaId};
+use super::{Entry, JournalError, Leases, PayloadCodec, Record, SagaId};
 use codec::read_records;
 
 /// How hard SQLite works to make each record survive a crash: SQLite's
@@ -143,6 +144,8 @@ impl Durability {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Appends of several threads at once share commits (group commit).
+    group: group::Group,
     path: Option<PathBuf>,
     leases: Leases,
     payloads: Payloads,
@@ -293,6 +296,7 @@ impl SqliteStore {
         tx.commit().map_err(&failed)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            group: group::Group::default(),
             path,
             leases: Leases::new(),
             payloads: Payloads::default(),
@@ -346,13 +350,20 @@ impl SqliteStore {
     /// [`JournalError::Database`]. For an unknown saga the prefix is empty and the error
     /// is [`JournalError::UnknownSaga`].
     pub fn records_prefix(&self, saga: SagaId) -> (Vec<Record>, Option<JournalError>) {
-        let mut records = Vec::new();
+        let (entries, error) = self.history_prefix(saga);
+        (entries.into_iter().map(|e| e.record).collect(), error)
+    }
+
+    /// As [`records_prefix`](Self::records_prefix), with each record's position and
+    /// time.
+    pub(crate) fn history_prefix(&self, saga: SagaId) -> (Vec<Entry>, Option<JournalError>) {
+        let mut entries = Vec::new();
         let conn = self.lock();
-        let mut error = read_records(&conn, saga, &mut records).err();
-        let mut opened = Vec::with_capacity(records.len());
-        for record in records {
-            match self.payloads.open_record(saga, record) {
-                Ok(record) => opened.push(record),
+        let mut error = read_records(&conn, saga, &mut entries).err();
+        let mut opened = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match self.payloads.open_record(saga, entry.record) {
+                Ok(record) => opened.push(Entry { record, ..entry }),
                 Err(e) => {
                     error = Some(e);
                     break;

@@ -8,7 +8,7 @@ use super::is_damage;
 use crate::journal::JournalError;
 
 /// The schema version this tale writes, and the newest it reads.
-pub(super) const SCHEMA_VERSION: i64 = 3;
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
 /// The journal's `PRAGMA application_id`: `"TALE"` in ASCII.
 pub(super) const APPLICATION_ID: i32 = 0x5441_4C45;
@@ -21,6 +21,19 @@ pub(super) enum Shape {
 }
 
 pub(super) const MARKER: &str = "tale journal";
+
+/// The operators' view: one line per saga, times readable, age and idle time in
+/// seconds (`SELECT * FROM tale_overview WHERE status = 'stuck'`).
+const TALE_OVERVIEW: &str = "CREATE VIEW tale_overview AS
+SELECT id, name, status, current_step AS step, current_step_name AS step_name, attempts,
+       records, owner, epoch,
+       datetime(created_at / 1000, 'unixepoch') AS created,
+       datetime(updated_at / 1000, 'unixepoch') AS updated,
+       (CAST(strftime('%s', 'now') AS INTEGER) * 1000 - created_at) / 1000 AS age_s,
+       (CAST(strftime('%s', 'now') AS INTEGER) * 1000 - updated_at) / 1000 AS idle_s,
+       datetime(lease_until / 1000, 'unixepoch') AS lease_until,
+       last_error
+FROM sagas;";
 
 /// The schema of a new journal (the newest version).
 const SCHEMA: &str = "
@@ -56,10 +69,9 @@ CREATE TABLE records (
     payload    TEXT    NOT NULL,
     created_at BIGINT  NOT NULL,
     PRIMARY KEY (saga_id, seq)
-);
-";
+);";
 
-pub(super) const SAGA_COLUMNS: &str = "id, name, inputs, status, current_step, current_step_name, records, last_error, attempts, fingerprint, owner, epoch, lease_until, resumptions, not_before";
+pub(super) const SAGA_COLUMNS: &str = "id, name, inputs, status, current_step, current_step_name, records, last_error, attempts, fingerprint, owner, epoch, lease_until, resumptions, not_before, created_at, updated_at";
 
 /// What takes a journal of version `n - 1` to version `n`, for each `n` after 1, in
 /// order. Each runs in the transaction that opens the journal, under its write lock.
@@ -79,6 +91,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
          ALTER TABLE sagas ADD COLUMN resumptions INTEGER NOT NULL DEFAULT 0;
          ALTER TABLE sagas ADD COLUMN not_before BIGINT;",
     ),
+    // 4: one line per saga for an operator with only `sqlite3` (see `TALE_OVERVIEW`).
+    (4, TALE_OVERVIEW),
 ];
 
 /// Creates the schema in an empty database, or migrates an older journal to
@@ -91,6 +105,7 @@ pub(super) fn create_or_migrate(
     match shape(tx).map_err(failed)? {
         Shape::Empty => {
             tx.execute_batch(SCHEMA).map_err(failed)?;
+            tx.execute_batch(TALE_OVERVIEW).map_err(failed)?;
             tx.execute(
                 "INSERT INTO tale_meta (application, schema_version) VALUES (?1, ?2)",
                 params![MARKER, SCHEMA_VERSION],

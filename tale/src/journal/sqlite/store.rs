@@ -7,11 +7,13 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::codec::{decode_saga, read_saga};
+use super::group::{Outcome, Request};
 use super::schema::SAGA_COLUMNS;
 use super::{SqliteStore, db};
 use crate::journal::stored;
 use crate::journal::{
-    Claim, Claimed, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status, Store,
+    Claim, Claimed, Entry, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status,
+    Store,
 };
 
 /// A count or epoch as SQLite's signed integer.
@@ -71,6 +73,104 @@ impl SqliteStore {
         write_row(&tx, &row, self.leases.now())?;
         tx.commit().map_err(db)?;
         Ok(value)
+    }
+
+    /// Writes `record` under `claim` in `tx`: fenced, summed up, inserted. True if the
+    /// saga finished.
+    fn write_record(
+        &self,
+        tx: &Transaction<'_>,
+        claim: Claim,
+        record: &Record,
+    ) -> Result<bool, JournalError> {
+        let saga = claim.saga;
+        let mut row = read_saga(tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+        row.append(claim, record, self.leases.until())?;
+        self.payloads.seal_summary(&mut row, record);
+        let now = self.leases.now();
+        let (kind, payload) = stored::encode(&self.payloads.seal_record(record));
+        let seq = signed(row.records, saga, "count of records")?;
+        tx.prepare_cached(
+            "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
+                saga.0,
+                seq,
+                kind,
+                record.index(),
+                payload.to_string(),
+                now
+            ])
+        })
+        .map_err(db)?;
+        write_row(tx, &row, now)?;
+        Ok(row.status.is_finished())
+    }
+
+    /// One commit of group commit (`group.rs`): the leader's record, if it has one, and
+    /// the queued ones, each behind a savepoint when there are several, so that one
+    /// refused or failing record is rolled back alone. If the transaction cannot begin
+    /// or commit, every record fails.
+    fn write_group(
+        &self,
+        own: Option<(Claim, &Record)>,
+        queued: &[Request],
+    ) -> (Option<Outcome>, Vec<Outcome>) {
+        let count = queued.len() + usize::from(own.is_some());
+        let everyone = |error: &dyn std::fmt::Display| {
+            let failed = || Err(JournalError::Database(error.to_string().into()));
+            (
+                own.map(|_| failed()),
+                queued.iter().map(|_| failed()).collect(),
+            )
+        };
+        let mut conn = self.lock();
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => return everyone(&e),
+        };
+        if count == 1 {
+            // Alone: the transaction is the record's, and a failure rolls it back.
+            let (claim, record) = own.unwrap_or_else(|| (queued[0].claim, &queued[0].record));
+            let outcome = self
+                .write_record(&tx, claim, record)
+                .and_then(|finished| tx.commit().map(|()| finished).map_err(db));
+            return if own.is_some() {
+                (Some(outcome), Vec::new())
+            } else {
+                (None, vec![outcome])
+            };
+        }
+        let one = |claim: Claim, record: &Record| -> Outcome {
+            tx.execute_batch("SAVEPOINT record").map_err(db)?;
+            match self.write_record(&tx, claim, record) {
+                Ok(finished) => {
+                    tx.execute_batch("RELEASE record").map_err(db)?;
+                    Ok(finished)
+                }
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO record; RELEASE record")
+                        .map_err(db)?;
+                    Err(e)
+                }
+            }
+        };
+        let mine = own.map(|(claim, record)| one(claim, record));
+        let theirs: Vec<Outcome> = queued.iter().map(|r| one(r.claim, &r.record)).collect();
+        match tx.commit() {
+            Ok(()) => (mine, theirs),
+            Err(e) => everyone(&e),
+        }
+    }
+
+    /// Commits made by this handle's appends and the records they carried (refused ones
+    /// included): the size of its groups, for the benchmarks.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn group_commit_stats(&self) -> (u64, u64) {
+        self.group.stats()
     }
 
     /// The running sagas a claim at `now` may take, oldest first, at most `limit`.
@@ -136,35 +236,10 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
-        let saga = claim.saga;
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
-        row.append(claim, record, self.leases.until())?;
-        self.payloads.seal_summary(&mut row, record);
-        let now = self.leases.now();
-        let (kind, payload) = stored::encode(&self.payloads.seal_record(record));
-        let seq = signed(row.records, saga, "count of records")?;
-        tx.prepare_cached(
-            "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .and_then(|mut insert| {
-            insert.execute(params![
-                saga.0,
-                seq,
-                kind,
-                record.index(),
-                payload.to_string(),
-                now
-            ])
-        })
-        .map_err(db)?;
-        write_row(&tx, &row, now)?;
-        tx.commit().map_err(db)?;
-        if row.status.is_finished() {
+        let finished = self
+            .group
+            .append(claim, record, |own, queued| self.write_group(own, queued))?;
+        if finished {
             self.leases.let_go(claim);
         }
         Ok(())
@@ -173,6 +248,13 @@ impl Store for SqliteStore {
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
         match self.records_prefix(saga) {
             (records, None) => Ok(records),
+            (_, Some(error)) => Err(error),
+        }
+    }
+
+    fn history(&self, saga: SagaId) -> Result<Vec<Entry>, JournalError> {
+        match self.history_prefix(saga) {
+            (entries, None) => Ok(entries),
             (_, Some(error)) => Err(error),
         }
     }

@@ -250,6 +250,8 @@ mod tests {
                 epoch: 2,
                 ..Lease::default()
             },
+            created_at: 0,
+            updated_at: 0,
         };
         Claimed {
             claim: Claim {

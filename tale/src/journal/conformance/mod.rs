@@ -33,6 +33,8 @@
 //!
 //! [`MemoryStore`]: super::MemoryStore
 
+mod operator;
+
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -107,7 +109,7 @@ fn sagas(claims: &[super::Claimed]) -> Vec<SagaId> {
 }
 
 /// The cases, by name, in the order [`case`] runs them.
-const CASES: [&str; 12] = [
+const CASES: [&str; 14] = [
     "a saga begins owned by its worker at epoch 1",
     "a write renews the lease and sums the record up",
     "a stale owner's writes, renewals and releases are refused and change nothing",
@@ -120,6 +122,8 @@ const CASES: [&str; 12] = [
     "resumptions count claims and a write resets them",
     "an operator's status reopens or parks a saga",
     "unknown sagas are errors, not panics",
+    "a saga's story has its records' places and times",
+    "operators resolve, reopen and abandon, only where the status allows",
 ];
 
 /// Runs case `n` of [`CASES`].
@@ -136,7 +140,9 @@ async fn case<S: AsyncStore>(n: usize, j: &Journal<'_, S>) {
         8 => finished_not_claimed(j).await,
         9 => resumptions_count(j).await,
         10 => set_status_reopens(j).await,
-        _ => unknown_sagas(j).await,
+        11 => unknown_sagas(j).await,
+        12 => operator::history_timed(j).await,
+        _ => operator::operators_act(j).await,
     }
 }
 

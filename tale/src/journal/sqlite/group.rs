@@ -1,6 +1,6 @@
-//! Group commit: records of different sagas that are ready at the same time share one
-//! transaction (one fsync at [`Durability::Full`](super::Durability::Full)), while each
-//! caller still returns only once its own record is committed.
+//! Group commit: records (and beginnings) of different sagas that are ready at the same
+//! time share one transaction (one fsync at [`Durability::Full`](super::Durability::Full)),
+//! while each caller still returns only once its own write is committed.
 //!
 //! The first caller to find no commit in progress leads: it writes its own record and
 //! every record queued so far in one transaction, each behind a savepoint (a record
@@ -12,17 +12,84 @@
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use crate::journal::{Claim, JournalError, Record};
+use crate::journal::{Claim, JournalError, NewSaga, Record};
 
-/// A queued record and its caller's ticket.
-pub(super) struct Request {
-    ticket: u64,
-    pub(super) claim: Claim,
-    pub(super) record: Record,
+/// A write, as its caller holds it.
+#[derive(Clone, Copy)]
+pub(super) enum Write<'a> {
+    /// A record appended under a claim.
+    Append(Claim, &'a Record),
+    /// A saga begun.
+    Begin(NewSaga<'a>),
 }
 
-/// What a write came to: whether the saga finished, or why it failed.
-pub(super) type Outcome = Result<bool, JournalError>;
+/// A write, queued: owned, since its caller only waits.
+enum Owned {
+    Append(Claim, Record),
+    Begin {
+        name: String,
+        inputs: String,
+        fingerprint: Option<u64>,
+    },
+}
+
+impl Owned {
+    fn of(write: Write<'_>) -> Self {
+        match write {
+            Write::Append(claim, record) => Owned::Append(claim, record.clone()),
+            Write::Begin(saga) => Owned::Begin {
+                name: saga.name.to_owned(),
+                inputs: saga.inputs.to_owned(),
+                fingerprint: saga.fingerprint,
+            },
+        }
+    }
+
+    fn borrow(&self) -> Write<'_> {
+        match self {
+            Owned::Append(claim, record) => Write::Append(*claim, record),
+            Owned::Begin {
+                name,
+                inputs,
+                fingerprint,
+            } => Write::Begin(NewSaga {
+                name,
+                inputs,
+                fingerprint: *fingerprint,
+            }),
+        }
+    }
+}
+
+/// A queued write and its caller's ticket.
+pub(super) struct Request {
+    ticket: u64,
+    write: Owned,
+}
+
+impl Request {
+    /// The write.
+    pub(super) fn write(&self) -> Write<'_> {
+        self.write.borrow()
+    }
+}
+
+/// What a write came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Done {
+    /// The record is appended; true if the saga finished with it.
+    Appended(bool),
+    /// The saga began, under this claim.
+    Begun(Claim),
+}
+
+/// What a write came to, or why it failed.
+pub(super) type Outcome = Result<Done, JournalError>;
+
+/// One commit: the leader's write, if it has one left, and the queued ones; the
+/// leader's outcome and each queued write's.
+pub(super) type Commit<'w> =
+    dyn Fn(Option<Write<'_>>, &[Request]) -> (Option<Outcome>, Vec<Outcome>) + 'w;
 
 #[derive(Default)]
 struct Queue {
@@ -80,32 +147,23 @@ impl Group {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Commits `record` under `claim`, with whatever other callers queue meanwhile:
-    /// `write` runs one commit of the leader's own record (if it has one left) and the
-    /// queued ones, and returns the leader's outcome and each queued record's.
-    pub(super) fn append(
-        &self,
-        claim: Claim,
-        record: &Record,
-        write: impl Fn(Option<(Claim, &Record)>, &[Request]) -> (Option<Outcome>, Vec<Outcome>),
-    ) -> Outcome {
+    /// Commits `own`, with whatever other callers queue meanwhile: `write` runs one
+    /// commit (see [`Commit`]).
+    pub(super) fn write(&self, own: Write<'_>, write: &Commit<'_>) -> Outcome {
         let mut q = self.lock();
         if !q.leading {
             // Alone, or the first since the last commit: lead, own record first.
             let batch = self.lead(&mut q);
             drop(q);
-            return self
-                .commit(Some((claim, record)), batch, &write)
-                .unwrap_or_else(|| {
-                    Err(JournalError::Database("the commit lost its record".into()))
-                });
+            return self.commit(Some(own), batch, write).unwrap_or_else(|| {
+                Err(JournalError::Database("the commit lost its write".into()))
+            });
         }
         let ticket = q.next_ticket;
         q.next_ticket += 1;
         q.waiting.push(Request {
             ticket,
-            claim,
-            record: record.clone(),
+            write: Owned::of(own),
         });
         loop {
             q = self.ended.wait(q).unwrap_or_else(PoisonError::into_inner);
@@ -116,7 +174,7 @@ impl Group {
                 let batch = self.lead(&mut q);
                 drop(q);
                 // Its own record is among the queued ones: its outcome is in `done`.
-                let _ = self.commit(None, batch, &write);
+                let _ = self.commit(None, batch, write);
                 q = self.lock();
                 if let Some(at) = q.done.iter().position(|(t, _)| *t == ticket) {
                     return q.done.swap_remove(at).1;
@@ -133,9 +191,9 @@ impl Group {
     /// One commit: the leader's record (if any) and `batch`; the leader's outcome.
     fn commit(
         &self,
-        own: Option<(Claim, &Record)>,
+        own: Option<Write<'_>>,
         batch: Vec<Request>,
-        write: &impl Fn(Option<(Claim, &Record)>, &[Request]) -> (Option<Outcome>, Vec<Outcome>),
+        write: &Commit<'_>,
     ) -> Option<Outcome> {
         let mut lead = Lead {
             group: self,

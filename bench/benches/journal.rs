@@ -320,11 +320,16 @@ fn fresh_dir(name: &str) -> PathBuf {
 
 fn main() {
     let mut figures = Figures::default();
+    // `cargo bench -p tale-bench --bench journal -- group`: group commit only.
+    let only_group = std::env::args().any(|a| a == "group");
     for (label, sync, sagas) in [
         ("off", Durability::Off, 400),
         ("normal", Durability::Normal, 400),
         ("full", Durability::Full, 60),
     ] {
+        if only_group {
+            break;
+        }
         let dir = fresh_dir(label);
         let tale_rate = sagas_per_second(5, sagas, |round| {
             let store = SqliteStore::open_with(dir.join(format!("tale-{round}.db")), sync)

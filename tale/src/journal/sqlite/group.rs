@@ -3,14 +3,15 @@
 //! while each caller still returns only once its own write is committed.
 //!
 //! The first caller to find no commit in progress leads: it writes its own record and
-//! every record queued so far in one transaction, each behind a savepoint (a record
-//! refused by its fencing check, or failing, is rolled back alone), commits, and hands
-//! each queued caller its result. Callers that arrive while a commit is in progress
+//! every record queued so far in one transaction (a record refused by its fencing check
+//! fails alone, before writing anything; after a database error in the middle of a
+//! write, each is written again in a transaction of its own), commits, and hands each
+//! queued caller its result. Callers that arrive while a commit is in progress
 //! queue their record and wait; when the commit ends, one of them leads the next one,
 //! with everything that queued meanwhile. Alone, a caller leads at once and queues
 //! nothing: the uncontended path is one transaction, as without grouping.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::journal::{Claim, JournalError, NewSaga, Record};
 
@@ -61,9 +62,9 @@ impl Owned {
     }
 }
 
-/// A queued write and its caller's ticket.
+/// A queued write and where its caller waits.
 pub(super) struct Request {
-    ticket: u64,
+    slot: Arc<Slot>,
     write: Owned,
 }
 
@@ -71,6 +72,41 @@ impl Request {
     /// The write.
     pub(super) fn write(&self) -> Write<'_> {
         self.write.borrow()
+    }
+}
+
+/// Where a queued caller waits: for its outcome, or for its turn to lead.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+enum State {
+    #[default]
+    Waiting,
+    /// The commit that took this write is over and another is due: lead it.
+    Lead,
+    Done(Outcome),
+}
+
+impl Slot {
+    fn set(&self, state: State) {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = state;
+        self.changed.notify_one();
+    }
+
+    /// Waits until the slot is no longer waiting, and takes what it holds.
+    fn wait(&self) -> State {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while matches!(*state, State::Waiting) {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        std::mem::take(&mut *state)
     }
 }
 
@@ -93,23 +129,19 @@ pub(super) type Commit<'w> =
 
 #[derive(Default)]
 struct Queue {
-    /// Records waiting for the next commit.
+    /// Writes waiting for the next commit.
     waiting: Vec<Request>,
-    /// Results of queued records, by ticket, until their callers take them.
-    done: Vec<(u64, Outcome)>,
-    next_ticket: u64,
-    /// A commit is in progress.
+    /// A commit is in progress (or handed to the next leader).
     leading: bool,
-    /// The size of each commit, for the benchmarks: commits and records written.
+    /// The size of each commit, for the benchmarks: commits and writes.
     commits: u64,
-    records: u64,
+    writes: u64,
 }
 
-/// The queue of a store handle's appends.
+/// The queue of a store handle's writes.
 #[derive(Default)]
 pub(super) struct Group {
     queue: Mutex<Queue>,
-    ended: Condvar,
 }
 
 impl std::fmt::Debug for Group {
@@ -122,23 +154,38 @@ impl std::fmt::Debug for Group {
     }
 }
 
-/// Ends a commit however its writer returns (a panic included): no caller waits
-/// forever for a leader that is gone.
+/// Ends a commit however its writer returns (a panic included): each queued caller
+/// gets its outcome (or, if the writer panicked, an error), and the next leader, if
+/// writes queued meanwhile, is woken to lead. No caller waits for a leader that is
+/// gone.
 struct Lead<'g> {
     group: &'g Group,
-    results: Vec<(u64, Outcome)>,
-    written: u64,
+    batch: Vec<Request>,
+    results: Vec<Outcome>,
+    /// The leader's own write is in the commit besides the batch.
+    own: bool,
 }
 
 impl Drop for Lead<'_> {
     fn drop(&mut self) {
+        let mut results = std::mem::take(&mut self.results).into_iter();
+        for request in &self.batch {
+            let outcome = results.next().unwrap_or_else(|| {
+                Err(JournalError::Database(
+                    "the commit of this write did not finish".into(),
+                ))
+            });
+            request.slot.set(State::Done(outcome));
+        }
         let mut q = self.group.lock();
-        q.leading = false;
         q.commits += 1;
-        q.records += self.written;
-        q.done.append(&mut self.results);
-        drop(q);
-        self.group.ended.notify_all();
+        q.writes += (self.batch.len() + usize::from(self.own)) as u64;
+        // The baton: the first caller queued meanwhile leads the next commit (the
+        // queue stays `leading`, so that nobody else starts one in between).
+        match q.waiting.first() {
+            Some(next) => next.slot.set(State::Lead),
+            None => q.leading = false,
+        }
     }
 }
 
@@ -152,43 +199,34 @@ impl Group {
     pub(super) fn write(&self, own: Write<'_>, write: &Commit<'_>) -> Outcome {
         let mut q = self.lock();
         if !q.leading {
-            // Alone, or the first since the last commit: lead, own record first.
-            let batch = self.lead(&mut q);
+            // Alone, or the first since the last commit: lead, own write first.
+            q.leading = true;
+            let batch = std::mem::take(&mut q.waiting);
             drop(q);
             return self.commit(Some(own), batch, write).unwrap_or_else(|| {
                 Err(JournalError::Database("the commit lost its write".into()))
             });
         }
-        let ticket = q.next_ticket;
-        q.next_ticket += 1;
+        let slot = Arc::new(Slot::default());
         q.waiting.push(Request {
-            ticket,
+            slot: Arc::clone(&slot),
             write: Owned::of(own),
         });
+        drop(q);
         loop {
-            q = self.ended.wait(q).unwrap_or_else(PoisonError::into_inner);
-            if let Some(at) = q.done.iter().position(|(t, _)| *t == ticket) {
-                return q.done.swap_remove(at).1;
-            }
-            if !q.leading {
-                let batch = self.lead(&mut q);
-                drop(q);
-                // Its own record is among the queued ones: its outcome is in `done`.
-                let _ = self.commit(None, batch, write);
-                q = self.lock();
-                if let Some(at) = q.done.iter().position(|(t, _)| *t == ticket) {
-                    return q.done.swap_remove(at).1;
+            match slot.wait() {
+                State::Done(outcome) => return outcome,
+                State::Lead => {
+                    // Its own write is first in the queue it takes.
+                    let batch = std::mem::take(&mut self.lock().waiting);
+                    let _ = self.commit(None, batch, write);
                 }
+                State::Waiting => {}
             }
         }
     }
 
-    fn lead(&self, q: &mut Queue) -> Vec<Request> {
-        q.leading = true;
-        std::mem::take(&mut q.waiting)
-    }
-
-    /// One commit: the leader's record (if any) and `batch`; the leader's outcome.
+    /// One commit: the leader's write (if any) and `batch`; the leader's outcome.
     fn commit(
         &self,
         own: Option<Write<'_>>,
@@ -197,18 +235,19 @@ impl Group {
     ) -> Option<Outcome> {
         let mut lead = Lead {
             group: self,
+            batch,
             results: Vec::new(),
-            written: (batch.len() + usize::from(own.is_some())) as u64,
+            own: own.is_some(),
         };
-        let (mine, theirs) = write(own, &batch);
-        lead.results = batch.iter().map(|r| r.ticket).zip(theirs).collect();
+        let (mine, theirs) = write(own, &lead.batch);
+        lead.results = theirs;
         drop(lead);
         mine
     }
 
-    /// Commits and records written so far.
+    /// Commits and writes so far.
     pub(super) fn stats(&self) -> (u64, u64) {
         let q = self.lock();
-        (q.commits, q.records)
+        (q.commits, q.writes)
     }
 }

@@ -150,9 +150,8 @@ impl SqliteStore {
     }
 
     /// One commit of group commit (`group.rs`): the leader's write, if it has one, and
-    /// the queued ones, each behind a savepoint when there are several, so that one
-    /// refused or failing write is rolled back alone. If the transaction cannot begin
-    /// or commit, every write fails.
+    /// the queued ones, in one transaction; a refused write fails alone (see below). If
+    /// the transaction cannot begin or commit, every write fails.
     fn write_group(
         &self,
         own: Option<Write<'_>>,
@@ -183,31 +182,40 @@ impl SqliteStore {
                 (None, vec![outcome])
             };
         }
-        let run = |sql: &str| {
-            tx.prepare_cached(sql)
-                .and_then(|mut statement| statement.execute([]))
-                .map_err(db)
-        };
-        let one = |write: Write<'_>| -> Outcome {
-            run("SAVEPOINT write")?;
-            match self.write_one(&tx, write) {
-                Ok(done) => {
-                    run("RELEASE write")?;
-                    Ok(done)
-                }
-                Err(e) => {
-                    run("ROLLBACK TO write")?;
-                    run("RELEASE write")?;
-                    Err(e)
-                }
+        // A write refused before it writes anything (its fencing check, an unknown or
+        // unreadable saga) leaves the transaction as it was, and fails alone. A
+        // database error in the middle of a write may leave half of it: then the
+        // group is rolled back and every write is made again in a transaction of its
+        // own, so that each gets its own outcome.
+        let mut broken = false;
+        let mut one = |write: Write<'_>| -> Outcome {
+            if broken {
+                return Err(JournalError::Database("not written".into()));
             }
+            let outcome = self.write_one(&tx, write);
+            broken = matches!(outcome, Err(JournalError::Database(_)));
+            outcome
         };
-        let mine = own.map(one);
+        let mine = own.map(&mut one);
         let theirs: Vec<Outcome> = queued.iter().map(|r| one(r.write())).collect();
-        match tx.commit() {
-            Ok(()) => (mine, theirs),
-            Err(e) => everyone(&e),
+        if !broken {
+            match tx.commit() {
+                Ok(()) => return (mine, theirs),
+                Err(e) => return everyone(&e),
+            }
         }
+        drop(tx);
+        let mut alone = |write: Write<'_>| -> Outcome {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let done = self.write_one(&tx, write)?;
+            tx.commit().map_err(db)?;
+            Ok(done)
+        };
+        let mine = own.map(&mut alone);
+        let theirs = queued.iter().map(|r| alone(r.write())).collect();
+        (mine, theirs)
     }
 
     /// Commits made by this handle's beginnings and appends, and the writes they carried

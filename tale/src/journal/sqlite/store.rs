@@ -105,7 +105,12 @@ impl SqliteStore {
             ])
         })
         .map_err(db)?;
-        write_row(tx, &row, now)?;
+        // After the insert, any failure leaves half a write: a database error, so that
+        // group commit rolls the group back (see `write_group`).
+        write_row(tx, &row, now).map_err(|e| match e {
+            JournalError::Database(_) => e,
+            other => JournalError::Database(other.to_string().into()),
+        })?;
         Ok(row.status.is_finished())
     }
 

@@ -1,48 +1,147 @@
-//! Group commit: records of different sagas that are ready at the same time share one
-//! transaction (one fsync at [`Durability::Full`](super::Durability::Full)), while each
-//! caller still returns only once its own record is committed.
+//! Group commit: records (and beginnings) of different sagas that are ready at the same
+//! time share one transaction (one fsync at [`Durability::Full`](super::Durability::Full)),
+//! while each caller still returns only once its own write is committed.
 //!
 //! The first caller to find no commit in progress leads: it writes its own record and
-//! every record queued so far in one transaction, each behind a savepoint (a record
-//! refused by its fencing check, or failing, is rolled back alone), commits, and hands
-//! each queued caller its result. Callers that arrive while a commit is in progress
+//! every record queued so far in one transaction (a record refused by its fencing check
+//! fails alone, before writing anything; after a database error in the middle of a
+//! write, each is written again in a transaction of its own), commits, and hands each
+//! queued caller its result. Callers that arrive while a commit is in progress
 //! queue their record and wait; when the commit ends, one of them leads the next one,
 //! with everything that queued meanwhile. Alone, a caller leads at once and queues
 //! nothing: the uncontended path is one transaction, as without grouping.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use crate::journal::{Claim, JournalError, Record};
+use crate::journal::{Claim, JournalError, NewSaga, Record};
 
-/// A queued record and its caller's ticket.
-pub(super) struct Request {
-    ticket: u64,
-    pub(super) claim: Claim,
-    pub(super) record: Record,
+/// A write, as its caller holds it.
+#[derive(Clone, Copy)]
+pub(super) enum Write<'a> {
+    /// A record appended under a claim.
+    Append(Claim, &'a Record),
+    /// A saga begun.
+    Begin(NewSaga<'a>),
 }
 
-/// What a write came to: whether the saga finished, or why it failed.
-pub(super) type Outcome = Result<bool, JournalError>;
+/// A write, queued: owned, since its caller only waits.
+enum Owned {
+    Append(Claim, Record),
+    Begin {
+        name: String,
+        inputs: String,
+        fingerprint: Option<u64>,
+    },
+}
+
+impl Owned {
+    fn of(write: Write<'_>) -> Self {
+        match write {
+            Write::Append(claim, record) => Owned::Append(claim, record.clone()),
+            Write::Begin(saga) => Owned::Begin {
+                name: saga.name.to_owned(),
+                inputs: saga.inputs.to_owned(),
+                fingerprint: saga.fingerprint,
+            },
+        }
+    }
+
+    fn borrow(&self) -> Write<'_> {
+        match self {
+            Owned::Append(claim, record) => Write::Append(*claim, record),
+            Owned::Begin {
+                name,
+                inputs,
+                fingerprint,
+            } => Write::Begin(NewSaga {
+                name,
+                inputs,
+                fingerprint: *fingerprint,
+            }),
+        }
+    }
+}
+
+/// A queued write and where its caller waits.
+pub(super) struct Request {
+    slot: Arc<Slot>,
+    write: Owned,
+}
+
+impl Request {
+    /// The write.
+    pub(super) fn write(&self) -> Write<'_> {
+        self.write.borrow()
+    }
+}
+
+/// Where a queued caller waits: for its outcome, or for its turn to lead.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+enum State {
+    #[default]
+    Waiting,
+    /// The commit that took this write is over and another is due: lead it.
+    Lead,
+    Done(Outcome),
+}
+
+impl Slot {
+    fn set(&self, state: State) {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = state;
+        self.changed.notify_one();
+    }
+
+    /// Waits until the slot is no longer waiting, and takes what it holds.
+    fn wait(&self) -> State {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while matches!(*state, State::Waiting) {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        std::mem::take(&mut *state)
+    }
+}
+
+/// What a write came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Done {
+    /// The record is appended; true if the saga finished with it.
+    Appended(bool),
+    /// The saga began, under this claim.
+    Begun(Claim),
+}
+
+/// What a write came to, or why it failed.
+pub(super) type Outcome = Result<Done, JournalError>;
+
+/// One commit: the leader's write, if it has one left, and the queued ones; the
+/// leader's outcome and each queued write's.
+pub(super) type Commit<'w> =
+    dyn Fn(Option<Write<'_>>, &[Request]) -> (Option<Outcome>, Vec<Outcome>) + 'w;
 
 #[derive(Default)]
 struct Queue {
-    /// Records waiting for the next commit.
+    /// Writes waiting for the next commit.
     waiting: Vec<Request>,
-    /// Results of queued records, by ticket, until their callers take them.
-    done: Vec<(u64, Outcome)>,
-    next_ticket: u64,
-    /// A commit is in progress.
+    /// A commit is in progress (or handed to the next leader).
     leading: bool,
-    /// The size of each commit, for the benchmarks: commits and records written.
+    /// The size of each commit, for the benchmarks: commits and writes.
     commits: u64,
-    records: u64,
+    writes: u64,
 }
 
-/// The queue of a store handle's appends.
+/// The queue of a store handle's writes.
 #[derive(Default)]
 pub(super) struct Group {
     queue: Mutex<Queue>,
-    ended: Condvar,
 }
 
 impl std::fmt::Debug for Group {
@@ -55,23 +154,38 @@ impl std::fmt::Debug for Group {
     }
 }
 
-/// Ends a commit however its writer returns (a panic included): no caller waits
-/// forever for a leader that is gone.
+/// Ends a commit however its writer returns (a panic included): each queued caller
+/// gets its outcome (or, if the writer panicked, an error), and the next leader, if
+/// writes queued meanwhile, is woken to lead. No caller waits for a leader that is
+/// gone.
 struct Lead<'g> {
     group: &'g Group,
-    results: Vec<(u64, Outcome)>,
-    written: u64,
+    batch: Vec<Request>,
+    results: Vec<Outcome>,
+    /// The leader's own write is in the commit besides the batch.
+    own: bool,
 }
 
 impl Drop for Lead<'_> {
     fn drop(&mut self) {
+        let mut results = std::mem::take(&mut self.results).into_iter();
+        for request in &self.batch {
+            let outcome = results.next().unwrap_or_else(|| {
+                Err(JournalError::Database(
+                    "the commit of this write did not finish".into(),
+                ))
+            });
+            request.slot.set(State::Done(outcome));
+        }
         let mut q = self.group.lock();
-        q.leading = false;
         q.commits += 1;
-        q.records += self.written;
-        q.done.append(&mut self.results);
-        drop(q);
-        self.group.ended.notify_all();
+        q.writes += (self.batch.len() + usize::from(self.own)) as u64;
+        // The baton: the first caller queued meanwhile leads the next commit (the
+        // queue stays `leading`, so that nobody else starts one in between).
+        match q.waiting.first() {
+            Some(next) => next.slot.set(State::Lead),
+            None => q.leading = false,
+        }
     }
 }
 
@@ -80,77 +194,60 @@ impl Group {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Commits `record` under `claim`, with whatever other callers queue meanwhile:
-    /// `write` runs one commit of the leader's own record (if it has one left) and the
-    /// queued ones, and returns the leader's outcome and each queued record's.
-    pub(super) fn append(
-        &self,
-        claim: Claim,
-        record: &Record,
-        write: impl Fn(Option<(Claim, &Record)>, &[Request]) -> (Option<Outcome>, Vec<Outcome>),
-    ) -> Outcome {
+    /// Commits `own`, with whatever other callers queue meanwhile: `write` runs one
+    /// commit (see [`Commit`]).
+    pub(super) fn write(&self, own: Write<'_>, write: &Commit<'_>) -> Outcome {
         let mut q = self.lock();
         if !q.leading {
-            // Alone, or the first since the last commit: lead, own record first.
-            let batch = self.lead(&mut q);
+            // Alone, or the first since the last commit: lead, own write first.
+            q.leading = true;
+            let batch = std::mem::take(&mut q.waiting);
             drop(q);
-            return self
-                .commit(Some((claim, record)), batch, &write)
-                .unwrap_or_else(|| {
-                    Err(JournalError::Database("the commit lost its record".into()))
-                });
+            return self.commit(Some(own), batch, write).unwrap_or_else(|| {
+                Err(JournalError::Database("the commit lost its write".into()))
+            });
         }
-        let ticket = q.next_ticket;
-        q.next_ticket += 1;
+        let slot = Arc::new(Slot::default());
         q.waiting.push(Request {
-            ticket,
-            claim,
-            record: record.clone(),
+            slot: Arc::clone(&slot),
+            write: Owned::of(own),
         });
+        drop(q);
         loop {
-            q = self.ended.wait(q).unwrap_or_else(PoisonError::into_inner);
-            if let Some(at) = q.done.iter().position(|(t, _)| *t == ticket) {
-                return q.done.swap_remove(at).1;
-            }
-            if !q.leading {
-                let batch = self.lead(&mut q);
-                drop(q);
-                // Its own record is among the queued ones: its outcome is in `done`.
-                let _ = self.commit(None, batch, &write);
-                q = self.lock();
-                if let Some(at) = q.done.iter().position(|(t, _)| *t == ticket) {
-                    return q.done.swap_remove(at).1;
+            match slot.wait() {
+                State::Done(outcome) => return outcome,
+                State::Lead => {
+                    // Its own write is first in the queue it takes.
+                    let batch = std::mem::take(&mut self.lock().waiting);
+                    let _ = self.commit(None, batch, write);
                 }
+                State::Waiting => {}
             }
         }
     }
 
-    fn lead(&self, q: &mut Queue) -> Vec<Request> {
-        q.leading = true;
-        std::mem::take(&mut q.waiting)
-    }
-
-    /// One commit: the leader's record (if any) and `batch`; the leader's outcome.
+    /// One commit: the leader's write (if any) and `batch`; the leader's outcome.
     fn commit(
         &self,
-        own: Option<(Claim, &Record)>,
+        own: Option<Write<'_>>,
         batch: Vec<Request>,
-        write: &impl Fn(Option<(Claim, &Record)>, &[Request]) -> (Option<Outcome>, Vec<Outcome>),
+        write: &Commit<'_>,
     ) -> Option<Outcome> {
         let mut lead = Lead {
             group: self,
+            batch,
             results: Vec::new(),
-            written: (batch.len() + usize::from(own.is_some())) as u64,
+            own: own.is_some(),
         };
-        let (mine, theirs) = write(own, &batch);
-        lead.results = batch.iter().map(|r| r.ticket).zip(theirs).collect();
+        let (mine, theirs) = write(own, &lead.batch);
+        lead.results = theirs;
         drop(lead);
         mine
     }
 
-    /// Commits and records written so far.
+    /// Commits and writes so far.
     pub(super) fn stats(&self) -> (u64, u64) {
         let q = self.lock();
-        (q.commits, q.records)
+        (q.commits, q.writes)
     }
 }

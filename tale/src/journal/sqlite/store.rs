@@ -7,7 +7,7 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::codec::{decode_saga, read_saga};
-use super::group::{Outcome, Request};
+use super::group::{Done, Outcome, Request, Write};
 use super::schema::SAGA_COLUMNS;
 use super::{SqliteStore, db};
 use crate::journal::stored;
@@ -105,17 +105,61 @@ impl SqliteStore {
             ])
         })
         .map_err(db)?;
-        write_row(tx, &row, now)?;
+        // After the insert, any failure leaves half a write: a database error, so that
+        // group commit rolls the group back (see `write_group`).
+        write_row(tx, &row, now).map_err(|e| match e {
+            JournalError::Database(_) => e,
+            other => JournalError::Database(other.to_string().into()),
+        })?;
         Ok(row.status.is_finished())
     }
 
-    /// One commit of group commit (`group.rs`): the leader's record, if it has one, and
-    /// the queued ones, each behind a savepoint when there are several, so that one
-    /// refused or failing record is rolled back alone. If the transaction cannot begin
-    /// or commit, every record fails.
+    /// Writes `write` in `tx`.
+    fn write_one(&self, tx: &Transaction<'_>, write: Write<'_>) -> Outcome {
+        match write {
+            Write::Append(claim, record) => {
+                self.write_record(tx, claim, record).map(Done::Appended)
+            }
+            Write::Begin(saga) => self.insert_saga(tx, &saga).map(Done::Begun),
+        }
+    }
+
+    /// Inserts the saga `saga` begins, owned by this handle's worker, in `tx`.
+    fn insert_saga(&self, tx: &Transaction<'_>, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
+        let now = self.leases.now();
+        // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
+        #[allow(clippy::cast_possible_wrap)]
+        let fingerprint = saga.fingerprint.map(|f| f as i64);
+        let inputs = self.payloads.seal(saga.inputs);
+        tx.prepare_cached(
+            "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at, \
+             fingerprint, owner, epoch, lease_until) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5, ?6, 1, ?7)",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
+                saga.name,
+                inputs,
+                Status::Running.as_str(),
+                now,
+                fingerprint,
+                self.leases.worker_id().as_str(),
+                self.leases.until(),
+            ])
+        })
+        .map_err(db)?;
+        Ok(Claim {
+            saga: SagaId(tx.last_insert_rowid()),
+            epoch: 1,
+        })
+    }
+
+    /// One commit of group commit (`group.rs`): the leader's write, if it has one, and
+    /// the queued ones, in one transaction; a refused write fails alone (see below). If
+    /// the transaction cannot begin or commit, every write fails.
     fn write_group(
         &self,
-        own: Option<(Claim, &Record)>,
+        own: Option<Write<'_>>,
         queued: &[Request],
     ) -> (Option<Outcome>, Vec<Outcome>) {
         let count = queued.len() + usize::from(own.is_some());
@@ -132,41 +176,55 @@ impl SqliteStore {
             Err(e) => return everyone(&e),
         };
         if count == 1 {
-            // Alone: the transaction is the record's, and a failure rolls it back.
-            let (claim, record) = own.unwrap_or_else(|| (queued[0].claim, &queued[0].record));
+            // Alone: the transaction is the write's, and a failure rolls it back.
+            let write = own.unwrap_or_else(|| queued[0].write());
             let outcome = self
-                .write_record(&tx, claim, record)
-                .and_then(|finished| tx.commit().map(|()| finished).map_err(db));
+                .write_one(&tx, write)
+                .and_then(|done| tx.commit().map(|()| done).map_err(db));
             return if own.is_some() {
                 (Some(outcome), Vec::new())
             } else {
                 (None, vec![outcome])
             };
         }
-        let one = |claim: Claim, record: &Record| -> Outcome {
-            tx.execute_batch("SAVEPOINT record").map_err(db)?;
-            match self.write_record(&tx, claim, record) {
-                Ok(finished) => {
-                    tx.execute_batch("RELEASE record").map_err(db)?;
-                    Ok(finished)
-                }
-                Err(e) => {
-                    tx.execute_batch("ROLLBACK TO record; RELEASE record")
-                        .map_err(db)?;
-                    Err(e)
-                }
+        // A write refused before it writes anything (its fencing check, an unknown or
+        // unreadable saga) leaves the transaction as it was, and fails alone. A
+        // database error in the middle of a write may leave half of it: then the
+        // group is rolled back and every write is made again in a transaction of its
+        // own, so that each gets its own outcome.
+        let mut broken = false;
+        let mut one = |write: Write<'_>| -> Outcome {
+            if broken {
+                return Err(JournalError::Database("not written".into()));
             }
+            let outcome = self.write_one(&tx, write);
+            broken = matches!(outcome, Err(JournalError::Database(_)));
+            outcome
         };
-        let mine = own.map(|(claim, record)| one(claim, record));
-        let theirs: Vec<Outcome> = queued.iter().map(|r| one(r.claim, &r.record)).collect();
-        match tx.commit() {
-            Ok(()) => (mine, theirs),
-            Err(e) => everyone(&e),
+        let mine = own.map(&mut one);
+        let theirs: Vec<Outcome> = queued.iter().map(|r| one(r.write())).collect();
+        if !broken {
+            match tx.commit() {
+                Ok(()) => return (mine, theirs),
+                Err(e) => return everyone(&e),
+            }
         }
+        drop(tx);
+        let mut alone = |write: Write<'_>| -> Outcome {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let done = self.write_one(&tx, write)?;
+            tx.commit().map_err(db)?;
+            Ok(done)
+        };
+        let mine = own.map(&mut alone);
+        let theirs = queued.iter().map(|r| alone(r.write())).collect();
+        (mine, theirs)
     }
 
-    /// Commits made by this handle's appends and the records they carried (refused ones
-    /// included): the size of its groups, for the benchmarks.
+    /// Commits made by this handle's beginnings and appends, and the writes they carried
+    /// (refused ones included): the size of its groups, for the benchmarks.
     #[doc(hidden)]
     #[must_use]
     pub fn group_commit_stats(&self) -> (u64, u64) {
@@ -204,45 +262,31 @@ impl Store for SqliteStore {
     }
 
     fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
-        let conn = self.lock();
-        let now = self.leases.now();
-        // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
-        #[allow(clippy::cast_possible_wrap)]
-        let fingerprint = saga.fingerprint.map(|f| f as i64);
-        let inputs = self.payloads.seal(saga.inputs);
-        conn.prepare_cached(
-            "INSERT INTO sagas (name, inputs, status, records, created_at, updated_at, \
-             fingerprint, owner, epoch, lease_until) \
-             VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5, ?6, 1, ?7)",
-        )
-        .and_then(|mut insert| {
-            insert.execute(params![
-                saga.name,
-                inputs,
-                Status::Running.as_str(),
-                now,
-                fingerprint,
-                self.leases.worker_id().as_str(),
-                self.leases.until(),
-            ])
-        })
-        .map_err(db)?;
-        let claim = Claim {
-            saga: SagaId(conn.last_insert_rowid()),
-            epoch: 1,
-        };
-        self.leases.hold(claim);
-        Ok(claim)
+        let commit = |own: Option<Write<'_>>, queued: &[Request]| self.write_group(own, queued);
+        match self.group.write(Write::Begin(*saga), &commit)? {
+            Done::Begun(claim) => {
+                self.leases.hold(claim);
+                Ok(claim)
+            }
+            Done::Appended(_) => Err(JournalError::Database(
+                "a begin came back as an append".into(),
+            )),
+        }
     }
 
     fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
-        let finished = self
-            .group
-            .append(claim, record, |own, queued| self.write_group(own, queued))?;
-        if finished {
-            self.leases.let_go(claim);
+        let commit = |own: Option<Write<'_>>, queued: &[Request]| self.write_group(own, queued);
+        match self.group.write(Write::Append(claim, record), &commit)? {
+            Done::Appended(finished) => {
+                if finished {
+                    self.leases.let_go(claim);
+                }
+                Ok(())
+            }
+            Done::Begun(_) => Err(JournalError::Database(
+                "an append came back as a begin".into(),
+            )),
         }
-        Ok(())
     }
 
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {

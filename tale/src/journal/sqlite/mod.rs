@@ -170,6 +170,44 @@ impl std::error::Error for Failure {
     }
 }
 
+/// A write transaction begun and ended by statements prepared once per connection
+/// (rusqlite's `Transaction` prepares `BEGIN` and `COMMIT` anew each time: 6 % of a
+/// durable saga's instructions); rolled back if dropped before it commits.
+pub(crate) struct Tx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    /// Begins an immediate transaction (the write lock taken now).
+    fn immediate(conn: &'c Connection) -> rusqlite::Result<Self> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Self { conn, open: true })
+    }
+
+    /// Commits; on failure the transaction is rolled back when dropped.
+    fn commit(mut self) -> rusqlite::Result<()> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 fn db(e: rusqlite::Error) -> JournalError {
     JournalError::Database(Box::new(e))
 }

@@ -9,7 +9,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use super::codec::{decode_saga, read_saga};
 use super::group::{Done, Outcome, Request, Write};
 use super::schema::SAGA_COLUMNS;
-use super::{SqliteStore, db};
+use super::{SqliteStore, Tx, db};
 use crate::journal::stored;
 use crate::journal::{
     Claim, Claimed, Entry, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status,
@@ -64,10 +64,8 @@ impl SqliteStore {
         saga: SagaId,
         f: impl FnOnce(&mut SagaRow) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let conn = self.lock();
+        let tx = Tx::immediate(&conn).map_err(db)?;
         let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
         let value = f(&mut row)?;
         write_row(&tx, &row, self.leases.now())?;
@@ -79,7 +77,7 @@ impl SqliteStore {
     /// saga finished.
     fn write_record(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         claim: Claim,
         record: &Record,
     ) -> Result<bool, JournalError> {
@@ -115,7 +113,7 @@ impl SqliteStore {
     }
 
     /// Writes `write` in `tx`.
-    fn write_one(&self, tx: &Transaction<'_>, write: Write<'_>) -> Outcome {
+    fn write_one(&self, tx: &Connection, write: Write<'_>) -> Outcome {
         match write {
             Write::Append(claim, record) => {
                 self.write_record(tx, claim, record).map(Done::Appended)
@@ -125,7 +123,7 @@ impl SqliteStore {
     }
 
     /// Inserts the saga `saga` begins, owned by this handle's worker, in `tx`.
-    fn insert_saga(&self, tx: &Transaction<'_>, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
+    fn insert_saga(&self, tx: &Connection, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
         let now = self.leases.now();
         // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
         #[allow(clippy::cast_possible_wrap)]
@@ -170,8 +168,8 @@ impl SqliteStore {
                 queued.iter().map(|_| failed()).collect(),
             )
         };
-        let mut conn = self.lock();
-        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        let conn = self.lock();
+        let tx = match Tx::immediate(&conn) {
             Ok(tx) => tx,
             Err(e) => return everyone(&e),
         };
@@ -210,15 +208,13 @@ impl SqliteStore {
             }
         }
         drop(tx);
-        let mut alone = |write: Write<'_>| -> Outcome {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db)?;
+        let alone = |write: Write<'_>| -> Outcome {
+            let tx = Tx::immediate(&conn).map_err(db)?;
             let done = self.write_one(&tx, write)?;
             tx.commit().map_err(db)?;
             Ok(done)
         };
-        let mine = own.map(&mut alone);
+        let mine = own.map(alone);
         let theirs = queued.iter().map(|r| alone(r.write())).collect();
         (mine, theirs)
     }

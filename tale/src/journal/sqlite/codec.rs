@@ -3,16 +3,30 @@
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
-use super::schema::SAGA_COLUMNS;
+use super::schema::{SELECT_SAGA, SELECT_SAGA_FOR_WRITE};
 use super::{db, is_damage};
 use crate::journal::stored;
 use crate::journal::{Entry, JournalError, Lease, Record, SagaId, SagaRow, Status};
 
 /// The saga's summary, or `None` if there is no such saga.
 pub(super) fn read_saga(conn: &Connection, saga: SagaId) -> Result<Option<SagaRow>, JournalError> {
-    let mut stmt = conn
-        .prepare_cached(&format!("SELECT {SAGA_COLUMNS} FROM sagas WHERE id = ?1"))
-        .map_err(db)?;
+    read_summary(conn, saga, SELECT_SAGA)
+}
+
+/// The saga's summary for a write: its name and inputs left empty.
+pub(super) fn read_saga_for_write(
+    conn: &Connection,
+    saga: SagaId,
+) -> Result<Option<SagaRow>, JournalError> {
+    read_summary(conn, saga, SELECT_SAGA_FOR_WRITE)
+}
+
+fn read_summary(
+    conn: &Connection,
+    saga: SagaId,
+    query: &str,
+) -> Result<Option<SagaRow>, JournalError> {
+    let mut stmt = conn.prepare_cached(query).map_err(db)?;
     let mut rows = stmt.query([saga.0]).map_err(db)?;
     match rows.next().map_err(db)? {
         Some(row) => decode_saga(row).map(Some),

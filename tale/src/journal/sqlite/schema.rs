@@ -71,7 +71,33 @@ CREATE TABLE records (
     PRIMARY KEY (saga_id, seq)
 );";
 
-pub(super) const SAGA_COLUMNS: &str = "id, name, inputs, status, current_step, current_step_name, records, last_error, attempts, fingerprint, owner, epoch, lease_until, resumptions, not_before, created_at, updated_at";
+/// The columns of a saga's summary after its name and inputs, in the order
+/// `codec::decode_saga` reads them.
+macro_rules! summary_columns {
+    () => {
+        "status, current_step, current_step_name, records, last_error, attempts, \
+         fingerprint, owner, epoch, lease_until, resumptions, not_before, created_at, \
+         updated_at"
+    };
+}
+
+/// The columns of a saga's summary, in the order `codec::decode_saga` reads them.
+pub(super) const SAGA_COLUMNS: &str = concat!("id, name, inputs, ", summary_columns!());
+
+/// A saga's summary by id, as a query.
+pub(super) const SELECT_SAGA: &str = concat!(
+    "SELECT id, name, inputs, ",
+    summary_columns!(),
+    " FROM sagas WHERE id = ?1"
+);
+
+/// A saga's summary by id without its name and inputs (empty), for a write, which
+/// neither reads nor writes them: inputs can be large.
+pub(super) const SELECT_SAGA_FOR_WRITE: &str = concat!(
+    "SELECT id, '', '', ",
+    summary_columns!(),
+    " FROM sagas WHERE id = ?1"
+);
 
 /// What takes a journal of version `n - 1` to version `n`, for each `n` after 1, in
 /// order. Each runs in the transaction that opens the journal, under its write lock.

@@ -6,7 +6,7 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use super::codec::{decode_saga, read_saga};
+use super::codec::{decode_saga, read_saga, read_saga_for_write};
 use super::group::{Done, Outcome, Request, Write};
 use super::schema::SAGA_COLUMNS;
 use super::{SqliteStore, Tx, db};
@@ -66,7 +66,7 @@ impl SqliteStore {
     ) -> Result<T, JournalError> {
         let conn = self.lock();
         let tx = Tx::immediate(&conn).map_err(db)?;
-        let mut row = read_saga(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+        let mut row = read_saga_for_write(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
         let value = f(&mut row)?;
         write_row(&tx, &row, self.leases.now())?;
         tx.commit().map_err(db)?;
@@ -82,7 +82,7 @@ impl SqliteStore {
         record: &Record,
     ) -> Result<bool, JournalError> {
         let saga = claim.saga;
-        let mut row = read_saga(tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+        let mut row = read_saga_for_write(tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
         row.append(claim, record, self.leases.until())?;
         self.payloads.seal_summary(&mut row, record);
         let now = self.leases.now();

@@ -1,6 +1,7 @@
 //! [`PgStore`]: the journal on PostgreSQL (feature `postgres`), for many workers on
 //! many machines.
 
+mod error;
 mod pool;
 mod schema;
 #[cfg(feature = "testing")]

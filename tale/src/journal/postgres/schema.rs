@@ -4,7 +4,7 @@
 
 use tokio_postgres::Client;
 
-use super::pool::db;
+use super::error::db;
 use crate::journal::JournalError;
 
 /// The schema version this tale writes, and the newest it reads.

@@ -6,7 +6,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
 use super::PgStore;
-use super::pool::{Connection, Statements, db};
+use super::error::db;
+use super::pool::{Connection, Statements};
 use crate::compose::BoxFuture;
 use crate::engine::join::join2;
 use crate::journal::stored;

@@ -2,7 +2,7 @@
 //! fields as a JSON object, outputs and errors (JSON themselves) kept as JSON strings so
 //! that they round-trip byte for byte. Shared by the SQLite and PostgreSQL stores.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::record::{gave_up_from_name, gave_up_name};
 use super::{Record, Status};
@@ -20,34 +20,83 @@ pub(crate) mod kind {
     pub(crate) const ABANDONED: &str = "abandoned";
 }
 
-/// A record's kind and payload, as stored.
-pub(crate) fn encode(record: &Record) -> (&'static str, Value) {
+/// A record's kind and payload (a JSON object), as stored: written straight to text
+/// from borrowed fields (no `serde_json::Value` built in between).
+pub(crate) fn encode(record: &Record) -> (&'static str, String) {
+    #[derive(serde::Serialize)]
+    struct Name<'a> {
+        name: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Succeeded<'a> {
+        attempts: u32,
+        output: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Failed<'a> {
+        errors: &'a str,
+        gave_up: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Started {
+        uncertain: bool,
+    }
+    #[derive(serde::Serialize)]
+    struct Errors<'a> {
+        errors: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Finished {
+        status: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Operator<'a> {
+        by: &'a str,
+        note: &'a str,
+    }
+    // Serializing plain structs of strings, numbers and booleans cannot fail.
+    fn text(value: &impl serde::Serialize) -> String {
+        serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
+    }
     match record {
-        Record::StepStarted { name, .. } => (kind::STEP_STARTED, json!({ "name": name })),
+        Record::StepStarted { name, .. } => (kind::STEP_STARTED, text(&Name { name })),
         Record::StepSucceeded {
             attempts, output, ..
         } => (
             kind::STEP_SUCCEEDED,
-            json!({ "attempts": attempts, "output": output }),
+            text(&Succeeded {
+                attempts: *attempts,
+                output,
+            }),
         ),
         Record::StepFailed {
             errors, gave_up, ..
         } => (
             kind::STEP_FAILED,
-            json!({ "errors": errors, "gave_up": gave_up_name(*gave_up) }),
+            text(&Failed {
+                errors,
+                gave_up: gave_up_name(*gave_up),
+            }),
         ),
         Record::CompensationStarted { uncertain, .. } => (
             kind::COMPENSATION_STARTED,
-            json!({ "uncertain": uncertain }),
+            text(&Started {
+                uncertain: *uncertain,
+            }),
         ),
-        Record::CompensationSucceeded { .. } => (kind::COMPENSATION_SUCCEEDED, json!({})),
+        Record::CompensationSucceeded { .. } => (kind::COMPENSATION_SUCCEEDED, "{}".to_owned()),
         Record::CompensationFailed { errors, .. } => {
-            (kind::COMPENSATION_FAILED, json!({ "errors": errors }))
+            (kind::COMPENSATION_FAILED, text(&Errors { errors }))
         }
-        Record::Finished { status } => (kind::FINISHED, json!({ "status": status.as_str() })),
-        Record::Reopened { by, note } => (kind::REOPENED, json!({ "by": by, "note": note })),
-        Record::Resolved { by, note } => (kind::RESOLVED, json!({ "by": by, "note": note })),
-        Record::Abandoned { by, note } => (kind::ABANDONED, json!({ "by": by, "note": note })),
+        Record::Finished { status } => (
+            kind::FINISHED,
+            text(&Finished {
+                status: status.as_str(),
+            }),
+        ),
+        Record::Reopened { by, note } => (kind::REOPENED, text(&Operator { by, note })),
+        Record::Resolved { by, note } => (kind::RESOLVED, text(&Operator { by, note })),
+        Record::Abandoned { by, note } => (kind::ABANDONED, text(&Operator { by, note })),
     }
 }
 
@@ -139,4 +188,54 @@ pub(crate) fn decode(kind: &str, index: Option<i64>, payload: &str) -> Result<Re
         },
         other => return Err(format!("its kind `{other}` is unknown")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::GaveUp;
+
+    #[test]
+    fn payloads_are_the_documented_json_objects() {
+        let cases = [
+            (
+                Record::StepSucceeded {
+                    index: 0,
+                    attempts: 2,
+                    output: r#"{"pnr":"X\"1"}"#.into(),
+                },
+                r#"{"attempts":2,"output":"{\"pnr\":\"X\\\"1\"}"}"#,
+            ),
+            (
+                Record::StepFailed {
+                    index: 1,
+                    errors: r#"["full"]"#.into(),
+                    gave_up: GaveUp::AttemptsExhausted,
+                },
+                r#"{"errors":"[\"full\"]","gave_up":"AttemptsExhausted"}"#,
+            ),
+            (Record::CompensationSucceeded { index: 0 }, "{}"),
+            (
+                Record::Finished {
+                    status: Status::Stuck,
+                },
+                r#"{"status":"stuck"}"#,
+            ),
+            (
+                Record::Resolved {
+                    by: "ana".into(),
+                    note: "by hand".into(),
+                },
+                r#"{"by":"ana","note":"by hand"}"#,
+            ),
+        ];
+        for (record, payload) in cases {
+            let (kind, text) = encode(&record);
+            assert_eq!(text, payload);
+            assert_eq!(
+                decode(kind, record.index().map(i64::from), &text),
+                Ok(record)
+            );
+        }
+    }
 }

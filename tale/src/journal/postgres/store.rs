@@ -232,7 +232,6 @@ impl PgStore {
             .index()
             .map(|i| small(i, saga, "step index"))
             .transpose()?;
-        let payload = payload.to_string();
         // The record, the summary and the commit in one round trip.
         let insert = async {
             c.client

@@ -93,14 +93,7 @@ impl SqliteStore {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .and_then(|mut insert| {
-            insert.execute(params![
-                saga.0,
-                seq,
-                kind,
-                record.index(),
-                payload.to_string(),
-                now
-            ])
+            insert.execute(params![saga.0, seq, kind, record.index(), payload, now])
         })
         .map_err(db)?;
         // After the insert, any failure leaves half a write: a database error, so that

@@ -16,70 +16,11 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 use tale::compose::BoxFuture;
 use tale::journal::{
-    AsyncStore, Claim, Claimed, Durability, DurableAsyncRun, DurableError, DurableRun, Interrupted,
-    JournalError, Leases, Millis, NewSaga, Origin, Record, SagaId, SagaRow, SqliteStore, Status,
-    Store,
+    AsyncStore, Claim, Claimed, Durability, JournalError, Leases, Millis, NewSaga, Origin, Record,
+    SagaId, SagaRow, SqliteStore, Status, Store,
 };
-use tale::step::from_fn;
-use tale::{Executor, Limits, StepExt};
 use tale_bench::Figures;
-
-/// The steps' error.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Error;
-
-impl From<Interrupted> for Error {
-    fn from(_: Interrupted) -> Self {
-        Error
-    }
-}
-
-const STEPS: usize = 5;
-
-/// A 5-step durable saga of no-op steps, written as the ladder `saga!` expands to.
-fn five_steps(store: &dyn Store) -> Result<u64, DurableError<Error>> {
-    let mut executor = Executor::new();
-    let mut run = DurableRun::start(&mut executor, store, "bench", &7u64, Origin::New)
-        .map_err(DurableError::Journal)?;
-    let mut total = 0;
-    for index in 0..STEPS {
-        let mut step = from_fn(|| Ok::<u64, Error>(index as u64))
-            .with_compensation(|_: &u64| Ok(()))
-            .named("noop");
-        match run.step(index, &mut step) {
-            Ok(out) => total += out,
-            Err(unwind) => return run.finish(Err(unwind)),
-        }
-    }
-    run.finish(Ok(total))
-}
-
-/// The same saga, async.
-async fn five_async_steps(store: &dyn AsyncStore) -> Result<u64, DurableError<Error>> {
-    let mut executor = Executor::new();
-    let run = DurableAsyncRun::start(
-        &mut executor,
-        store,
-        "bench",
-        &7u64,
-        Origin::New,
-        None,
-        Limits::new(),
-    )
-    .await
-    .map_err(DurableError::Journal)?;
-    let mut total = 0;
-    for index in 0..STEPS {
-        let mut step = from_fn(|| Ok::<u64, Error>(index as u64))
-            .with_compensation(|_: &u64| Ok(()))
-            .named("noop");
-        match run.step(index, &mut step).await {
-            Ok(out) => total += out,
-            Err(unwind) => return run.finish(Err(unwind)).await,
-        }
-    }
-    run.finish(Ok(total)).await
-}
+use tale_bench::durable::{STEPS, five_async_steps, five_steps};
 
 /// The SQLite journal with every call moved to tokio's blocking pool: the alternative
 /// to serving it inline, measured against it.
@@ -182,7 +123,9 @@ fn run_async(
                 let store = Arc::clone(&store);
                 tokio::spawn(async move {
                     for _ in (lane..sagas).step_by(in_flight) {
-                        five_async_steps(&*store).await.expect("a saga");
+                        five_async_steps(&*store, Origin::New, &7, &())
+                            .await
+                            .expect("a saga");
                     }
                 })
             })

@@ -10,58 +10,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tale::TokioClock;
 use tale::journal::{
-    AsyncRecoverer, AsyncStore, AsyncWorker, DurableAsyncRun, DurableError, Interrupted, Leases,
-    NewSaga, Origin, PgStore, PgTestServer, Record, WorkerOptions,
+    AsyncRecoverer, AsyncStore, AsyncWorker, Leases, NewSaga, Origin, PgStore, PgTestServer,
+    Record, WorkerOptions,
 };
-use tale::step::from_fn;
-use tale::{Executor, Limits, StepExt, TokioClock};
 use tale_bench::Figures;
+use tale_bench::durable::{STEPS, five_async_steps};
 use tokio_postgres::{Client, NoTls, Statement};
-
-/// The steps' error.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Error;
-
-impl From<Interrupted> for Error {
-    fn from(_: Interrupted) -> Self {
-        Error
-    }
-}
-
-const STEPS: usize = 5;
-
-/// A 5-step durable saga of no-op steps, as `saga!`'s durable async form drives it.
-async fn five_steps(
-    store: &dyn AsyncStore,
-    origin: Origin,
-    _inputs: &u64,
-    _env: &(),
-) -> Result<u64, DurableError<Error>> {
-    let mut executor = Executor::new();
-    let run = DurableAsyncRun::start(
-        &mut executor,
-        store,
-        "bench",
-        &7u64,
-        origin,
-        None,
-        Limits::new(),
-    )
-    .await
-    .map_err(DurableError::Journal)?;
-    let mut total = 0;
-    for index in 0..STEPS {
-        let mut step = from_fn(|| Ok::<u64, Error>(index as u64))
-            .with_compensation(|_: &u64| Ok(()))
-            .named("noop");
-        match run.step(index, &mut step).await {
-            Ok(out) => total += out,
-            Err(unwind) => return run.finish(Err(unwind)).await,
-        }
-    }
-    run.finish(Ok(total)).await
-}
 
 /// The raw baseline's tables: the journal's, copied (`LIKE ... INCLUDING ALL`).
 async fn create_raw_tables(url: &str) {
@@ -190,7 +146,7 @@ async fn main() {
                         let store = Arc::clone(&store);
                         tokio::spawn(async move {
                             for _ in (lane..sagas).step_by(in_flight) {
-                                five_steps(&*store, Origin::New, &7, &())
+                                five_async_steps(&*store, Origin::New, &7, &())
                                     .await
                                     .expect("a saga");
                             }
@@ -264,7 +220,7 @@ async fn main() {
             .unwrap()
             .with_leases(Leases::new().ttl(ttl));
         let mut recoverer = AsyncRecoverer::new(&alive);
-        recoverer.register("bench", five_steps);
+        recoverer.register("bench", five_async_steps);
         let worker = AsyncWorker::new(&recoverer, TokioClock::new())
             .options(WorkerOptions::new().poll_interval(Duration::from_millis(100)));
         let resumed = loop {

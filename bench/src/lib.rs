@@ -2,6 +2,8 @@
 //! functions), sagas generated at build time, and the measuring helper that turns
 //! criterion samples into the `figure NAME: VALUE` lines BENCHMARKS.md quotes.
 
+pub mod durable;
+
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::rc::Rc;

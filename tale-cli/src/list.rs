@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tale::journal::{Millis, SagaRow, Status};
 
 use crate::story::{Story, last_error};
-use crate::style::{Style, clip, pad};
+use crate::style::{Style, clip, table};
 use crate::time::span;
 
 /// Whether `row` is stuck at `now`: a compensation failed for good (`stuck`), its
@@ -78,8 +78,8 @@ fn owner(row: &SagaRow, now: Millis) -> Option<&str> {
     }
 }
 
-/// The table of `rows`.
-pub(crate) fn table(stories: &[Story], now: Millis, style: Style) -> String {
+/// The `ls` table of `stories`: one line each.
+pub(crate) fn overview(stories: &[Story], now: Millis, style: Style) -> String {
     let header = [
         "ID", "NAME", "STATUS", "STEP", "ATT", "AGE", "IDLE", "OWNER", "SUMMARY",
     ];
@@ -98,44 +98,15 @@ pub(crate) fn table(stories: &[Story], now: Millis, style: Style) -> String {
             clip(&story.summary(), 72),
         ]);
     }
-    let mut widths = header.map(str::len);
-    for line in &lines {
-        for (w, cell) in widths.iter_mut().zip(line) {
-            *w = (*w).max(cell.chars().count());
+    table(style, header, &lines, &[0, 4], |n, column, cell| {
+        let status = stories[n].row.status;
+        match column {
+            2 => style.status(status, cell),
+            8 if matches!(status, Status::Stuck | Status::Parked) => style.bad(cell),
+            0 | 5 | 6 | 7 => style.dim(cell),
+            _ => cell.to_owned(),
         }
-    }
-    let mut out = String::new();
-    let cells: Vec<String> = header
-        .iter()
-        .zip(widths)
-        .map(|(h, w)| pad(&style.bold(h), w))
-        .collect();
-    out.push_str(cells.join("  ").trim_end());
-    out.push('\n');
-    for (line, row) in lines.iter().zip(stories.iter().map(|s| &s.row)) {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(column, (cell, w))| {
-                let painted = match column {
-                    2 => style.status(row.status, cell),
-                    8 if matches!(row.status, Status::Stuck | Status::Parked) => style.bad(cell),
-                    0 | 5 | 6 | 7 => style.dim(cell),
-                    _ => cell.clone(),
-                };
-                // Numbers to the right.
-                if matches!(column, 0 | 4) {
-                    format!("{}{painted}", " ".repeat(w - cell.chars().count()))
-                } else {
-                    pad(&painted, w)
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    })
 }
 
 /// A saga's summary as JSON, for scripts.

@@ -222,7 +222,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             } else if page.is_empty() {
                 println!("no saga matches");
             } else {
-                print!("{}", list::table(&page, now, style));
+                print!("{}", list::overview(&page, now, style));
                 let shown = ls.offset + page.len();
                 if shown < total {
                     println!(

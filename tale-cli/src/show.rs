@@ -8,7 +8,7 @@ use tale::journal::{Millis, Phase, Status};
 
 use crate::list::row_json;
 use crate::story::{Outcome, Span, Story, last_error, plain};
-use crate::style::{Style, clip, pad};
+use crate::style::{Style, clip, pad, table};
 use crate::time::{moment, span};
 
 /// The chart's width, in characters.
@@ -100,40 +100,19 @@ pub(crate) fn text(story: &Story, now: Millis, style: Style) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for line in &lines {
-        for (w, cell) in widths.iter_mut().zip(line) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
     out.push('\n');
-    let cells: Vec<String> = header
-        .iter()
-        .zip(widths)
-        .map(|(h, w)| pad(&style.bold(h), w))
-        .collect();
-    let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    for (line, s) in lines.iter().zip(&story.spans) {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(column, (cell, w))| {
-                let painted = match (column, s.outcome) {
-                    (6, Outcome::Failed) => style.bad(cell),
-                    (6, Outcome::Open) => style.warn(cell),
-                    (4 | 5 | 7, _) => style.dim(cell),
-                    _ => cell.clone(),
-                };
-                if matches!(column, 0 | 3) {
-                    format!("{}{painted}", " ".repeat(w - cell.chars().count()))
-                } else {
-                    pad(&painted, w)
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
+    out.push_str(&table(
+        style,
+        header,
+        &lines,
+        &[0, 3],
+        |n, column, cell| match (column, story.spans[n].outcome) {
+            (6, Outcome::Failed) => style.bad(cell),
+            (6, Outcome::Open) => style.warn(cell),
+            (4 | 5 | 7, _) => style.dim(cell),
+            _ => cell.to_owned(),
+        },
+    ));
 
     // The chart: one line per step, its execution (█) and compensation (▒) on one axis.
     let origin = row.created_at;

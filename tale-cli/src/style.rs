@@ -83,6 +83,50 @@ pub(crate) enum Colour {
     Never,
 }
 
+/// A table: a bold header, then one line per row, the columns two spaces apart and as
+/// wide as their widest cell, the columns in `right` aligned right. `paint(row, column,
+/// cell)` colours a cell (widths count the text, not the colour codes).
+pub(crate) fn table<const N: usize>(
+    style: Style,
+    header: [&str; N],
+    lines: &[[String; N]],
+    right: &[usize],
+    paint: impl Fn(usize, usize, &str) -> String,
+) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for line in lines {
+        for (w, cell) in widths.iter_mut().zip(line) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let cells: Vec<String> = header
+        .iter()
+        .zip(widths)
+        .map(|(h, w)| pad(&style.bold(h), w))
+        .collect();
+    out.push_str(cells.join("  ").trim_end());
+    out.push('\n');
+    for (row, line) in lines.iter().enumerate() {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(column, (cell, w))| {
+                let painted = paint(row, column, cell);
+                if right.contains(&column) {
+                    format!("{}{painted}", " ".repeat(w - cell.chars().count()))
+                } else {
+                    pad(&painted, w)
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Pads `text` to `width` columns (characters, ignoring colour codes), on the right.
 pub(crate) fn pad(text: &str, width: usize) -> String {
     let shown = visible_len(text);

@@ -158,21 +158,8 @@ async fn a_write_dropped_half_way_leaves_no_transaction_open() {
     let claim = store.begin(&NewSaga::new("trip", "{}")).await.unwrap();
     // Another session holds the saga's row, so the store's write waits on the lock
     // (its transaction begun) until the caller gives up on it.
-    let (blocker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    blocker
-        .batch_execute(&format!(
-            "BEGIN; SELECT 1 FROM tale_sagas WHERE id = {} FOR UPDATE",
-            claim.saga.0
-        ))
-        .await
-        .unwrap();
-    let started = Record::StepStarted {
-        index: 0,
-        name: "flight".into(),
-    };
+    let blocker = hold_row(&url, claim.saga).await;
+    let started = started_flight();
     let gave_up = tokio::time::timeout(
         std::time::Duration::from_millis(300),
         store.append(claim, &started),
@@ -224,21 +211,8 @@ async fn a_statement_timeout_is_an_error_and_the_store_goes_on() {
         .await
         .unwrap();
     let claim = store.begin(&NewSaga::new("trip", "{}")).await.unwrap();
-    let (blocker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    blocker
-        .batch_execute(&format!(
-            "BEGIN; SELECT 1 FROM tale_sagas WHERE id = {} FOR UPDATE",
-            claim.saga.0
-        ))
-        .await
-        .unwrap();
-    let started = Record::StepStarted {
-        index: 0,
-        name: "flight".into(),
-    };
+    let blocker = hold_row(&url, claim.saga).await;
+    let started = started_flight();
     // The write waits on the row past the server's statement timeout: an error, not a
     // hang (the test's own limit is far longer), and nothing written.
     let timed_out = tokio::time::timeout(
@@ -255,4 +229,28 @@ async fn a_statement_timeout_is_an_error_and_the_store_goes_on() {
     assert_eq!(store.saga(claim.saga).await.unwrap().records, 0);
     store.append(claim, &started).await.expect("the next write");
     assert_eq!(store.saga(claim.saga).await.unwrap().records, 1);
+}
+
+/// A session of its own, in a transaction that holds the row of `saga` until it rolls
+/// back.
+async fn hold_row(url: &str, saga: tale::journal::SagaId) -> tokio_postgres::Client {
+    let (blocker, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    blocker
+        .batch_execute(&format!(
+            "BEGIN; SELECT 1 FROM tale_sagas WHERE id = {} FOR UPDATE",
+            saga.0
+        ))
+        .await
+        .unwrap();
+    blocker
+}
+
+fn started_flight() -> Record {
+    Record::StepStarted {
+        index: 0,
+        name: "flight".into(),
+    }
 }

@@ -78,35 +78,36 @@ impl Request {
 /// Where a queued caller waits: for its outcome, or for its turn to lead.
 #[derive(Default)]
 struct Slot {
-    state: Mutex<State>,
+    turn: Mutex<Option<Turn>>,
     changed: Condvar,
 }
 
-#[derive(Default)]
-enum State {
-    #[default]
-    Waiting,
+/// What a waiting caller is woken for.
+enum Turn {
     /// The commit that took this write is over and another is due: lead it.
     Lead,
+    /// Its write is committed, or failed.
     Done(Outcome),
 }
 
 impl Slot {
-    fn set(&self, state: State) {
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = state;
+    fn set(&self, turn: Turn) {
+        *self.turn.lock().unwrap_or_else(PoisonError::into_inner) = Some(turn);
         self.changed.notify_one();
     }
 
-    /// Waits until the slot is no longer waiting, and takes what it holds.
-    fn wait(&self) -> State {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        while matches!(*state, State::Waiting) {
-            state = self
+    /// Waits for the caller's turn, and takes it.
+    fn wait(&self) -> Turn {
+        let mut turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(turn) = turn.take() {
+                return turn;
+            }
+            turn = self
                 .changed
-                .wait(state)
+                .wait(turn)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        std::mem::take(&mut *state)
     }
 }
 
@@ -175,7 +176,7 @@ impl Drop for Lead<'_> {
                     "the commit of this write did not finish".into(),
                 ))
             });
-            request.slot.set(State::Done(outcome));
+            request.slot.set(Turn::Done(outcome));
         }
         let mut q = self.group.lock();
         q.commits += 1;
@@ -183,7 +184,7 @@ impl Drop for Lead<'_> {
         // The baton: the first caller queued meanwhile leads the next commit (the
         // queue stays `leading`, so that nobody else starts one in between).
         match q.waiting.first() {
-            Some(next) => next.slot.set(State::Lead),
+            Some(next) => next.slot.set(Turn::Lead),
             None => q.leading = false,
         }
     }
@@ -215,13 +216,12 @@ impl Group {
         drop(q);
         loop {
             match slot.wait() {
-                State::Done(outcome) => return outcome,
-                State::Lead => {
+                Turn::Done(outcome) => return outcome,
+                Turn::Lead => {
                     // Its own write is first in the queue it takes.
                     let batch = std::mem::take(&mut self.lock().waiting);
                     let _ = self.commit(None, batch, write);
                 }
-                State::Waiting => {}
             }
         }
     }

@@ -166,23 +166,12 @@ impl SqliteStore {
             Ok(tx) => tx,
             Err(e) => return everyone(&e),
         };
-        if count == 1 {
-            // Alone: the transaction is the write's, and a failure rolls it back.
-            let write = own.unwrap_or_else(|| queued[0].write());
-            let outcome = self
-                .write_one(&tx, write)
-                .and_then(|done| tx.commit().map(|()| done).map_err(db));
-            return if own.is_some() {
-                (Some(outcome), Vec::new())
-            } else {
-                (None, vec![outcome])
-            };
-        }
         // A write refused before it writes anything (its fencing check, an unknown or
         // unreadable saga) leaves the transaction as it was, and fails alone. A
         // database error in the middle of a write may leave half of it: then the
-        // group is rolled back and every write is made again in a transaction of its
-        // own, so that each gets its own outcome.
+        // group is rolled back, and a write alone fails with that error while the
+        // writes of a group are made again each in a transaction of its own, so that
+        // each gets its own outcome.
         let mut broken = false;
         let mut one = |write: Write<'_>| -> Outcome {
             if broken {
@@ -201,6 +190,9 @@ impl SqliteStore {
             }
         }
         drop(tx);
+        if count == 1 {
+            return (mine, theirs);
+        }
         let alone = |write: Write<'_>| -> Outcome {
             let tx = Tx::immediate(&conn).map_err(db)?;
             let done = self.write_one(&tx, write)?;

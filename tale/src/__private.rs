@@ -4,7 +4,7 @@
 //! (which `tale` pins exactly).
 
 pub use crate::clock::{AsyncSleep, Clock};
-pub use crate::engine::{AsyncRun, Executor, GroupFailure, Join2, Run, join2};
+pub use crate::engine::{AsyncRun, Executor, GroupFailure, Join2, JoinItems, Run, join2};
 pub use crate::error::SagaError;
 #[cfg(feature = "journal")]
 pub use crate::journal::{AsyncStore, DurableAsyncRun, DurableError, DurableRun, Origin, Store};
@@ -16,7 +16,7 @@ pub use crate::macro_support::compensation::{
 };
 pub use crate::macro_support::kind::{
     AfterPivot, BeforePivot, Compensatable, CompensatableMayRun, KindOfMarked, KindOfUnmarked,
-    Kinded, Pivot, PivotInGroup, PivotMayRun, Probe, Retriable, Uncompensated,
+    Kinded, Pivot, PivotFannedOut, PivotInGroup, PivotMayRun, Probe, Retriable, Uncompensated,
 };
 pub use crate::macro_support::send_step::{SendAsyncStep, SendFn, SendStep, SendUndoFn};
 pub use crate::macro_support::step_fn::{AsyncStepFn, StepConsts, StepFn};
@@ -27,5 +27,5 @@ pub use crate::macro_support::{
 };
 pub use crate::observe::Observer;
 pub use crate::retry::Retry;
-pub use crate::step::{AsyncStep, AsyncTuned, Step, StepExt, StepKind, from_fn};
+pub use crate::step::{AsyncStep, AsyncTuned, Describe, Step, StepExt, StepKind, from_fn};
 pub use crate::timeout::{Limits, Timeout};

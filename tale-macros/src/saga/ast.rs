@@ -64,6 +64,22 @@ pub(crate) enum Statement {
     },
     /// `let pat = join!(step, ...);` or `join!(step, ...);`.
     Join { pat: Option<Pat>, join: Join },
+    /// `let pat = for item in iter { step };`, or concurrently,
+    /// `let pat = join!(for item in iter { step });`.
+    ForEach { pat: Option<Pat>, each: ForEach },
+}
+
+/// A fan-out: `for item in iter { step }`, one step per item.
+pub(crate) struct ForEach {
+    /// What each item is bound to.
+    pub(crate) item: Pat,
+    pub(crate) iter: Expr,
+    /// The step run for each item, or why the body is not one step.
+    pub(crate) step: syn::Result<StepExpr>,
+    /// Written inside `join!`: the items run concurrently (in an async saga).
+    pub(crate) concurrent: bool,
+    /// `join!(for ..., max_concurrent = n)`: at most `n` items at once.
+    pub(crate) limit: Option<Expr>,
 }
 
 /// `join!(step, ...)`.

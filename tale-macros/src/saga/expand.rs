@@ -197,7 +197,32 @@ pub(super) fn ladder(saga: &Saga, at: At) -> TokenStream {
         }
         Stmt::Join(branches) if saga.is_async => super::group::ladder(saga, at, branches),
         Stmt::Join(branches) => sequential(saga, at, branches, 0),
+        Stmt::ForEach(each) => super::fan_out::ladder(saga, at, each),
     }
+}
+
+/// Step `index`'s position at run time: as written, plus the items of the fan-outs
+/// before it (`index + shift`, where the last fan-out before it binds `shift`).
+pub(super) fn runtime_index(saga: &Saga, index: usize) -> TokenStream {
+    let literal = Literal::usize_unsuffixed(index);
+    let fan_out = saga
+        .numbered()
+        .into_iter()
+        .filter(|(first, stmt)| *first < index && matches!(stmt, Stmt::ForEach(_)))
+        .map(|(first, _)| first)
+        .last();
+    match fan_out {
+        Some(first) => {
+            let shift = shift_of(first);
+            quote!((#literal + #shift))
+        }
+        None => quote!(#literal),
+    }
+}
+
+/// The items of every fan-out up to the one at step `first`, once it has run.
+pub(super) fn shift_of(first: usize) -> Ident {
+    quote::format_ident!("__shift{}", first, span = Span::mixed_site())
 }
 
 /// The ladder after a statement: from `at`, or `None` after the last statement.
@@ -260,7 +285,7 @@ fn level(
     let result = hidden("__r");
     let ok = quote!(::core::result::Result::Ok);
     let private = private();
-    let index_lit = Literal::usize_unsuffixed(index);
+    let index_lit = runtime_index(saga, index);
     let attempt = if saga.is_async {
         quote_spanned!(step.span=> #run.step(#index_lit, &mut #local).await)
     } else {
@@ -268,9 +293,9 @@ fn level(
     };
     let (bind, carried) = bind_output(index, &step.binding, &output);
     let compensate = if saga.is_async {
-        quote!(#run.compensate(#index, &mut #local, #carried).await;)
+        quote!(#run.compensate(#index_lit, &mut #local, #carried).await;)
     } else {
-        quote!(#run.compensate(#index, &mut #local, #carried);)
+        quote!(#run.compensate(#index_lit, &mut #local, #carried);)
     };
     let on_success = on_success(saga, rest, &compensate);
     let label = level_label(index);
@@ -325,6 +350,10 @@ fn succeed(saga: &Saga) -> TokenStream {
                 let group = group_local(first, branches[0].span);
                 vec![quote!(#group)]
             }
+            Stmt::ForEach(each) => {
+                let items = step_local(first, &each.step);
+                vec![quote!(#items)]
+            }
             stmt => (stmt.steps().iter().enumerate().rev())
                 .map(|(k, step)| {
                     let local = step_local(first + k, step);
@@ -345,7 +374,11 @@ fn succeed(saga: &Saga) -> TokenStream {
 
 /// The statement binding step `index`'s raw `output` to the user's name (a hidden one
 /// for a discarded output), and that name.
-fn bind_output(index: usize, binding: &Binding, output: &Ident) -> (TokenStream, TokenStream) {
+pub(super) fn bind_output(
+    index: usize,
+    binding: &Binding,
+    output: &Ident,
+) -> (TokenStream, TokenStream) {
     let (pattern, ty, name) = binding_parts(index, binding);
     // A step's output may be `()`.
     (

@@ -28,7 +28,16 @@ fn shape(saga: &Saga) -> String {
         match stmt {
             Stmt::Step(step) => {
                 text.push_str("step ");
-                label(step, &mut text);
+                labelled(step, &mut text);
+                text.push(';');
+            }
+            Stmt::ForEach(each) => {
+                text.push_str(if each.concurrent { "join for " } else { "for " });
+                text.push_str(&label(&each.step));
+                if let Binding::Named { ty: Some(ty), .. } = &each.binding {
+                    text.push(':');
+                    text.push_str(&tokens(ty));
+                }
                 text.push(';');
             }
             Stmt::Join(branches) => {
@@ -37,7 +46,7 @@ fn shape(saga: &Saga) -> String {
                     if i > 0 {
                         text.push(',');
                     }
-                    label(step, &mut text);
+                    labelled(step, &mut text);
                 }
                 text.push_str("];");
             }
@@ -46,9 +55,17 @@ fn shape(saga: &Saga) -> String {
     text
 }
 
-/// What identifies a step: its `.named("...")` literal if any, else what it calls; then
-/// the type its output is bound to, if written.
-fn label(step: &SagaStep, text: &mut String) {
+/// What identifies a step: its label, then the type its output is bound to, if written.
+fn labelled(step: &SagaStep, text: &mut String) {
+    text.push_str(&label(step));
+    if let Binding::Named { ty: Some(ty), .. } = &step.binding {
+        text.push(':');
+        text.push_str(&tokens(ty));
+    }
+}
+
+/// A step's label: its `.named("...")` literal if any, else what it calls.
+pub(super) fn label(step: &SagaStep) -> String {
     let named = step
         .modifiers
         .iter()
@@ -65,11 +82,7 @@ fn label(step: &SagaStep, text: &mut String) {
         Source::Expr(other) => tokens(other),
         Source::Closure(_) | Source::Pair(..) => "closure".to_owned(),
     };
-    text.push_str(&named.unwrap_or_else(callee));
-    if let Binding::Named { ty: Some(ty), .. } = &step.binding {
-        text.push(':');
-        text.push_str(&tokens(ty));
-    }
+    named.unwrap_or_else(callee)
 }
 
 /// Tokens as text, without spacing differences.

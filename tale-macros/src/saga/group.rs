@@ -2,11 +2,11 @@
 
 use std::ops::Range;
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::expand::{At, on_success, rest};
+use super::expand::{At, on_success, rest, runtime_index};
 use super::model::{Saga, SagaStep};
 use super::names::{binding_parts, group_local, hidden, step_place};
 use super::value::{Branch, kind_check, value};
@@ -75,17 +75,18 @@ pub(super) fn ladder(saga: &Saga, at: At, branches: &[SagaStep]) -> TokenStream 
         .zip(branches)
         .zip(&places)
         .map(|((i, step), place)| {
-            let index = Literal::usize_unsuffixed(i);
+            let index = runtime_index(saga, i);
             quote_spanned!(step.span=> #run.branch(#index, &mut #place))
         })
         .collect();
     let results_tokens: Vec<TokenStream> = results.iter().map(|g| quote!(#g)).collect();
     let (joined, pattern) = balanced(&joined, &results_tokens);
     let (bind, carried) = bindings(range.clone(), branches, &results);
-    let undo = undo_all(range.clone(), &places, &carried);
+    let indices: Vec<TokenStream> = range.clone().map(|i| runtime_index(saga, i)).collect();
+    let undo = undo_all(&indices, &places, &carried);
     let on_success = on_success(saga, rest(saga, at.next(saga)), &undo);
-    let settled: Vec<TokenStream> = range
-        .clone()
+    let settled: Vec<TokenStream> = indices
+        .iter()
         .zip(&places)
         .zip(&results)
         .map(|((i, place), g)| quote!(#run.settle_branch(#i, &mut #place, #g)))
@@ -93,7 +94,8 @@ pub(super) fn ladder(saga: &Saga, at: At, branches: &[SagaStep]) -> TokenStream 
         .collect();
     let reversed: Vec<TokenStream> = results_tokens.iter().rev().cloned().collect();
     let (settle_all, settled_pattern) = balanced(&settled, &reversed);
-    let add = range
+    let add = indices
+        .iter()
         .zip(&results)
         .map(|(i, g)| quote!(#failed.add_settled(#i, #g);));
     quote! {{
@@ -156,9 +158,14 @@ fn bindings(
 
 /// The statement compensating every branch, if the rest of the saga fails: one join
 /// of the compensations, listed last branch first.
-fn undo_all(range: Range<usize>, places: &[TokenStream], carried: &[TokenStream]) -> TokenStream {
+fn undo_all(
+    indices: &[TokenStream],
+    places: &[TokenStream],
+    carried: &[TokenStream],
+) -> TokenStream {
     let run = hidden("__run");
-    let undo_all: Vec<TokenStream> = range
+    let undo_all: Vec<TokenStream> = indices
+        .iter()
         .zip(places)
         .zip(carried)
         .map(|((i, place), out)| quote!(#run.compensate(#i, &mut #place, #out)))

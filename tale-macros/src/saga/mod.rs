@@ -4,6 +4,7 @@
 
 mod ast;
 mod expand;
+mod fan_out;
 mod fingerprint;
 mod group;
 mod item;
@@ -70,6 +71,24 @@ mod tests {
         ));
         expect_file!["../../tests/snapshots/saga_async_join.rs"]
             .assert_eq(&pretty_expr(&expansion));
+    }
+
+    #[test]
+    fn a_fan_out_runs_a_step_per_item_and_shifts_the_steps_after_it() {
+        let expansion = super::expand(quote!(async {
+            let order = place(&cart);
+            let seats = for passenger in &order.passengers {
+                book_seat(&order, passenger)
+            };
+            let held = join!(
+                for seat in &seats {
+                    hold(seat)
+                },
+                max_concurrent = 8
+            );
+            confirm(&seats, &held)
+        }));
+        expect_file!["../../tests/snapshots/saga_fan_out.rs"].assert_eq(&pretty_expr(&expansion));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! a group of at least two, every option checked against the form.
 
 use proc_macro2::Span;
-use syn::{Expr, Ident, LitStr, PatType, Token, Type};
+use syn::{Expr, Ident, LitStr, Pat, PatType, Token, Type};
 
 use super::ast::{Modifier, SagaFn, Source};
 
@@ -64,16 +64,34 @@ pub(crate) enum Stmt {
     /// The step values of a group are all built before any runs, so that no branch can
     /// borrow a sibling's output.
     Join(Vec<SagaStep>),
+    /// A fan-out: one step per item.
+    ForEach(FanOut),
 }
 
 impl Stmt {
-    /// Its steps: one, or the group's branches.
+    /// Its steps as written: one, the group's branches, or the fan-out's step (which
+    /// takes one place in the numbering as written; at run time its items follow it).
     pub(crate) fn steps(&self) -> &[SagaStep] {
         match self {
             Stmt::Step(step) => std::slice::from_ref(step),
             Stmt::Join(branches) => branches,
+            Stmt::ForEach(each) => std::slice::from_ref(&each.step),
         }
     }
+}
+
+/// `let outputs = for item in iter { step };`, or in `join!(...)`, concurrently.
+pub(crate) struct FanOut {
+    /// What the `Vec` of outputs is bound to.
+    pub(crate) binding: Binding,
+    pub(crate) item: Pat,
+    pub(crate) iter: Expr,
+    /// The step of each item (its own binding unused).
+    pub(crate) step: SagaStep,
+    /// The items run concurrently: `join!(for ...)` in an async saga.
+    pub(crate) concurrent: bool,
+    /// `max_concurrent = n`.
+    pub(crate) limit: Option<Expr>,
 }
 
 /// One step of the saga.

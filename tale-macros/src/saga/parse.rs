@@ -8,7 +8,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned as _;
 use syn::{Attribute, Block, Expr, ExprMacro, Token, Visibility, braced};
 
-use super::ast::{Form, Join, Modifier, SagaFn, SagaInput, Source, Statement, StepExpr};
+use super::ast::{ForEach, Form, Join, Modifier, SagaFn, SagaInput, Source, Statement, StepExpr};
 use super::options;
 
 /// The methods that `saga!` applies itself to any step (sync or async).
@@ -20,7 +20,10 @@ const MODIFIERS: &[&str] = &[
     "timeout",
 ];
 
-const NOT_A_STEP: &str = "only steps are allowed here: a `#[step]` function call, `step(|| ...)`, `step(|| ..., |out| ...)` or `join!(...)`, optionally bound with `let`; wrap other code in `step(|| ...)`";
+const NOT_A_STEP: &str = "only steps are allowed here: a `#[step]` function call, `step(|| ...)`, `step(|| ..., |out| ...)`, `join!(...)` or `for item in items { step }`, optionally bound with `let`; wrap other code in `step(|| ...)`";
+
+const ONE_STEP_PER_ITEM: &str =
+    "the body of a fan-out is one step, without `;`: `for item in items { my_step(item) }`";
 
 impl Parse for SagaInput {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -101,6 +104,7 @@ fn statements(stmts: Vec<syn::Stmt>) -> (Vec<syn::Result<Statement>>, Option<Exp
                 }
                 Statement::new(Some(local.pat), *init.expr)
             }
+            syn::Stmt::Expr(expr @ Expr::ForLoop(_), _) => Statement::new(None, expr),
             syn::Stmt::Expr(expr, Some(_)) => Statement::new(None, expr),
             syn::Stmt::Expr(expr, None) if index + 1 == count => {
                 tail = Some(expr);
@@ -128,6 +132,16 @@ impl Statement {
     /// A `join!` group or a step, bound to `pat` if there is one.
     fn new(pat: Option<syn::Pat>, expr: Expr) -> syn::Result<Statement> {
         match expr {
+            Expr::ForLoop(each) => Ok(Statement::ForEach {
+                pat,
+                each: ForEach::new(each, false, None)?,
+            }),
+            Expr::Macro(mac) if mac.mac.path.is_ident("join") && starts_with_for(&mac.mac) => {
+                Ok(Statement::ForEach {
+                    pat,
+                    each: mac.mac.parse_body_with(ForEach::parse_concurrent)?,
+                })
+            }
             Expr::Macro(mac) if mac.mac.path.is_ident("join") => Ok(Statement::Join {
                 pat,
                 join: Join::parse(&mac.mac)?,
@@ -137,6 +151,73 @@ impl Statement {
                 step: StepExpr::try_from(expr),
             }),
         }
+    }
+}
+
+/// Whether a `join!`'s body is a fan-out: `join!(for ...)`.
+fn starts_with_for(mac: &syn::Macro) -> bool {
+    matches!(mac.tokens.clone().into_iter().next(), Some(proc_macro2::TokenTree::Ident(i)) if i == "for")
+}
+
+impl ForEach {
+    /// `for item in iter { step }`: a body of one step, no label.
+    fn new(each: syn::ExprForLoop, concurrent: bool, limit: Option<Expr>) -> syn::Result<ForEach> {
+        if let Some(label) = &each.label {
+            return Err(syn::Error::new(
+                label.name.span(),
+                "a fan-out has no label: remove it",
+            ));
+        }
+        let mut stmts = each.body.stmts.into_iter();
+        let step = match (stmts.next(), stmts.next()) {
+            (Some(syn::Stmt::Expr(expr, None)), None) => match expr {
+                Expr::ForLoop(inner) => Err(syn::Error::new(
+                    inner.for_token.span,
+                    "fan-outs cannot be nested: fan out over the pairs, `for (a, b) in pairs { my_step(a, b) }`",
+                )),
+                Expr::Macro(inner) if inner.mac.path.is_ident("join") => Err(syn::Error::new(
+                    inner.mac.path.span(),
+                    "a fan-out's step cannot be a `join!`: fan out one step per item",
+                )),
+                expr => StepExpr::try_from(expr),
+            },
+            (None, _) => Err(syn::Error::new(
+                each.body.brace_token.span.join(),
+                ONE_STEP_PER_ITEM,
+            )),
+            (Some(first), _) => Err(syn::Error::new(first.span(), ONE_STEP_PER_ITEM)),
+        };
+        Ok(ForEach {
+            item: *each.pat,
+            iter: *each.expr,
+            step,
+            concurrent,
+            limit,
+        })
+    }
+
+    /// The body of `join!(for item in iter { step }, max_concurrent = n)`.
+    fn parse_concurrent(input: ParseStream<'_>) -> syn::Result<ForEach> {
+        let each: syn::ExprForLoop = input.parse()?;
+        let mut limit = None;
+        if input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
+            let key: syn::Ident = input.parse()?;
+            if key != "max_concurrent" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format_args!(
+                        "unknown option `{key}` of a concurrent fan-out: the one option is `max_concurrent = n`, the most items that run at once"
+                    ),
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            limit = Some(input.parse()?);
+            input.parse::<Option<Token![,]>>()?;
+        }
+        if !input.is_empty() {
+            return Err(input.error("a concurrent fan-out is `join!(for item in items { step })`, optionally followed by `, max_concurrent = n`"));
+        }
+        ForEach::new(each, true, limit)
     }
 }
 

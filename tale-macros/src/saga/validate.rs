@@ -7,8 +7,8 @@ use proc_macro2::Span;
 use syn::spanned::Spanned as _;
 use syn::{FnArg, LitStr, Pat, Signature, Type};
 
-use super::ast::{Form, Join, Modifier, SagaInput, Statement, StepExpr};
-use super::model::{Binding, Durable, Saga, SagaStep, Stmt};
+use super::ast::{ForEach, Form, Join, Modifier, SagaInput, Statement, StepExpr};
+use super::model::{Binding, Durable, FanOut, Saga, SagaStep, Stmt};
 use super::options::SagaArgs;
 use crate::diag::Diag;
 
@@ -121,8 +121,17 @@ fn sync_options(options: &SagaArgs, diag: &mut Diag) {
     }
 }
 
-/// Reports the step timeouts of a sync saga, which cannot have any.
+/// Reports the step timeouts of a sync saga, which cannot have any, and its fan-outs'
+/// bounds, which mean nothing there.
 fn sync_timeouts(stmts: &[Stmt], diag: &mut Diag) {
+    for stmt in stmts {
+        if let Stmt::ForEach(FanOut {
+            limit: Some(limit), ..
+        }) = stmt
+        {
+            diag.error(limit.span(), "`max_concurrent` needs an async saga: a sync saga runs a fan-out's items one after another; use `saga!(async { ... })`, or remove it");
+        }
+    }
     let steps = stmts.iter().flat_map(Stmt::steps);
     for Modifier { method, .. } in steps.flat_map(|step| &step.modifiers) {
         if method == "timeout" {
@@ -145,7 +154,22 @@ fn statement(stmt: syn::Result<Statement>, diag: &mut Diag) -> Option<Stmt> {
             Some(Stmt::Step(saga_step(binding?, step?)))
         }
         Ok(Statement::Join { pat, join: group }) => join(pat, group, diag),
+        Ok(Statement::ForEach { pat, each }) => fan_out(pat, each, diag),
     }
+}
+
+/// `for item in iter { step }`, its `Vec` of outputs bound to a name, `_` or nothing.
+fn fan_out(pat: Option<Pat>, each: ForEach, diag: &mut Diag) -> Option<Stmt> {
+    let binding = pat.map_or(Some(Binding::Discard), |p| binding(p, diag));
+    let step = reported(each.step, diag);
+    Some(Stmt::ForEach(FanOut {
+        binding: binding?,
+        item: each.item,
+        iter: each.iter,
+        step: saga_step(Binding::Discard, step?),
+        concurrent: each.concurrent,
+        limit: each.limit,
+    }))
 }
 
 /// `join!(a, b, ...)` of two or more steps, bound to a tuple pattern of as many names,

@@ -70,24 +70,24 @@ fn expansion() {
                                 .finish(::core::result::Result::Ok((flight, hotel)));
                         };
                         let ((), ()) = ::tale::__private::join2(
-                                __run.compensate(2usize, &mut __tale_g1.1, hotel),
-                                __run.compensate(1usize, &mut __tale_g1.0, flight),
+                                __run.compensate(2, &mut __tale_g1.1, hotel),
+                                __run.compensate(1, &mut __tale_g1.0, flight),
                             )
                             .await;
                         __u
                     } else {
                         let (__g2, __g1) = ::tale::__private::join2(
-                                __run.settle_branch(2usize, &mut __tale_g1.1, __g2),
-                                __run.settle_branch(1usize, &mut __tale_g1.0, __g1),
+                                __run.settle_branch(2, &mut __tale_g1.1, __g2),
+                                __run.settle_branch(1, &mut __tale_g1.0, __g1),
                             )
                             .await;
                         let mut __failed = ::tale::__private::GroupFailure::new();
-                        __failed.add_settled(1usize, __g1);
-                        __failed.add_settled(2usize, __g2);
+                        __failed.add_settled(1, __g1);
+                        __failed.add_settled(2, __g2);
                         __failed.into_unwind()
                     }
                 };
-                __run.compensate(0usize, &mut __tale_s0, order).await;
+                __run.compensate(0, &mut __tale_s0, order).await;
                 __u
             };
             __run.finish(::core::result::Result::Err(__u))

@@ -45,7 +45,7 @@ fn expansion() {
                     ::tale::__private::release(__tale_s0);
                     break '__tale_saga __run.finish(::core::result::Result::Ok(seat));
                 };
-                __run.compensate(0usize, &mut __tale_s0, seat);
+                __run.compensate(0, &mut __tale_s0, seat);
                 __u
             };
             __run.finish(::core::result::Result::Err(__u))

@@ -162,6 +162,16 @@ impl<E> GroupFailure<E> {
         }
     }
 
+    /// Records how the items of a fan-out failed: each `Err((index, unwind))`.
+    pub fn add_items<T>(
+        &mut self,
+        results: impl IntoIterator<Item = Result<T, (usize, Unwind<E>)>>,
+    ) {
+        for (index, unwind) in results.into_iter().filter_map(Result::err) {
+            self.add(index, unwind);
+        }
+    }
+
     /// The group's failure.
     ///
     /// # Panics

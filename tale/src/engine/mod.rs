@@ -12,12 +12,14 @@
 //! - [`compensate`]: a run's compensations, and what could not be undone;
 //! - [`settle`]: what follows an attempt (events, retry delay, recorded failure);
 //! - [`async_run`]: one async run: time limits, cancellation, parallel branches;
+//! - [`fan_out`]: one step per item of an iterator, in order or concurrently;
 //! - [`join`], [`permits`], [`shared`]: the runtime-free pieces an async run is built
 //!   of (joining futures, bounding compensations, the state its branches share).
 
 pub(crate) mod async_run;
 pub(crate) mod compensate;
 pub(crate) mod executor;
+pub(crate) mod fan_out;
 pub(crate) mod join;
 pub(crate) mod permits;
 pub(crate) mod run;
@@ -28,6 +30,7 @@ pub use async_run::AsyncRun;
 #[cfg(feature = "journal")]
 pub(crate) use async_run::Failed;
 pub use executor::{Executor, OnCompensationFailure};
+pub use fan_out::JoinItems;
 pub use join::{GroupFailure, Join2, join2};
 pub use run::Run;
 #[cfg(feature = "journal")]

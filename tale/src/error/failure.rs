@@ -7,14 +7,18 @@ use std::fmt;
 
 use crate::retry::GaveUp;
 
-/// A step's position in its saga (declaration order, from 0) and its name.
+/// A step's position in its saga (declaration order, from 0) and its name; for a step
+/// of a fan-out (`for` in `saga!`), also the position of its item.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StepId {
-    /// Position in declaration order, from 0.
+    /// Position in the run, from 0. A fan-out's items are numbered in turn, so the
+    /// steps after a fan-out of `n` items are `n` further on than they are written.
     pub index: usize,
     /// The step's [`name`](crate::step::Describe::name) (borrowed when it is a `&'static str`,
     /// as a `#[step]` function's is, so that recording a failure does not allocate it).
     pub name: Cow<'static, str>,
+    /// For a step of a fan-out, its item's position in the iterator, from 0.
+    pub item: Option<usize>,
 }
 
 impl StepId {
@@ -25,12 +29,14 @@ impl StepId {
         Self {
             index,
             name: static_name.map_or_else(|| Cow::Owned(name.to_owned()), Cow::Borrowed),
+            item: None,
         }
     }
 }
 
 /// `` `reserve` (step 2) ``; a step whose name says no more than its position (the
-/// default name `step`, or `step 2` itself) is just `step 2`.
+/// default name `step`, or `step 2` itself) is just `step 2`; the step of a fan-out's
+/// item 3 is `` `book_seat` (item 3, step 5) ``.
 impl fmt::Display for StepId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let index = self.index;
@@ -39,10 +45,11 @@ impl fmt::Display for StepId {
                 .name
                 .strip_prefix("step ")
                 .is_some_and(|n| n.parse() == Ok(index));
-        if positional {
-            write!(f, "step {index}")
-        } else {
-            write!(f, "`{}` (step {index})", self.name)
+        match (positional, self.item) {
+            (true, None) => write!(f, "step {index}"),
+            (true, Some(item)) => write!(f, "item {item} (step {index})"),
+            (false, None) => write!(f, "`{}` (step {index})", self.name),
+            (false, Some(item)) => write!(f, "`{}` (item {item}, step {index})", self.name),
         }
     }
 }

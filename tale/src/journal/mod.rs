@@ -139,6 +139,7 @@ pub mod conformance;
 mod durable;
 mod durable_async;
 mod error;
+mod fan_out;
 mod key;
 mod lease;
 mod ledger;

@@ -62,12 +62,24 @@ impl PivotMayRun for BeforePivot {}
 )]
 pub trait PivotInGroup {}
 
+/// A phase in which the pivot may be fanned out over items: none.
+#[diagnostic::on_unimplemented(
+    message = "the pivot cannot be fanned out over items",
+    label = "the pivot, run once per item",
+    note = "the pivot is the saga's go/no-go point and is never undone, but a later item could still fail after one item's pivot succeeded: fan out compensatable steps before the pivot, or retriable ones after it, and run the pivot once on its own"
+)]
+pub trait PivotFannedOut {}
+
 impl Compensatable {
     /// The phase after this step.
     #[inline]
     pub fn then<P: CompensatableMayRun>(self, phase: P) -> P {
         phase
     }
+
+    /// Checks this step as the step of a fan-out entered in `phase`.
+    #[inline]
+    pub fn in_items<P: CompensatableMayRun>(self, _phase: P) {}
 
     /// Checks this step as a branch of `join!` entered in `phase`.
     #[inline]
@@ -80,6 +92,10 @@ impl Uncompensated {
         phase
     }
 
+    /// Checks this step as the step of a fan-out: any phase.
+    #[inline]
+    pub fn in_items<P>(self, _phase: P) {}
+
     /// Checks this step as a branch of `join!`: any phase.
     #[inline]
     pub fn in_group<P>(self, _phase: P) {}
@@ -90,6 +106,10 @@ impl Retriable {
     pub fn then<P>(self, phase: P) -> P {
         phase
     }
+
+    /// Checks this step as the step of a fan-out: any phase.
+    #[inline]
+    pub fn in_items<P>(self, _phase: P) {}
 
     /// Checks this step as a branch of `join!`: any phase.
     #[inline]
@@ -105,6 +125,10 @@ impl Pivot {
     /// A pivot is never a branch of `join!`.
     #[inline]
     pub fn in_group<P: PivotInGroup>(self, _phase: P) {}
+
+    /// A pivot is never fanned out.
+    #[inline]
+    pub fn in_items<P: PivotFannedOut>(self, _phase: P) {}
 }
 
 /// Asks a step value for its kind: `(&Probe::new(&step)).tale_kind()`.
@@ -114,6 +138,12 @@ impl<'a, S> Probe<'a, S> {
     /// A probe for `step`'s type.
     #[inline]
     pub fn new(_step: &'a S) -> Self {
+        Probe(PhantomData)
+    }
+
+    /// A probe for the type of a fan-out's steps, which may be none.
+    #[inline]
+    pub fn items(_steps: &'a [S]) -> Self {
         Probe(PhantomData)
     }
 }

@@ -205,19 +205,22 @@ pub(super) fn ladder(saga: &Saga, at: At) -> TokenStream {
 /// before it (`index + shift`, where the last fan-out before it binds `shift`).
 pub(super) fn runtime_index(saga: &Saga, index: usize) -> TokenStream {
     let literal = Literal::usize_unsuffixed(index);
-    let fan_out = saga
-        .numbered()
-        .into_iter()
-        .filter(|(first, stmt)| *first < index && matches!(stmt, Stmt::ForEach(_)))
-        .map(|(first, _)| first)
-        .last();
-    match fan_out {
+    match fan_out_before(saga, index) {
         Some(first) => {
             let shift = shift_of(first);
             quote!((#literal + #shift))
         }
         None => quote!(#literal),
     }
+}
+
+/// The position (as written) of the last fan-out before step `index`, if any.
+pub(super) fn fan_out_before(saga: &Saga, index: usize) -> Option<usize> {
+    saga.numbered()
+        .into_iter()
+        .rev()
+        .find(|(first, stmt)| *first < index && matches!(stmt, Stmt::ForEach(_)))
+        .map(|(first, _)| first)
 }
 
 /// The items of every fan-out up to the one at step `first`, once it has run.

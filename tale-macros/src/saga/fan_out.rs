@@ -4,8 +4,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::expand::{At, bind_output, on_success, rest, runtime_index, shift_of};
-use super::model::{FanOut, Saga, Stmt};
+use super::expand::{At, bind_output, fan_out_before, on_success, rest, runtime_index, shift_of};
+use super::model::{FanOut, Saga};
 use super::names::{hidden, level_label, phase_of, step_local};
 use super::value::value;
 use crate::paths::private;
@@ -136,13 +136,7 @@ impl Names {
 
 /// The items before a fan-out: `0`, or the shift the last fan-out before it bound.
 fn previous_shift(saga: &Saga, slot: usize) -> TokenStream {
-    let previous = saga
-        .numbered()
-        .into_iter()
-        .filter(|(first, stmt)| *first < slot && matches!(stmt, Stmt::ForEach(_)))
-        .map(|(first, _)| first)
-        .last();
-    previous.map_or_else(
+    fan_out_before(saga, slot).map_or_else(
         || quote!(0usize),
         |first| {
             let shift = shift_of(first);

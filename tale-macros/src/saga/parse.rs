@@ -104,13 +104,15 @@ fn statements(stmts: Vec<syn::Stmt>) -> (Vec<syn::Result<Statement>>, Option<Exp
                 }
                 Statement::new(Some(local.pat), *init.expr)
             }
-            syn::Stmt::Expr(expr @ Expr::ForLoop(_), _) => Statement::new(None, expr),
-            syn::Stmt::Expr(expr, Some(_)) => Statement::new(None, expr),
+            // A `for` needs no `;` to be a statement, even the last.
+            syn::Stmt::Expr(expr, semi) if semi.is_some() || matches!(expr, Expr::ForLoop(_)) => {
+                Statement::new(None, expr)
+            }
             syn::Stmt::Expr(expr, None) if index + 1 == count => {
                 tail = Some(expr);
                 continue;
             }
-            syn::Stmt::Expr(expr, None) => Err(syn::Error::new(expr.span(), NOT_A_STEP)),
+            syn::Stmt::Expr(expr, _) => Err(syn::Error::new(expr.span(), NOT_A_STEP)),
             syn::Stmt::Macro(mac) => Statement::new(
                 None,
                 Expr::Macro(ExprMacro {

@@ -7,8 +7,9 @@ use std::marker::PhantomData;
 
 use super::link::{Body, Link, LinkBuilder};
 use super::meta::{Bound, Linked, Meta, meta_setters};
+use super::step_body::{SendableStep, StepBody, ignore};
 use super::threading::{BoxFuture, LinkBody, Local, LocalBoxFuture, Sendable, Threading};
-use crate::step::{AsyncStep, IntoStepResult};
+use crate::step::{AsyncStep, Describe, IntoStepResult};
 use crate::timeout::Timeout;
 
 /// An async link's closures and the output kept between execution and compensation.
@@ -31,18 +32,23 @@ where
             Ok(())
         })
     }
-    fn compensate<'s>(
-        &'s mut self,
-        state: &'s mut S,
-        uncertain: bool,
-    ) -> BoxFuture<'s, Result<(), E>> {
-        if uncertain {
-            self.output = None;
-        }
+    fn compensate<'s>(&'s mut self, state: &'s mut S) -> BoxFuture<'s, Result<(), E>> {
         match &mut self.compensate {
             Some(undo) => undo(state, self.output.as_ref()),
             None => Box::pin(async { Ok(()) }),
         }
+    }
+    fn compensate_uncertain<'s>(
+        &'s mut self,
+        state: &'s mut S,
+    ) -> BoxFuture<'s, Option<Result<(), E>>> {
+        self.output = None;
+        Box::pin(async move {
+            match &mut self.compensate {
+                Some(undo) => Some(undo(state, None).await),
+                None => None,
+            }
+        })
     }
     fn forget(&mut self) {
         self.output = None;
@@ -60,18 +66,23 @@ where
             Ok(())
         })
     }
-    fn compensate<'s>(
-        &'s mut self,
-        state: &'s mut S,
-        uncertain: bool,
-    ) -> LocalBoxFuture<'s, Result<(), E>> {
+    fn compensate<'s>(&'s mut self, state: &'s mut S) -> LocalBoxFuture<'s, Result<(), E>> {
         Box::pin(async move {
-            if uncertain {
-                self.output = None;
-            }
             match &mut self.compensate {
                 Some(undo) => undo(state, self.output.as_ref()).await,
                 None => Ok(()),
+            }
+        })
+    }
+    fn compensate_uncertain<'s>(
+        &'s mut self,
+        state: &'s mut S,
+    ) -> LocalBoxFuture<'s, Option<Result<(), E>>> {
+        Box::pin(async move {
+            self.output = None;
+            match &mut self.compensate {
+                Some(undo) => Some(undo(state, None).await),
+                None => None,
             }
         })
     }
@@ -87,21 +98,20 @@ impl<S, E> LinkBody<S, E, Local> for Blocking<'_, S, E> {
     fn execute<'s>(&'s mut self, state: &'s mut S) -> LocalBoxFuture<'s, Result<(), E>> {
         Box::pin(async move { self.0.execute(state) })
     }
-    fn compensate<'s>(
+    fn compensate<'s>(&'s mut self, state: &'s mut S) -> LocalBoxFuture<'s, Result<(), E>> {
+        Box::pin(async move { self.0.compensate(state) })
+    }
+    fn compensate_uncertain<'s>(
         &'s mut self,
         state: &'s mut S,
-        uncertain: bool,
-    ) -> LocalBoxFuture<'s, Result<(), E>> {
-        Box::pin(async move {
-            if uncertain {
-                self.0.compensate_uncertain(state)
-            } else {
-                self.0.compensate(state)
-            }
-        })
+    ) -> LocalBoxFuture<'s, Option<Result<(), E>>> {
+        Box::pin(async move { self.0.compensate_uncertain(state) })
     }
     fn forget(&mut self) {
         self.0.forget();
+    }
+    fn describe(&self) -> Option<&dyn Describe<Error = E>> {
+        self.0.describe()
     }
 }
 
@@ -188,6 +198,169 @@ impl<'a, S: 'a, E: 'a> AsyncLink<'a, S, E, Local> {
             execute,
             link: PhantomData,
         }
+    }
+}
+
+impl<'a, S: Send + 'a, E: 'a> AsyncLink<'a, S, E, Sendable> {
+    /// A link that runs a typed step whose futures are `Send` ([`SendableStep`]): what
+    /// a `#[step] async fn` returns, or any sync [`Step`](crate::Step) that is `Send`.
+    /// The link ignores the state; it keeps the step's output for the step's own
+    /// compensation, and takes its name, kind, retry policies and uncertainty from the
+    /// step, except for what its setters ([`named`](Self::named),
+    /// [`retry`](Self::retry), [`timeout`](Self::timeout), ...) override.
+    ///
+    /// Such steps also convert into links, so
+    /// [`AsyncSaga::step`](super::AsyncSaga::step) takes them as they are. Other
+    /// [`AsyncStep`]s join a [`Local`] saga through [`local_step`](Self::local_step).
+    ///
+    /// A step whose attempt was cut short (a timeout, the deadline, a cancellation) or
+    /// that failed with an uncertain outcome is undone through its
+    /// [`compensate_uncertain`](AsyncStep::compensate_uncertain); if that has nothing to
+    /// run without the output (a `#[step]` not declared `uncertain`), the saga reports
+    /// the step as not compensated, its outcome unknown, never as undone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use tale::compose::{AsyncLink, AsyncSaga};
+    /// use tale::{Executor, ManualClock, NotCompensated, SagaError, step};
+    ///
+    /// #[step(compensate = cancel_seat)]
+    /// async fn book_seat(seats: &Mutex<Vec<String>>, passenger: &str) -> Result<String, String> {
+    ///     if passenger == "Mallory" { return Err("no fly list".into()) }
+    ///     seats.lock().unwrap().push(passenger.to_owned());
+    ///     Ok(passenger.to_owned())
+    /// }
+    ///
+    /// async fn cancel_seat(seats: &Mutex<Vec<String>>, _: &str, seat: &String) -> Result<(), String> {
+    ///     seats.lock().unwrap().retain(|s| s != seat);
+    ///     Ok(())
+    /// }
+    ///
+    /// let seats = Mutex::new(Vec::new());
+    /// let mut saga: AsyncSaga<'_, (), String> = AsyncSaga::new("group booking");
+    /// for p in ["Ada", "Grace"] {
+    ///     saga.push(book_seat(&seats, p));
+    /// }
+    /// // Marked uncertain here, but its compensation needs the seat it did not return.
+    /// saga.push(AsyncLink::step(book_seat(&seats, "Mallory")).uncertain());
+    /// let mut executor = Executor::new().with_clock(ManualClock::new());
+    /// # fn assert_send<T: Send>(_: &T) {}
+    /// # assert_send(&saga.run(&mut executor, &mut ())); // a saga of `Send` steps is `Send`
+    /// let error = block_on(saga.run(&mut executor, &mut ())).unwrap_err(); // or on tokio
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Waker};
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = Context::from_waker(Waker::noop());
+    /// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } }
+    /// # }
+    /// let SagaError::CompensationFailed { not_compensated, .. } = &error else { panic!("{error}") };
+    /// assert!(matches!(&not_compensated[..], [NotCompensated::OutcomeUnknown(s)] if s.index == 2));
+    /// assert!(seats.lock().unwrap().is_empty()); // Ada's and Grace's seats cancelled
+    /// ```
+    pub fn step<T>(step: T) -> Self
+    where
+        T: SendableStep<Error = E> + 'a,
+    {
+        Self::step_then(step, ignore)
+    }
+
+    /// As [`step`](Self::step), and gives each output the step produces to `then`,
+    /// with the state, once the step succeeded: how a saga built from data collects its
+    /// steps' outputs.
+    pub fn step_then<T, F>(step: T, then: F) -> Self
+    where
+        T: SendableStep<Error = E> + 'a,
+        F: FnMut(&mut S, &T::Output) + Send + 'a,
+    {
+        let body: Box<<Sendable as Threading>::Link<'a, S, E>> =
+            Box::new(StepBody::new(step, then));
+        AsyncLink {
+            body,
+            meta: Meta::of_step(),
+        }
+    }
+}
+
+impl<'a, S: 'a, E: 'a> AsyncLink<'a, S, E, Local> {
+    /// A link that runs any typed [`AsyncStep`] (or sync [`Step`](crate::Step)), whose
+    /// futures need not be `Send`: a `#[step(local)] async fn`'s value, a hand-written
+    /// impl, an [`AsyncTuned`](crate::step::AsyncTuned) step. Otherwise as
+    /// [`step`](AsyncLink::step); the saga it joins is an `AsyncSaga<'_, S, E, Local>`,
+    /// which also takes such steps as they are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tale::compose::{AsyncLink, AsyncSaga, Local};
+    /// use tale::step::AsyncTuned;
+    /// use tale::{Executor, ManualClock, TimedOut, step};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Late;
+    /// impl From<TimedOut> for Late { fn from(_: TimedOut) -> Self { Late } }
+    ///
+    /// #[step]
+    /// async fn quote(city: &'static str) -> Result<usize, Late> { Ok(city.len() * 10) }
+    ///
+    /// let mut saga: AsyncSaga<'_, Vec<usize>, Late, Local> = AsyncSaga::new("quotes");
+    /// for city in ["Lisbon", "Oslo"] {
+    ///     let tuned = AsyncTuned::new(quote(city)).timeout(Duration::from_secs(5));
+    ///     saga.push(AsyncLink::local_step_then(tuned, |quotes: &mut Vec<usize>, q: &usize| quotes.push(*q)));
+    /// }
+    /// let mut quotes = Vec::new();
+    /// let mut executor = Executor::new().with_clock(ManualClock::new());
+    /// let run = saga.run(&mut executor, &mut quotes);
+    /// # block_on(run).unwrap();
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Waker};
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = Context::from_waker(Waker::noop());
+    /// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } }
+    /// # }
+    /// assert_eq!(quotes, [60, 40]);
+    /// ```
+    pub fn local_step<T>(step: T) -> Self
+    where
+        T: AsyncStep<Error = E> + 'a,
+    {
+        Self::local_step_then(step, ignore)
+    }
+
+    /// As [`local_step`](Self::local_step), and gives each output the step produces to
+    /// `then`, with the state, once the step succeeded.
+    pub fn local_step_then<T, F>(step: T, then: F) -> Self
+    where
+        T: AsyncStep<Error = E> + 'a,
+        F: FnMut(&mut S, &T::Output) + 'a,
+    {
+        let body: Box<<Local as Threading>::Link<'a, S, E>> = Box::new(StepBody::new(step, then));
+        AsyncLink {
+            body,
+            meta: Meta::of_step(),
+        }
+    }
+}
+
+/// A typed step whose futures are `Send` is a `Send` link: see [`AsyncLink::step`].
+impl<'a, S: Send + 'a, E: 'a, T> From<T> for AsyncLink<'a, S, E, Sendable>
+where
+    T: SendableStep<Error = E> + 'a,
+{
+    fn from(step: T) -> Self {
+        AsyncLink::step(step)
+    }
+}
+
+/// Any typed step is a local link: see [`AsyncLink::local_step`].
+impl<'a, S: 'a, E: 'a, T> From<T> for AsyncLink<'a, S, E, Local>
+where
+    T: AsyncStep<Error = E> + 'a,
+{
+    fn from(step: T) -> Self {
+        AsyncLink::local_step(step)
     }
 }
 
@@ -334,6 +507,9 @@ impl<S, E, M: Threading> Linked for AsyncLink<'_, S, E, M> {
     fn meta(&self) -> &Meta<E> {
         &self.meta
     }
+    fn own(&self) -> Option<&dyn Describe<Error = E>> {
+        self.body.describe()
+    }
 }
 
 impl<S, E, M: Threading> AsyncStep for Bound<'_, AsyncLink<'_, S, E, M>, &mut S> {
@@ -343,13 +519,12 @@ impl<S, E, M: Threading> AsyncStep for Bound<'_, AsyncLink<'_, S, E, M>, &mut S>
         self.link.body.execute(self.state)
     }
     fn compensate(&mut self, (): &()) -> impl Future<Output = Result<(), E>> {
-        self.link.body.compensate(self.state, false)
+        self.link.body.compensate(self.state)
     }
     fn compensate_uncertain(&mut self) -> impl Future<Output = Option<Result<(), E>>> {
-        let undo = self.link.body.compensate(self.state, true);
-        async { Some(undo.await) }
+        self.link.body.compensate_uncertain(self.state)
     }
     fn timeout(&self) -> Option<Timeout<E>> {
-        self.link.meta.timeout
+        self.link.meta.timeout.or_else(|| self.link.body.timeout())
     }
 }

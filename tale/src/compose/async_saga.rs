@@ -15,7 +15,8 @@ use crate::timeout::Limits;
 
 /// An async saga whose steps are known only at run time: [`AsyncLink`]s over one state
 /// type, run one after the other in the order they were added, compensated in reverse
-/// order.
+/// order. A link is an async closure over the state or a typed step value
+/// ([`AsyncLink::step`], [`AsyncLink::local_step`]), which converts into a link.
 ///
 /// It is `Send` (spawnable on a multi-threaded runtime) when `M` is [`Sendable`], the
 /// default, and its state, error and executor are; an `AsyncSaga<'_, S, E, Local>` of

@@ -12,6 +12,16 @@
 //! compensation is lent later. Compensation sees the state as the later steps left it,
 //! and the failing step's compensation runs only if it is marked uncertain.
 //!
+//! A link may also be a typed step ([`Link::step`], [`AsyncLink::step`]): what a
+//! `#[step]` function returns, one per item of a list, say. It keeps the step's own
+//! compensation, name, kind, retry policies and uncertainty (the link's setters override
+//! them), ignores the state, and keeps the step's output for its compensation (collect
+//! the outputs with [`Link::step_then`]). Any step converts into a link, so
+//! `saga.step(book_seat(&flight, passenger))` takes it as it is. A step that failed with
+//! an uncertain outcome and cannot be undone without its output is reported as not
+//! compensated ([`NotCompensated::OutcomeUnknown`](crate::NotCompensated::OutcomeUnknown)),
+//! as in `saga!`.
+//!
 //! # `Send`, and the `Local` opt-out
 //!
 //! An async saga built from data is `Send` (it can be `tokio::spawn`ed on a
@@ -21,6 +31,11 @@
 //! `RefCell` borrow) opt out with [`AsyncLink::local`] and [`Branch::local`], which take
 //! async closures; a saga of them is an `AsyncSaga<'_, S, E, Local>`, run on one
 //! thread. Sync [`Link`]s convert into local async links.
+//!
+//! Of typed steps, a `Send` link holds a [`SendableStep`]: a sync step that is `Send`,
+//! or what a `#[step] async fn` returns. Any other [`AsyncStep`](crate::AsyncStep) (a
+//! `#[step(local)]` function's, a hand-written one) joins a local saga, through
+//! [`AsyncLink::local_step`].
 
 mod async_link;
 mod async_saga;
@@ -28,6 +43,7 @@ mod concurrent;
 mod link;
 mod meta;
 mod saga;
+mod step_body;
 mod threading;
 
 pub use async_link::{AsyncLink, AsyncLinkBuilder};
@@ -35,4 +51,5 @@ pub use async_saga::AsyncSaga;
 pub use concurrent::{Branch, run_concurrent_transaction, run_concurrent_transaction_with};
 pub use link::{Link, LinkBuilder};
 pub use saga::{Saga, run_transaction};
+pub use step_body::SendableStep;
 pub use threading::{BoxFuture, Local, LocalBoxFuture, Sendable, Threading};

@@ -11,7 +11,8 @@ use crate::error::SagaError;
 use crate::observe::Observer;
 
 /// A saga whose steps are known only at run time: [`Link`]s over one state type, run in
-/// the order they were added.
+/// the order they were added. A link is a closure over the state ([`Link::new`]) or a
+/// typed step value ([`Link::step`]; any [`Step`](crate::Step) converts into a link).
 ///
 /// A `Saga` can be run any number of times; each run starts with fresh retry counters.
 ///

@@ -5,6 +5,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::step::Describe;
+use crate::timeout::Timeout;
+
 /// A boxed future that is `Send`: what the closures of a [`Sendable`] async link or
 /// branch return (`|state| Box::pin(async move { ... })`).
 pub type BoxFuture<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
@@ -70,14 +73,25 @@ impl Threading for Local {
 pub trait LinkBody<S, E, M: Threading> {
     /// Runs the link once.
     fn execute<'s>(&'s mut self, state: &'s mut S) -> M::Future<'s, Result<(), E>>;
-    /// Compensates it (with no output if `uncertain`).
-    fn compensate<'s>(
+    /// Compensates it with its output.
+    fn compensate<'s>(&'s mut self, state: &'s mut S) -> M::Future<'s, Result<(), E>>;
+    /// Compensates it without an output, after it failed with an uncertain outcome:
+    /// `None` if it has no compensation that works without its output (the saga then
+    /// reports it as not compensated, never as undone).
+    fn compensate_uncertain<'s>(
         &'s mut self,
         state: &'s mut S,
-        uncertain: bool,
-    ) -> M::Future<'s, Result<(), E>>;
+    ) -> M::Future<'s, Option<Result<(), E>>>;
     /// Drops the kept output.
     fn forget(&mut self);
+    /// The typed step inside, which describes itself; `None` for closures.
+    fn describe(&self) -> Option<&dyn Describe<Error = E>> {
+        None
+    }
+    /// The typed step's own time limit per attempt; `None` for closures.
+    fn timeout(&self) -> Option<Timeout<E>> {
+        None
+    }
 }
 
 /// A branch's execute closure, type-erased.

@@ -462,3 +462,44 @@ fn a_concurrent_fan_out_in_a_sync_saga_body_runs_its_items_in_order() {
     assert_eq!(result.unwrap_err().failure().step().item, Some(0));
     assert_eq!(log.lines(), ["book ada"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn run_concurrent_steps_takes_step_values_made_from_data() {
+    use tale::compose::run_concurrent_steps;
+    let log = Log::default();
+    let items = [("ada", 2, false), ("bob", 1, false)];
+    let mut executor = Executor::new().with_clock(TokioClock::new());
+    let steps = items
+        .iter()
+        .map(|&(name, secs, fail)| book_async(&log, name, secs, fail));
+    let start = Instant::now();
+    let seats = run_concurrent_steps(&mut executor, steps).await.unwrap();
+    assert_eq!(seats, ["ada-seat", "bob-seat"]);
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+
+    let log = Log::default();
+    let items = [("ada", 2, false), ("bob", 1, true), ("cy", 1, false)];
+    let steps = items
+        .iter()
+        .map(|&(name, secs, fail)| book_async(&log, name, secs, fail));
+    let error = run_concurrent_steps(&mut executor, steps)
+        .await
+        .unwrap_err();
+    assert!(error.is_compensated());
+    assert_eq!(error.failure().step().item, Some(1));
+    let mut lines = log.lines();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "bob failed",
+            "booked ada",
+            "booked cy",
+            "cancel ada ada-seat",
+            "cancel cy cy-seat",
+            "start ada",
+            "start bob",
+            "start cy"
+        ]
+    );
+}

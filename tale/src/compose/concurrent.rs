@@ -8,7 +8,7 @@ use super::meta::{Bound, Linked, Meta};
 use super::threading::{BoxFuture, ExecBranch, Local, LocalFn, Sendable, Threading, UndoBranch};
 use crate::clock::AsyncSleep;
 use crate::engine::join::join_all;
-use crate::engine::{AsyncRun, Executor, GroupFailure};
+use crate::engine::{AsyncRun, Executor, GroupFailure, JoinItems};
 use crate::error::SagaError;
 use crate::observe::Observer;
 use crate::retry::Retry;
@@ -274,5 +274,116 @@ where
     )
     .await;
     let unwind = failed.into_unwind();
+    run.finish(Err(unwind))
+}
+
+/// Runs typed steps of one type at once, such as a `#[step]` function's values made
+/// from data, and returns their outputs in order: the runtime twin of `saga!`'s
+/// `join!(for ...)`, keeping each step's compensation, retry policy, timeout and name.
+///
+/// The steps start in order, all at once; once one has failed for good no further
+/// step starts, the ones in flight run to their end (or are stopped, under a
+/// [`Limits`] with `fail_fast`), then every step that succeeded is compensated
+/// (concurrently, last first), each with its own output. The error's
+/// [`failure`](SagaError::failure) is the first failed step in order, with the others
+/// in its [`siblings`](crate::StepFailure::siblings); each names its step's position as
+/// its [`item`](crate::StepId::item).
+///
+/// # Errors
+///
+/// Every failed step and every failed compensation, as [`SagaError`].
+///
+/// # Panics
+///
+/// Resumes a step's panic once the other steps are done and compensated.
+///
+/// # Examples
+///
+/// ```
+/// use tale::compose::run_concurrent_steps;
+/// use tale::{Executor, ManualClock, step};
+///
+/// # #[derive(Debug)] pub struct Full;
+/// #[step(compensate = release)]
+/// async fn book_seat(passenger: &str) -> Result<String, Full> {
+///     Ok(format!("seat for {passenger}"))
+/// }
+/// async fn release(_passenger: &str, _seat: &String) -> Result<(), Full> {
+///     Ok(())
+/// }
+///
+/// # futures_lite_block_on(async {
+/// let passengers = ["ada", "bob"];
+/// let mut executor = Executor::new().with_clock(ManualClock::new());
+/// let steps = passengers.iter().map(|p| book_seat(p));
+/// let seats = run_concurrent_steps(&mut executor, steps).await.unwrap();
+/// assert_eq!(seats, ["seat for ada", "seat for bob"]);
+/// # });
+/// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     use std::task::{Context, Poll, Waker};
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = Context::from_waker(Waker::noop());
+/// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } }
+/// # }
+/// ```
+pub async fn run_concurrent_steps<S, Ob, C>(
+    executor: &mut Executor<Ob, C>,
+    steps: impl IntoIterator<Item = S>,
+) -> Result<Vec<S::Output>, SagaError<S::Error>>
+where
+    S: AsyncStep,
+    Ob: Observer<S::Error>,
+    C: AsyncSleep,
+{
+    run_concurrent_steps_with(executor, steps, Limits::new()).await
+}
+
+/// [`run_concurrent_steps`] under a deadline, a cancel handle, `fail_fast` or a bound
+/// on the compensations at once.
+///
+/// # Errors
+///
+/// As [`run_concurrent_steps`]; a step stopped by the deadline or the handle fails with
+/// [`GaveUp::DeadlineExceeded`](crate::GaveUp::DeadlineExceeded) or
+/// [`GaveUp::Cancelled`](crate::GaveUp::Cancelled).
+///
+/// # Panics
+///
+/// As [`run_concurrent_steps`].
+pub async fn run_concurrent_steps_with<'h, S, Ob, C>(
+    executor: &'h mut Executor<Ob, C>,
+    steps: impl IntoIterator<Item = S>,
+    limits: Limits<'h, S::Error>,
+) -> Result<Vec<S::Output>, SagaError<S::Error>>
+where
+    S: AsyncStep,
+    Ob: Observer<S::Error>,
+    C: AsyncSleep,
+{
+    let mut steps: Vec<S> = steps.into_iter().collect();
+    let count = steps.len();
+    let run = AsyncRun::start(executor, "concurrent steps").limits(limits);
+    let started = steps
+        .iter_mut()
+        .enumerate()
+        .map(|(index, step)| run.branch(index, step));
+    let results = match JoinItems::new(started, usize::MAX, true).await {
+        Ok(outputs) => return run.finish(Ok(outputs)),
+        Err(results) => results,
+    };
+    let run_ref = &run;
+    let settled = steps.iter_mut().zip(results).enumerate().rev().map(
+        move |(index, (step, result))| async move {
+            match run_ref.settle_branch(index, step, result).await {
+                Some(unwind) => Err((index, unwind)),
+                None => Ok(()),
+            }
+        },
+    );
+    let mut failed = GroupFailure::new();
+    if let Err(results) = JoinItems::new(settled, usize::MAX, false).await {
+        failed.add_items(results);
+    }
+    let unwind = run.items(0, count, failed.into_unwind());
     run.finish(Err(unwind))
 }

@@ -48,7 +48,10 @@ mod threading;
 
 pub use async_link::{AsyncLink, AsyncLinkBuilder};
 pub use async_saga::AsyncSaga;
-pub use concurrent::{Branch, run_concurrent_transaction, run_concurrent_transaction_with};
+pub use concurrent::{
+    Branch, run_concurrent_steps, run_concurrent_steps_with, run_concurrent_transaction,
+    run_concurrent_transaction_with,
+};
 pub use link::{Link, LinkBuilder};
 pub use saga::{Saga, run_transaction};
 pub use step_body::SendableStep;

@@ -72,8 +72,9 @@ pub struct JoinItems<I: Iterator<Item = F>, F: Future> {
     failed: bool,
 }
 
-// The futures are pinned in their own boxes; nothing else is ever pinned.
-impl<I: Iterator<Item = F> + Unpin, F: Future> Unpin for JoinItems<I, F> {}
+// The futures are pinned in their own boxes; nothing else (the iterator, the results)
+// is ever pinned.
+impl<I: Iterator<Item = F>, F: Future> Unpin for JoinItems<I, F> {}
 
 /// A box a future runs in, and the item it is of.
 struct Lane<F> {
@@ -147,7 +148,7 @@ where
 
 impl<T, U, I, F> Future for JoinItems<I, F>
 where
-    I: Iterator<Item = F> + Unpin,
+    I: Iterator<Item = F>,
     F: Future<Output = Result<T, U>>,
 {
     type Output = Joined<T, U>;

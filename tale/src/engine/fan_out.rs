@@ -172,14 +172,17 @@ where
             return Poll::Pending;
         }
         // Every future started is done.
-        let results = std::mem::take(&mut this.results).into_iter().flatten();
+        let results = std::mem::take(&mut this.results);
         if this.failed {
-            return Poll::Ready(Err(results.collect()));
+            return Poll::Ready(Err(results.into_iter().flatten().collect()));
         }
-        let outputs = results.map(|result| match result {
-            Ok(output) => output,
-            Err(_) => unreachable!("no future failed"),
-        });
-        Poll::Ready(Ok(outputs.collect()))
+        let mut outputs = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Some(Ok(output)) => outputs.push(output),
+                _ => unreachable!("every future started, and none failed"),
+            }
+        }
+        Poll::Ready(Ok(outputs))
     }
 }

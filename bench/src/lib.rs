@@ -113,6 +113,8 @@ fn undo_fail(x: &u64, _fail: bool, out: &u64) -> Result<(), Fail> {
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
+pub mod fan_out;
+
 /// A 1000-branch `join!` and its hand-written counterpart, behind the feature
 /// `join-1000` because the saga takes a while to compile.
 #[cfg(feature = "join-1000")]

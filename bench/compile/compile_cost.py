@@ -5,7 +5,9 @@ expansion. Run from anywhere: `python3 bench/compile/compile_cost.py`.
 
 `python3 bench/compile/compile_cost.py --join 200` instead times `cargo check` of a
 crate holding one async `saga!` whose `join!` has that many branches (1000 takes
-minutes).
+minutes); `python3 bench/compile/compile_cost.py --fan-out 1000` times the same crate
+with a `join!(for _ in 0..1000 { ... })` instead, whose code does not depend on the
+count.
 
 Prints `figure NAME: VALUE` lines. Uses RUSTC_BOOTSTRAP=1 only to print the expansion
 (`-Zunpretty=expanded`); the timed builds are plain `cargo build`.
@@ -63,6 +65,16 @@ def join_crate(n):
         f"        o0 + o{n - 1}", "    }).await", "}"]) + "\n"
 
 
+def fan_out_crate(n):
+    return "\n".join([
+        PRELUDE, "#[tale::step(compensate = undo)]",
+        "async fn noop(x: &u64) -> Result<u64, Fail> { noop_body(x) }",
+        "async fn undo(x: &u64, out: &u64) -> Result<(), Fail> { undo_body(x, out) }",
+        "pub async fn run(x: &u64) -> Result<u64, tale::SagaError<Fail>> {",
+        "    tale::saga!(async {", f"        let outputs = join!(for _ in 0..{n} {{ noop(x) }});",
+        "        outputs[0] + outputs[outputs.len() - 1]", "    }).await", "}"]) + "\n"
+
+
 def check_time(dir, target):
     env = dict(os.environ, CARGO_TARGET_DIR=str(target), CARGO_INCREMENTAL="0")
     subprocess.run(["cargo", "check", "-q"], cwd=dir, env=env, check=True)
@@ -109,6 +121,12 @@ def main():
             make(work / "join", "join_crate", join_crate(n), True)
             t = check_time(work / "join", work / "target")
             print(f"figure check_join_{n}_branches_s: {t:.2f}")
+            return
+        if len(sys.argv) == 3 and sys.argv[1] == "--fan-out":
+            n = int(sys.argv[2])
+            make(work / "fan_out", "fan_out_crate", fan_out_crate(n), True)
+            t = check_time(work / "fan_out", work / "target")
+            print(f"figure check_fan_out_{n}_items_s: {t:.2f}")
             return
         target = work / "target"
         make(work / "saga", "saga_crate", saga_crate(), True)

@@ -139,5 +139,16 @@ mod tests {
         assert_ne!(base, renamed);
         assert_ne!(base, swapped);
         assert_ne!(base, grouped);
+        let fanned =
+            of(quote! { fn a(i: &I, e: &E) -> R { let x = one(i); for n in &x { two(n) } } });
+        let joined = of(
+            quote! { fn a(i: &I, e: &E) -> R { let x = one(i); join!(for n in &x { two(n) }); } },
+        );
+        let other_items =
+            of(quote! { fn a(i: &I, e: &E) -> R { let x = one(i); for n in e { two(n) } } });
+        assert_ne!(base, fanned.1, "a step that becomes a fan-out");
+        assert_ne!(fanned.1, joined.1, "a fan-out that becomes concurrent");
+        assert_eq!(fanned.1, other_items.1, "what it iterates does not matter");
+        assert_eq!(fanned.0, "saga a;step one;for two;");
     }
 }

@@ -86,7 +86,7 @@ def check_time(dir, target):
 
 def make(dir, name, source, with_tale):
     (dir / "src").mkdir(parents=True)
-    deps = f'tale = {{ path = "{ROOT / "tale"}" }}\n' if with_tale else ""
+    deps = f'tale = {{ path = "{ROOT / "tale"}", package = "tale-saga" }}\n' if with_tale else ""
     (dir / "Cargo.toml").write_text(
         f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2024"\n\n[dependencies]\n{deps}\n[workspace]\n')
     (dir / "src" / "lib.rs").write_text(source)

@@ -14,6 +14,7 @@ pub use crate::macro_support::compensation::{
     SyncCompensation, TaleFits, TaleIsAsync, TaleMismatch, compensate_async,
     compensate_uncertain_async,
 };
+pub use crate::macro_support::item::Item;
 pub use crate::macro_support::kind::{
     AfterPivot, BeforePivot, Compensatable, CompensatableMayRun, KindOfMarked, KindOfUnmarked,
     Kinded, Pivot, PivotFannedOut, PivotInGroup, PivotMayRun, Probe, Retriable, Uncompensated,
@@ -27,5 +28,7 @@ pub use crate::macro_support::{
 };
 pub use crate::observe::Observer;
 pub use crate::retry::Retry;
-pub use crate::step::{AsyncStep, AsyncTuned, Describe, Step, StepExt, StepKind, from_fn};
+pub use crate::step::{
+    Async, AsyncStep, AsyncTuned, Blocking, Describe, Step, StepExt, StepKind, from_fn,
+};
 pub use crate::timeout::{Limits, Timeout};

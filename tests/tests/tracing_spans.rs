@@ -715,3 +715,39 @@ async fn a_repeated_async_step_of_a_paired_observer_runs_in_its_span_both_times(
     assert_eq!(trace.emitted_in("async fault: run 1"), Some(step));
     assert_eq!(trace.emitted_in("async fault: run 2"), Some(step));
 }
+
+// ---------------------------------------------------------------------------------------
+// A fan-out: each item's span names its item.
+
+#[step(compensate = sync_release)]
+fn seat(n: &u32) -> Result<u32, String> {
+    tracing::info!("seat {n}");
+    Ok(*n)
+}
+
+#[test]
+fn each_item_of_a_fan_out_has_its_span_with_its_position() {
+    record();
+    let mut executor = Executor::new().with_observer(TracingObserver::new());
+    let seats = [7, 8];
+    let held = saga! {
+        #![saga(name = "fan_out_trip", executor = &mut executor)]
+        let held = for n in &seats { seat(n) };
+        held
+    };
+    assert_eq!(held.unwrap(), [7, 8]);
+    let trace = trace().clone();
+    let saga = trace.saga("fan_out_trip");
+    for (item, message) in ["seat 7", "seat 8"].into_iter().enumerate() {
+        let span = trace.emitted_in(message).expect("logged in a step span");
+        assert_eq!(trace.spans[span].parent, Some(saga));
+        assert_eq!(
+            trace.field(span, "tale.step.item"),
+            Some(&*item.to_string())
+        );
+        assert_eq!(
+            trace.field(span, "tale.step.index"),
+            Some(&*(item + 1).to_string())
+        );
+    }
+}

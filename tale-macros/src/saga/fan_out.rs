@@ -16,8 +16,8 @@ use crate::paths::private;
 /// becomes (the fan-out written as step 2, after the items of earlier fan-outs)
 /// ```text
 /// 'l2: {
-///     let mut s2: Vec<_> = Iterator::map(IntoIterator::into_iter(&order.passengers),
-///                                        |p| book_seat(&flight, p)).collect();
+///     let mut s2: Vec<_> = Iterator::map(IntoIterator::into_iter(&order.passengers).enumerate(),
+///                                        |(k, p)| Item::new(k, book_seat(&flight, p))).collect();
 ///     (&Probe::items(&s2)).tale_kind().in_items(p2); let p3 = p2;   // no pivot
 ///     let first2 = (2 + shift0) + 1; let count2 = s2.len();
 ///     run.count(2 + shift0, "for book_seat", count2)?;               // durable runs only
@@ -29,7 +29,7 @@ use crate::paths::private;
 ///         }
 ///         if let Some(u) = failed {                  // undo items k-1..0, then leave
 ///             for (k, (s, o)) in s2.iter_mut().zip(outs).enumerate().rev() { run.compensate(first2 + k, s, o) }
-///             break 'l2 run.items(first2, count2, u);
+///             break 'l2 u;
 ///         }
 ///         outs
 ///     };
@@ -37,9 +37,10 @@ use crate::paths::private;
 ///     let shift2 = shift0 + count2;                  // later steps are `i + shift2`
 ///     let u = { rest... };
 ///     for (k, (s, o)) in s2.iter_mut().zip(seats).enumerate().rev() { run.compensate(first2 + k, s, o) }
-///     run.items(first2, count2, u)
+///     u
 /// }
 /// ```
+/// Each item's step is wrapped in an `Item`, which tells events and errors its position.
 /// The fan-out's own position holds the count of items in a durable run (a replay
 /// that finds another count halts); its items take the positions after it. In an
 /// async saga the steps are awaited; in `join!(for ...)` they run concurrently through
@@ -57,9 +58,18 @@ pub(super) fn ladder(saga: &Saga, at: At, each: &FanOut) -> TokenStream {
     let item = &each.item;
     let iter = &each.iter;
     let value = value(saga, step);
+    let flavour = if saga.is_async {
+        quote!(#private::Async)
+    } else {
+        quote!(#private::Blocking)
+    };
+    let position = hidden("__k");
     let collect = quote_spanned! {step.span=>
         let mut #items: ::std::vec::Vec<_> = ::core::iter::Iterator::collect(
-            ::core::iter::Iterator::map(::core::iter::IntoIterator::into_iter(#iter), |#item| #value),
+            ::core::iter::Iterator::map(
+                ::core::iter::Iterator::enumerate(::core::iter::IntoIterator::into_iter(#iter)),
+                |(#position, #item)| #private::Item::<_, #flavour>::new(#position, #value),
+            ),
         );
     };
     let phase = phase_of(slot, step.span);
@@ -90,10 +100,6 @@ pub(super) fn ladder(saga: &Saga, at: At, each: &FanOut) -> TokenStream {
     let before = previous_shift(saga, slot);
     let concurrent = saga.is_async && each.concurrent;
     let undo = undo(saga.is_async, concurrent, &items, &names, &carried);
-    let undo = quote! {
-        #undo
-        let #unwind = #run.items(#first, #count, #unwind);
-    };
     let on_success = on_success(saga, rest(saga, at.next(saga)), &undo);
     quote! {#label: {
         #collect
@@ -175,7 +181,7 @@ fn in_order(is_async: bool, items: &Ident, names: &Names, label: &syn::Lifetime)
         }
         if let ::core::option::Option::Some(#unwind) = #failed {
             #undo
-            break #label #run.items(#first, #count, #unwind);
+            break #label #unwind;
         }
         #outs
     }
@@ -186,9 +192,7 @@ fn in_order(is_async: bool, items: &Ident, names: &Names, label: &syn::Lifetime)
 /// that succeeded are compensated concurrently, last first.
 fn concurrent(each: &FanOut, items: &Ident, names: &Names, label: &syn::Lifetime) -> TokenStream {
     let private = private();
-    let Names {
-        first, count, k, s, ..
-    } = names;
+    let Names { first, k, s, .. } = names;
     let run = hidden("__run");
     let by_ref = hidden("__run_ref");
     let results = hidden("__results");
@@ -235,7 +239,7 @@ fn concurrent(each: &FanOut, items: &Ident, names: &Names, label: &syn::Lifetime
                 if let ::core::result::Result::Err(#results) = #results {
                     #failed.add_items(#results);
                 }
-                break #label #run.items(#first, #count, #failed.into_unwind());
+                break #label #failed.into_unwind();
             }
         }
     }

@@ -27,8 +27,13 @@ fn expansion() {
                 let __u = '__tale_l1: {
                     let mut __tale_s1: ::std::vec::Vec<_> = ::core::iter::Iterator::collect(
                         ::core::iter::Iterator::map(
-                            ::core::iter::IntoIterator::into_iter(&order.passengers),
-                            |passenger| book_seat(&order, passenger),
+                            ::core::iter::Iterator::enumerate(
+                                ::core::iter::IntoIterator::into_iter(&order.passengers),
+                            ),
+                            |(__k, passenger)| ::tale::__private::Item::<
+                                _,
+                                ::tale::__private::Async,
+                            >::new(__k, book_seat(&order, passenger)),
                         ),
                     );
                     (&::tale::__private::Probe::items(&__tale_s1))
@@ -59,7 +64,7 @@ fn expansion() {
                             ) {
                                 __run.compensate(__first1 + __k, __s, __o).await;
                             }
-                            break '__tale_l1 __run.items(__first1, __count1, __u);
+                            break '__tale_l1 __u;
                         }
                         __outs1
                     };
@@ -69,8 +74,13 @@ fn expansion() {
                     let __u = '__tale_l2: {
                         let mut __tale_s2: ::std::vec::Vec<_> = ::core::iter::Iterator::collect(
                             ::core::iter::Iterator::map(
-                                ::core::iter::IntoIterator::into_iter(&seats),
-                                |seat| hold(seat),
+                                ::core::iter::Iterator::enumerate(
+                                    ::core::iter::IntoIterator::into_iter(&seats),
+                                ),
+                                |(__k, seat)| ::tale::__private::Item::<
+                                    _,
+                                    ::tale::__private::Async,
+                                >::new(__k, hold(seat)),
                             ),
                         );
                         (&::tale::__private::Probe::items(&__tale_s2))
@@ -114,7 +124,7 @@ fn expansion() {
                                                     }
                                                 },
                                             ),
-                                            usize::MAX,
+                                            ::core::primitive::usize::MAX,
                                             false,
                                         )
                                         .await;
@@ -122,8 +132,7 @@ fn expansion() {
                                     if let ::core::result::Result::Err(__results) = __results {
                                         __failed.add_items(__results);
                                     }
-                                    break '__tale_l2 __run
-                                        .items(__first2, __count2, __failed.into_unwind());
+                                    break '__tale_l2 __failed.into_unwind();
                                 }
                             }
                         };
@@ -143,7 +152,6 @@ fn expansion() {
                     ) {
                         __run.compensate(__first1 + __k, __s, __o).await;
                     }
-                    let __u = __run.items(__first1, __count1, __u);
                     __u
                 };
                 __run.compensate(0, &mut __tale_s0, order).await;

@@ -10,9 +10,10 @@ use crate::clock::AsyncSleep;
 use crate::engine::join::join_all;
 use crate::engine::{AsyncRun, Executor, GroupFailure, JoinItems};
 use crate::error::SagaError;
+use crate::macro_support::item::Item;
 use crate::observe::Observer;
 use crate::retry::Retry;
-use crate::step::AsyncStep;
+use crate::step::{Async, AsyncStep};
 use crate::timeout::{Limits, Timeout};
 
 /// One step of a concurrent transaction: a closure of the shared input, an optional
@@ -360,8 +361,12 @@ where
     Ob: Observer<S::Error>,
     C: AsyncSleep,
 {
-    let mut steps: Vec<S> = steps.into_iter().collect();
-    let count = steps.len();
+    // Each step tells events and errors its position, as a fan-out's items do.
+    let mut steps: Vec<Item<S, Async>> = steps
+        .into_iter()
+        .enumerate()
+        .map(|(item, step)| Item::new(item, step))
+        .collect();
     let run = AsyncRun::start(executor, "concurrent steps").limits(limits);
     let started = steps
         .iter_mut()
@@ -384,6 +389,5 @@ where
     if let Err(results) = JoinItems::new(settled, usize::MAX, false).await {
         failed.add_items(results);
     }
-    let unwind = run.items(0, count, failed.into_unwind());
-    run.finish(Err(unwind))
+    run.finish(Err(failed.into_unwind()))
 }

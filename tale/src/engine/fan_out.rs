@@ -1,51 +1,10 @@
 //! Fan-outs: one step per item of an iterator (`for` in `saga!`). The expansion owns
-//! the items' step values (one `Vec`) and runs them one by one, or concurrently through
-//! [`JoinItems`]; the run names the items in what it reports ([`Run::items`]).
+//! the items' step values (one `Vec`, each step wrapped in an `Item` that names its
+//! position) and runs them one by one, or concurrently through [`JoinItems`].
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-
-use super::run::{Run, Unwind};
-use crate::error::{NotCompensated, StepFailure, StepId};
-
-impl<E, O, C> Run<'_, E, O, C> {
-    /// Names the items of the fan-out whose steps are `first..first + count` in
-    /// `unwind` and in the compensation failures recorded so far, then hands `unwind`
-    /// on: called by the expansion as the unwind leaves the fan-out's level, so that the
-    /// success path pays nothing.
-    #[doc(hidden)]
-    pub fn items(&mut self, first: usize, count: usize, mut unwind: Unwind<E>) -> Unwind<E> {
-        let name = |step: &mut StepId| {
-            if let Some(item) = step.index.checked_sub(first).filter(|&k| k < count) {
-                step.item = Some(item);
-            }
-        };
-        if let Unwind::Failed(failure) = &mut unwind {
-            name_failure(failure, &name);
-        }
-        if let Some(trouble) = &mut self.trouble {
-            for failure in &mut trouble.compensations {
-                name(&mut failure.step);
-            }
-            for left in &mut trouble.not_compensated {
-                match left {
-                    NotCompensated::OutcomeUnknown(step)
-                    | NotCompensated::Skipped(step)
-                    | NotCompensated::Panicked(step) => name(step),
-                }
-            }
-        }
-        unwind
-    }
-}
-
-fn name_failure<E>(failure: &mut StepFailure<E>, name: &impl Fn(&mut StepId)) {
-    name(&mut failure.step);
-    for sibling in &mut failure.siblings {
-        name_failure(sibling, name);
-    }
-}
 
 /// Runs the futures of a concurrent fan-out's items, in order and at most `limit` at
 /// once: the next future is made and first polled while fewer than `limit` are in

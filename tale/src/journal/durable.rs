@@ -142,12 +142,6 @@ where
         &mut self.ledger
     }
 
-    /// Names the items of a fan-out in its unwind, as [`Run::items`].
-    #[doc(hidden)]
-    pub fn items(&mut self, first: usize, count: usize, unwind: Unwind<E>) -> Unwind<E> {
-        self.run.items(first, count, unwind)
-    }
-
     /// Writes `record`; on failure the run halts: nothing more is done.
     fn write(&mut self, record: &Record) -> bool {
         if self.ledger.is_halted()

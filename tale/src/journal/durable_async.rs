@@ -198,13 +198,6 @@ where
         self.ledger.lock()
     }
 
-    /// Names the items of a fan-out in its unwind, as
-    /// [`Run::items`](crate::engine::Run::items).
-    #[doc(hidden)]
-    pub fn items(&self, first: usize, count: usize, unwind: Unwind<E>) -> Unwind<E> {
-        self.run.items(first, count, unwind)
-    }
-
     /// As [`step`](Self::step), for a branch of a parallel group (the expansion of
     /// `join!` calls it so); the branches share the run.
     ///

@@ -12,6 +12,7 @@
 //! - this file: the small traits whose `on_unimplemented` messages the expansions rely on.
 
 pub(crate) mod compensation;
+pub(crate) mod item;
 pub(crate) mod kind;
 pub(crate) mod send_step;
 pub(crate) mod step_fn;

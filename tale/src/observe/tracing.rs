@@ -68,6 +68,7 @@ use super::{Event, Observer, Outcome, Scope, StepRef};
 /// |---|---|
 /// | `workflow.task.name` | the step's name |
 /// | `tale.step.index` | the step's position in the saga, from 0 |
+/// | `tale.step.item` | a fan-out's steps only: the item's position in the iterator, from 0 |
 /// | `tale.step.kind` | `compensatable`, `pivot` or `retriable` |
 /// | `tale.phase` | `execute` or `compensate` |
 /// | `workflow.execution.attempt` | later: the number of the attempt running, from 1 (at the end, how many ran) |
@@ -153,6 +154,7 @@ impl TracingObserver {
             "step",
             workflow.task.name = step.name,
             tale.step.index = step.index,
+            tale.step.item = step.item,
             tale.step.kind = step.kind.as_str(),
             tale.phase = phase.as_str(),
             workflow.execution.attempt = Empty,

@@ -52,6 +52,13 @@ pub trait Describe {
         None
     }
 
+    /// For the step of a fan-out's item (`for` in `saga!`), the item's position, which
+    /// events and errors name. Not part of the stable API.
+    #[doc(hidden)]
+    fn item(&self) -> Option<usize> {
+        None
+    }
+
     /// The step's kind. A [`Retriable`](StepKind::Retriable) step without a retry
     /// policy of its own is retried under [`Retry::until_success`].
     fn kind(&self) -> StepKind {
@@ -104,6 +111,9 @@ impl<S: Describe + ?Sized> Describe for &mut S {
     fn static_name(&self) -> Option<&'static str> {
         (**self).static_name()
     }
+    fn item(&self) -> Option<usize> {
+        (**self).item()
+    }
     fn kind(&self) -> StepKind {
         (**self).kind()
     }
@@ -133,6 +143,8 @@ pub struct StepRef<'a> {
     pub name: &'a str,
     /// The step's kind.
     pub kind: StepKind,
+    /// For the step of a fan-out's item, the item's position in the iterator.
+    pub item: Option<usize>,
 }
 
 impl<'a> StepRef<'a> {
@@ -143,6 +155,7 @@ impl<'a> StepRef<'a> {
             index,
             name: step.name(),
             kind: step.kind(),
+            item: step.item(),
         }
     }
 }
@@ -150,6 +163,8 @@ impl<'a> StepRef<'a> {
 impl StepId {
     /// Step `index` as errors name it: its name borrowed when it is a `&'static str`.
     pub(crate) fn of<S: Describe + ?Sized>(index: usize, step: &S) -> Self {
-        Self::new(index, step.name(), step.static_name())
+        let mut id = Self::new(index, step.name(), step.static_name());
+        id.item = step.item();
+        id
     }
 }

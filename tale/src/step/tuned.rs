@@ -152,6 +152,9 @@ impl<S: Describe, M> Describe for Tuning<S, M> {
             None => self.step.static_name(),
         }
     }
+    fn item(&self) -> Option<usize> {
+        self.step.item()
+    }
     fn has_compensation(&self) -> bool {
         self.step.has_compensation()
     }

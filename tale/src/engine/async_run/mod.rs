@@ -378,12 +378,6 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
         }
     }
 
-    /// Names the items of a fan-out in its unwind, as [`Run::items`].
-    #[doc(hidden)]
-    pub fn items(&self, first: usize, count: usize, unwind: Unwind<E>) -> Unwind<E> {
-        self.run.lock().items(first, count, unwind)
-    }
-
     /// Ends the run, as [`Run::finish`].
     ///
     /// # Panics

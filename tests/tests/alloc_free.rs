@@ -1,6 +1,6 @@
 //! The success path of a macro saga allocates nothing: a 10-step saga (sync, then
-//! async with a `join!`) runs under a counting global allocator and the count does not
-//! move.
+//! async with a `join!`), and steps with a type of their own (`#[step(type = ...)]`),
+//! run under a counting global allocator and the count does not move.
 //!
 //! The allocator's counts are global, so the checks run one after the other in one
 //! test: a test running beside them on another thread (or the harness reporting one)
@@ -144,9 +144,65 @@ fn a_failed_saga_allocates_only_its_error() {
     );
 }
 
+#[step(type = Add, compensate = undo)]
+fn add_named(total: &u64, n: u64) -> Result<u64, Fail> {
+    Ok(*total + n)
+}
+
+#[step(type = AddAsync, compensate = undo_async)]
+async fn add_named_async(total: &u64, n: u64) -> Result<u64, Fail> {
+    Ok(*total + n)
+}
+
+/// Named steps (`#[step(type = ...)]`): from a `Vec` (allocated before the region) run
+/// one by one, then in a sync and an async saga.
+fn named_steps(steps: Vec<Add<'_>>) -> u64 {
+    let mut executor = tale::Executor::new();
+    let mut total = 0;
+    for step in steps {
+        total += executor.run_step(step).unwrap();
+    }
+    let zero = 0;
+    let sync = saga! {
+        let a = add_named(&zero, 1);
+        let b = add_named(&a, 2);
+        let total = commit(&b);
+        announce(&total);
+        total
+    };
+    let saga = saga!(async {
+        let a = add_named_async(&zero, 1);
+        let (b, c) = join!(add_named_async(&a, 2), add_named(&a, 3));
+        b + c
+    });
+    let mut saga = std::pin::pin!(saga);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let std::task::Poll::Ready(asynchronous) = saga.as_mut().poll(&mut cx) else {
+        panic!("every step is ready at once")
+    };
+    total + sync.unwrap() + asynchronous.unwrap()
+}
+
+fn named_steps_allocate_nothing() {
+    let numbers = [1, 2, 3];
+    let warm = named_steps(numbers.iter().map(|n| add_named(n, 1)).collect());
+    let steps: Vec<Add<'_>> = numbers.iter().map(|n| add_named(n, 1)).collect();
+    let region = Region::new(GLOBAL);
+    let total = named_steps(steps);
+    let stats = region.change();
+    assert_eq!(total, warm);
+    // The `Vec`'s buffer is freed in the region: one deallocation, nothing allocated.
+    assert_eq!(
+        stats.allocations, 0,
+        "named steps allocated on the success path: {stats:?}"
+    );
+    assert_eq!(stats.reallocations, 0, "{stats:?}");
+}
+
 #[test]
 fn allocations() {
     a_ten_step_saga_allocates_nothing();
     a_ten_step_async_saga_with_a_join_allocates_nothing();
     a_failed_saga_allocates_only_its_error();
+    named_steps_allocate_nothing();
 }

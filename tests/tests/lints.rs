@@ -57,6 +57,35 @@ impl Desk {
     }
 }
 
+/// Reserves, returning a type of its own.
+#[step(type = Reservation, compensate = release, retry = Retry::times(1))]
+pub fn reservation(seats: &u32, wanted: u32) -> Result<u32, Fail> {
+    Ok(seats + wanted)
+}
+
+/// Counts, with one argument whose lifetime the struct names.
+#[step(type = Count)]
+pub fn count(items: &[u32]) -> Result<usize, Fail> {
+    Ok(items.len())
+}
+
+/// Fetches, asynchronously, returning a type of its own.
+#[step(type = Fetch, compensate = unfetch, uncertain)]
+pub async fn fetch<T: Sync>(_item: &T, n: u32) -> Result<u32, Fail> {
+    Ok(n)
+}
+
+/// Undoes a fetch.
+pub async fn unfetch<T: Sync>(_item: &T, _n: u32, _fetched: Option<&u32>) -> Result<(), Fail> {
+    Ok(())
+}
+
+/// Makes a value on this thread, returning a type of its own.
+#[step(type = Make, local, retriable)]
+pub async fn make<T: Default>() -> Result<T, Fail> {
+    Ok(T::default())
+}
+
 saga! {
     /// Books.
     pub fn book(seats: &u32) -> Result<u32, SagaError<Fail>> {
@@ -93,5 +122,17 @@ fn the_expansions_pass_strict_lints() {
     drop(saga!(async move {
         let reserved = reserve(&seats, 1);
         reserved
+    }));
+    let steps: Vec<Reservation<'_>> = vec![reservation(&seats, 1)];
+    let counted: Count<'_> = count(&[1, 2]);
+    assert_eq!(Executor::new().run_step(counted).ok(), Some(2));
+    for step in steps {
+        assert!(Executor::new().run_step(step).is_ok());
+    }
+    drop(saga!(async move {
+        let reserved = reservation(&seats, 1);
+        let fetched = fetch(&reserved, 2);
+        let () = make::<()>();
+        fetched
     }));
 }

@@ -39,6 +39,17 @@ fn undo(_n: &u32, _out: &u32) -> ::core::result::Result<(), Fail> {
     ::core::result::Result::Ok(())
 }
 
+#[step(type = Reserved, compensate = undo, retry = tale::Retry::times(1))]
+fn reserved(n: &u32) -> ::core::result::Result<u32, Fail> {
+    ::core::result::Result::Ok(*n)
+}
+
+#[step(type = Fetched)]
+async fn fetched<T: Sync>(n: &T) -> ::core::result::Result<u32, Fail> {
+    let _ = n;
+    ::core::result::Result::Ok(1)
+}
+
 #[test]
 fn the_macros_ignore_user_names() {
     let n = 2;
@@ -50,4 +61,18 @@ fn the_macros_ignore_user_names() {
         a + b + __run + __exec
     };
     assert!(matches!(result, ::core::result::Result::Ok(7)));
+}
+
+#[test]
+fn named_steps_ignore_user_names() {
+    let n = 2;
+    let __a = 3;
+    let __tale_args = 4;
+    let result = saga! {
+        let a = reserved(&n);
+        let b = reserved(&a);
+        a + b + __a + __tale_args
+    };
+    assert!(matches!(result, ::core::result::Result::Ok(11)));
+    let _: Fetched<'_, u32> = fetched(&n);
 }

@@ -2,9 +2,11 @@
 
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
+use syn::parse::ParseStream;
 use syn::parse::Parser as _;
-use syn::{Expr, LitStr, Path, Token};
+use syn::{Expr, Ident, LitStr, Path, Token, Type};
 
+use crate::diag::did_you_mean;
 use crate::options::{Key, Spanned, Table};
 
 /// The options as written, each at most once.
@@ -18,6 +20,8 @@ pub(crate) struct StepArgs {
     pub(crate) retriable: Option<Spanned<()>>,
     pub(crate) uncertain: Option<Spanned<()>>,
     pub(crate) local: Option<Spanned<()>>,
+    /// `type = Name`: the struct the step function returns.
+    pub(crate) type_name: Option<Spanned<Ident>>,
 }
 
 /// Every option of `#[step(...)]`, in the order the messages list them.
@@ -45,6 +49,9 @@ const STEP: Table<StepArgs> = Table {
         Key::flag("retriable", |out| &mut out.retriable),
         Key::flag("uncertain", |out| &mut out.uncertain),
         Key::flag("local", |out| &mut out.local),
+        Key::value("type", "type = StepName", |out, key, value| {
+            key.set_once(&mut out.type_name, type_name(value)?)
+        }),
     ],
     no_value,
 };
@@ -59,9 +66,74 @@ fn no_value(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<()> {
     )))
 }
 
+/// The keys the unknown-option message lists: all but `type`, which came later and is
+/// only suggested for a near miss, so that the message stays as it was.
+fn listed(key: &str) -> bool {
+    key != "type"
+}
+
 /// Parses one option of `#[step(...)]` into `out`.
 fn parse_step_option(meta: &ParseNestedMeta<'_>, out: &mut StepArgs) -> syn::Result<()> {
-    STEP.parse(meta, out, |_| true)
+    if let Some(ident) = meta.path.get_ident() {
+        let key = ident.to_string();
+        let keys: Vec<&str> = STEP.keys.iter().map(|k| k.name).collect();
+        if !keys.contains(&key.as_str()) && did_you_mean(&key, &keys) == Some("type") {
+            return Err(meta.error(format_args!(
+                "unknown `step` option `{key}`; did you mean `type`? (`type = StepName` names the struct the step function returns)"
+            )));
+        }
+    }
+    STEP.parse(meta, out, listed)
+}
+
+/// The value of `type = ...`: the name of the struct to declare, a bare identifier.
+/// A string, a path or generic arguments are an error at the value, whose hint keeps
+/// the name the user meant.
+fn type_name(input: ParseStream<'_>) -> syn::Result<Ident> {
+    const TAKES: &str = "`type = ...` takes the name of the struct to declare";
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        let name = syn::parse_str::<Ident>(&lit.value())
+            .map_or_else(|_| "StepName".to_owned(), |ident| ident.to_string());
+        return Err(syn::Error::new(
+            lit.span(),
+            format_args!("{TAKES}, not a string: write `type = {name}`, without quotes"),
+        ));
+    }
+    let span = input.span();
+    let Ok(ty) = input.parse::<Type>() else {
+        return Err(syn::Error::new(
+            span,
+            format_args!("{TAKES}, like `type = BookSeat`"),
+        ));
+    };
+    let Type::Path(path) = &ty else {
+        return Err(syn::Error::new_spanned(
+            &ty,
+            format_args!("{TAKES}, like `type = BookSeat`"),
+        ));
+    };
+    let segments = &path.path.segments;
+    // Invariant: syn parses a path of at least one segment.
+    let last = segments.last().expect("a path has a segment");
+    let name = &last.ident;
+    if path.qself.is_some() || path.path.leading_colon.is_some() || segments.len() > 1 {
+        return Err(syn::Error::new_spanned(
+            &ty,
+            format_args!(
+                "{TAKES}, not a path: the struct is declared next to the step function; write `type = {name}`"
+            ),
+        ));
+    }
+    if !last.arguments.is_none() {
+        return Err(syn::Error::new_spanned(
+            &last.arguments,
+            format_args!(
+                "the struct of `type = ...` takes the step function's generic parameters, in order: write `type = {name}`, without them"
+            ),
+        ));
+    }
+    Ok(name.clone())
 }
 
 /// Parses the arguments of `#[step(...)]`, stopping at the first error.
@@ -82,9 +154,10 @@ mod tests {
     fn parses_every_option() {
         let args = parse(quote! {
             compensate = undo, retry = Retry::times(3), compensation_retry = Retry::until_success(),
-            name = "debit", pivot, retriable, uncertain, local,
+            name = "debit", pivot, retriable, uncertain, local, type = Debit,
         })
         .unwrap();
+        assert_eq!(args.type_name.unwrap().value, "Debit");
         assert!(args.compensate.unwrap().value.is_ident("undo"));
         let retry = args.retry.unwrap().value;
         assert_eq!(

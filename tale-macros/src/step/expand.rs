@@ -6,6 +6,7 @@ use syn::Ident;
 use syn::spanned::Spanned as _;
 
 use super::call::{arg_exprs, callable, step_return};
+use super::named;
 use super::send::{send_exec, send_undo};
 use super::validate::{Futures, Kind, StepFn};
 use crate::paths::{private, private_at};
@@ -40,7 +41,11 @@ use crate::paths::{private, private_at};
 /// instead, called as `Self::__tale_debit`. An `async fn` step builds an
 /// `AsyncStepFn`; unless it is `local`, wrapped in `SendStep::new(..)` and running its
 /// body and compensation through the helpers of [`super::send`].
+/// A step with `type = Name` is expanded by [`super::named`] instead.
 pub(crate) fn expand(step: &StepFn) -> TokenStream {
+    if let Some(name) = &step.named {
+        return named::expand(step, name);
+    }
     let private = private();
     let item = &step.item;
     let vis = &item.vis;
@@ -138,7 +143,11 @@ pub(crate) fn expand(step: &StepFn) -> TokenStream {
 }
 
 /// The user's function renamed `body_ident`, with the attributes that apply to the body.
-fn body_fn(step: &StepFn, body_ident: &Ident, body_attrs: &[&syn::Attribute]) -> TokenStream {
+pub(super) fn body_fn(
+    step: &StepFn,
+    body_ident: &Ident,
+    body_attrs: &[&syn::Attribute],
+) -> TokenStream {
     let mut sig = step.item.sig.clone();
     sig.ident = body_ident.clone();
     let block = &step.item.block;
@@ -155,11 +164,7 @@ fn body_fn(step: &StepFn, body_ident: &Ident, body_attrs: &[&syn::Attribute]) ->
 fn consts(step: &StepFn, consts_ty: &Ident) -> TokenStream {
     let private = private();
     let name = &step.name;
-    let runtime_kind = match step.kind {
-        Kind::Compensatable | Kind::Uncompensated => quote!(Compensatable),
-        Kind::Pivot => quote!(Pivot),
-        Kind::Retriable => quote!(Retriable),
-    };
+    let runtime_kind = runtime_kind(step.kind);
     let uncertain = step.uncertain;
     quote! {
         struct #consts_ty;
@@ -171,8 +176,17 @@ fn consts(step: &StepFn, consts_ty: &Ident) -> TokenStream {
     }
 }
 
+/// The `StepKind` variant of a kind.
+pub(super) fn runtime_kind(kind: Kind) -> TokenStream {
+    match kind {
+        Kind::Compensatable | Kind::Uncompensated => quote!(Compensatable),
+        Kind::Pivot => quote!(Pivot),
+        Kind::Retriable => quote!(Retriable),
+    }
+}
+
 /// The kind marker type's name (in `__private`).
-fn marker(kind: Kind) -> TokenStream {
+pub(super) fn marker(kind: Kind) -> TokenStream {
     match kind {
         Kind::Compensatable => quote!(Compensatable),
         Kind::Uncompensated => quote!(Uncompensated),
@@ -214,7 +228,7 @@ pub(super) fn split_attrs(
 
 /// The step function's parameters: the receiver with a named lifetime, then
 /// `name: Type` with elided lifetimes named.
-fn params(step: &StepFn) -> Vec<TokenStream> {
+pub(super) fn params(step: &StepFn) -> Vec<TokenStream> {
     let mut params = Vec::new();
     if let Some(receiver) = &step.receiver {
         params.push(quote!(#receiver));
@@ -230,11 +244,7 @@ fn params(step: &StepFn) -> Vec<TokenStream> {
 
 /// `impl Step<Output = .., Error = ..> + Kinded<Kind = ..> + Captures<(..)>`.
 fn returns(step: &StepFn) -> TokenStream {
-    let ret = step_return(step);
-    let (output, error) = match result_args(&step.output) {
-        Some((output, error)) => (quote!(#output), quote!(#error)),
-        None => (quote!(#ret::Output), quote!(#ret::Error)),
-    };
+    let (output, error) = output_and_error(step);
     let private = private();
     let trait_ = match step.futures {
         Futures::Send => quote!(SendAsyncStep),
@@ -256,6 +266,16 @@ fn returns(step: &StepFn) -> TokenStream {
         quote!(#private::SendStep<#opaque>)
     } else {
         opaque
+    }
+}
+
+/// The step's output and error types, as written when the return type is written
+/// `Result<T, E>` (see [`result_args`]).
+pub(super) fn output_and_error(step: &StepFn) -> (TokenStream, TokenStream) {
+    let ret = step_return(step);
+    match result_args(&step.output) {
+        Some((output, error)) => (quote!(#output), quote!(#error)),
+        None => (quote!(#ret::Output), quote!(#ret::Error)),
     }
 }
 
@@ -308,6 +328,29 @@ fn compensate(step: &StepFn, a: &Ident, arg_exprs: &[TokenStream]) -> TokenStrea
 /// output (an `Option`), type-checked.
 fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> TokenStream {
     // Invariant: only called for a step with a compensation.
+    let span = step.compensate.as_ref().expect("a compensation").span();
+    let call = checked_call(step, arg_exprs, out);
+    let some = quote!(::core::option::Option::Some);
+    let none = quote!(::core::option::Option::None);
+    let ok = quote!(::core::result::Result::Ok(()));
+    match (step.is_async(), step.uncertain) {
+        (true, false) => quote_spanned! {span=>
+            match #out {
+                #some(#out) => #call,
+                #none => #ok,
+            }
+        },
+        (true, true) => call,
+        (false, true) => quote!({ #call }),
+        (false, false) => quote!(match #out { #some(#out) => { #call } #none => #ok }),
+    }
+}
+
+/// The type-checked call of the `compensate = ...` function with the arguments and
+/// `out`: `&Output`, or `Option<&Output>` for an `uncertain` step. An expression (with
+/// `.await` for an async step) or, for a sync step, the statements of a block.
+pub(super) fn checked_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> TokenStream {
+    // Invariant: only called for a step with a compensation.
     let path = step.compensate.as_ref().expect("a compensation");
     let span = path.span();
     let args = Ident::new("__tale_args", span);
@@ -315,15 +358,9 @@ fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> T
     let private = private_at(span);
     let uncertain = step.uncertain;
     let ret = step_return(step);
-    let some = quote!(::core::option::Option::Some);
-    let none = quote!(::core::option::Option::None);
-    let ok = quote!(::core::result::Result::Ok(()));
     match (step.is_async(), uncertain) {
         (true, false) => quote_spanned! {span=>
-            match #out {
-                #some(#out) => #private::compensate_async((#(#arg_exprs,)*), #out, &mut #path).await,
-                #none => #ok,
-            }
+            #private::compensate_async((#(#arg_exprs,)*), #out, &mut #path).await
         },
         (true, true) => quote_spanned! {span=>
             #private::compensate_uncertain_async((#(#arg_exprs,)*), #out, &mut #path).await
@@ -338,7 +375,7 @@ fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> T
             // Autoref picks `tale_fits`: `TaleFits` when the compensation fits, else
             // `TaleIsAsync` for an `async fn`, else `TaleMismatch`, the last two for
             // their diagnostics; the other imports are unused, hence the `allow`.
-            let checked = quote_spanned! {span=>
+            quote_spanned! {span=>
                 let #args = (#(#arg_exprs,)*);
                 #[allow(unused_imports)]
                 let mut #undo = {
@@ -346,11 +383,6 @@ fn compensation_call(step: &StepFn, arg_exprs: &[TokenStream], out: &Ident) -> T
                     (&&#private::#check::<_, #ret::Output, #ret::Error, _>::new(#path, &#args)).tale_fits()
                 };
                 #undo.#method(#args, #out)
-            };
-            if uncertain {
-                quote!({ #checked })
-            } else {
-                quote!(match #out { #some(#out) => { #checked } #none => #ok })
             }
         }
     }

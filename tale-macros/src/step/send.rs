@@ -21,7 +21,7 @@ fn helper_ident(step: &StepFn, kind: &str) -> Ident {
 }
 
 /// The types of the step's arguments as the step value holds them (the tuple `A`).
-fn arg_types(step: &StepFn) -> Vec<TokenStream> {
+pub(super) fn arg_types(step: &StepFn) -> Vec<TokenStream> {
     step.args
         .iter()
         .map(|arg| match (&arg.ty, &step.receiver) {

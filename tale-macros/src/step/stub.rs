@@ -4,10 +4,11 @@
 //! its body is still checked and the IDE still sees it.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens as _, format_ident, quote};
 use syn::{Ident, ItemFn, ReturnType, Type};
 
 use super::expand::split_attrs;
+use super::type_name::impl_token;
 use super::validate::{may_be_result, mentions_self};
 use crate::paths::private;
 
@@ -29,7 +30,7 @@ use crate::paths::private;
 /// The stub is a plain `fn` whatever the function was (`async`, `const`, `unsafe`), so
 /// that calling it needs nothing more than calling a step. A return type that cannot be
 /// a `Result` (the error may be about it) becomes the output, with an error type
-/// `__TaleE` left to the saga to infer.
+/// `__TaleE` left to the saga to infer; one that holds an `impl Trait` becomes `()`.
 pub(super) fn stub(item: &ItemFn) -> TokenStream {
     let private = private();
     let (outer_attrs, body_attrs) = split_attrs(&item.attrs);
@@ -40,7 +41,7 @@ pub(super) fn stub(item: &ItemFn) -> TokenStream {
     sig.abi = None;
     sig.variadic = None;
     let returns = match &item.sig.output {
-        ReturnType::Type(_, ty) if may_be_result(ty) => quote! {
+        ReturnType::Type(_, ty) if may_be_result(ty) && usable(ty) => quote! {
             #private::Unexpanded<
                 <#ty as #private::StepReturn>::Output,
                 <#ty as #private::StepReturn>::Error,
@@ -89,12 +90,13 @@ pub(super) fn stub(item: &ItemFn) -> TokenStream {
 }
 
 /// Whether the written return type can stand as the stub's output: not if it is
-/// `impl Trait` or `!`, which cannot be a type argument.
+/// (or holds, as in `Result<impl Trait, E>`) `impl Trait`, or is `!`, which cannot be a
+/// type argument.
 fn usable(ty: &Type) -> bool {
     match ty {
         Type::Paren(paren) => usable(&paren.elem),
         Type::Group(group) => usable(&group.elem),
         Type::ImplTrait(_) | Type::Never(_) | Type::Infer(_) => false,
-        _ => true,
+        _ => impl_token(ty.to_token_stream()).is_none(),
     }
 }

@@ -12,6 +12,7 @@ use syn::{
 
 use super::args::StepArgs;
 use super::lifetimes::Namer;
+use super::type_name;
 use crate::diag::Diag;
 
 /// The step's kind, as `saga!` sees it at the type level.
@@ -77,8 +78,11 @@ pub(crate) struct StepFn {
     pub(crate) output: Type,
     /// Every lifetime the step value captures.
     pub(crate) lifetimes: Vec<Lifetime>,
-    /// The step function's generics: the user's plus the named lifetimes.
+    /// The step function's generics: the user's plus the named lifetimes (for a step
+    /// with `type = Name`, also the struct's).
     pub(crate) generics: syn::Generics,
+    /// `type = Name`: the struct the step function returns, instead of an `impl Step`.
+    pub(crate) named: Option<Ident>,
 }
 
 impl StepFn {
@@ -113,6 +117,10 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
         diag.error(name.value.span(), "a step name cannot be empty");
     }
     signature(&item, &mut diag);
+    let named = args.type_name.as_ref();
+    if let Some(name) = named {
+        type_name::validate(name, &item, &mut diag);
+    }
     let is_async = item.sig.asyncness.is_some();
     if let (Some(local), false) = (&args.local, is_async) {
         diag.error(
@@ -126,7 +134,7 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
         output,
         lifetimes,
         generics,
-    } = arguments(&item, &mut diag);
+    } = arguments(&item, named.is_some(), &mut diag);
     diag.finish()?;
     let name = args.name.map_or_else(
         || LitStr::new(&item.sig.ident.to_string(), item.sig.ident.span()),
@@ -150,6 +158,7 @@ pub(crate) fn validate(args: StepArgs, item: ItemFn) -> syn::Result<StepFn> {
         output,
         lifetimes,
         generics,
+        named: args.type_name.map(|n| n.value),
         item,
     })
 }
@@ -296,9 +305,15 @@ struct Arguments {
     generics: syn::Generics,
 }
 
-/// The arguments with elided lifetimes named, and the generics that declare them.
-fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
-    let mut namer = Namer::inputs();
+/// The arguments with elided lifetimes named, and the generics that declare them. For
+/// a step with `type = Name` (`has_type`), the arguments that are references share
+/// one lifetime.
+fn arguments(item: &ItemFn, has_type: bool, diag: &mut Diag) -> Arguments {
+    let mut namer = if has_type {
+        Namer::letters(&item.sig.generics)
+    } else {
+        Namer::inputs()
+    };
     let mut args = Vec::new();
     let mut receiver = None;
     let mut self_lifetime = None;
@@ -332,6 +347,9 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
             }
             FnArg::Typed(typed) => {
                 let mut ty = (*typed.ty).clone();
+                if has_type {
+                    namer.share_reference(&mut ty);
+                }
                 namer.visit_type_mut(&mut ty);
                 let pass = match &ty {
                     Type::Reference(r) if r.mutability.is_some() => Pass::MutRef,
@@ -367,10 +385,7 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
             GenericParam::Lifetime(LifetimeParam::new(lifetime.clone())),
         );
     }
-    let elided_means = self_lifetime.or_else(|| match inputs_created.as_slice() {
-        [only] if item.sig.generics.lifetimes().next().is_none() => Some(only.clone()),
-        _ => None,
-    });
+    let elided_means = self_lifetime.or_else(|| elided_output(item, has_type, &namer));
     let mut output = match &item.sig.output {
         ReturnType::Type(_, ty) => (**ty).clone(),
         ReturnType::Default => syn::parse_quote!(()),
@@ -383,6 +398,25 @@ fn arguments(item: &ItemFn, diag: &mut Diag) -> Arguments {
         output,
         lifetimes,
         generics,
+    }
+}
+
+/// The lifetime an elided lifetime of the output stands for, by the elision rules,
+/// when there is no `self`: the one lifetime of the inputs.
+fn elided_output(item: &ItemFn, has_type: bool, namer: &Namer) -> Option<Lifetime> {
+    let created = &namer.created;
+    if !has_type {
+        return match created.as_slice() {
+            [only] if item.sig.generics.lifetimes().next().is_none() => Some(only.clone()),
+            _ => None,
+        };
+    }
+    // Elided or written. With none or several, the body (the function as written) fails
+    // to compile anyway; some lifetime here spares the struct's impls a second error.
+    match (namer.elided, created.first(), namer.written.as_slice()) {
+        (1, Some(only), []) | (0, _, [only]) => Some(only.clone()),
+        (_, Some(first), _) => Some(first.clone()),
+        _ => Some(Lifetime::new("'static", Span::call_site())),
     }
 }
 

@@ -1,0 +1,13 @@
+use tale::step;
+
+#[derive(Debug)]
+pub struct Flight;
+#[derive(Debug)]
+pub struct BookingError;
+
+#[step(type)]
+fn book_seat(_flight: &Flight) -> Result<u32, BookingError> {
+    Ok(1)
+}
+
+fn main() {}

@@ -4,13 +4,15 @@
 //! First in order: the airline refuses the third passenger, so the saga releases the
 //! two seats it booked (last first, each with its own reservation) and refunds the
 //! charge. Then the same group with the refusal lifted, concurrently, at most two
-//! requests at a time.
+//! requests at a time. Last, the seats as data: a `Vec` of the step's named type
+//! (`BookSeatAsync`), run by `tale::compose::run_concurrent_steps`.
 //!
 //! Run it with `cargo run --example group_booking`.
 
 use std::time::Duration;
 
 use examples::{Bank, BookingError, PaymentId, Reservation, Reservations};
+use tale::compose::run_concurrent_steps;
 use tale::{Executor, SagaError, TokioClock, saga, step};
 
 /// Who flies.
@@ -48,8 +50,9 @@ fn release(
     Ok(())
 }
 
-/// The same reservation as an async call, as to a remote service.
-#[step(compensate = release_async)]
+/// The same reservation as an async call, as to a remote service. Its step type has a
+/// name, so that a list of them can be built and handed around.
+#[step(compensate = release_async, type = BookSeatAsync)]
 async fn book_seat_async(
     airline: &Reservations,
     passenger: &Passenger,
@@ -132,6 +135,17 @@ async fn book_at_once(
     .await
 }
 
+/// One seat step per passenger, as data.
+fn seat_steps<'a>(
+    airline: &'a Reservations,
+    passengers: &'a [Passenger],
+) -> Vec<BookSeatAsync<'a>> {
+    passengers
+        .iter()
+        .map(|passenger| book_seat_async(airline, passenger))
+        .collect()
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let bank = Bank::new(2_000);
@@ -154,5 +168,19 @@ async fn main() {
         seats.len(),
         airline.held(),
         bank.balance()
+    );
+
+    println!("3. Steps as data (Vec<BookSeatAsync>), on another flight; Grace is refused:");
+    let other_flight = Reservations::new("airline", "LH-9");
+    let passengers = group(Some("Grace"));
+    let mut executor = Executor::new().with_clock(TokioClock::new());
+    let error = run_concurrent_steps(&mut executor, seat_steps(&other_flight, &passengers))
+        .await
+        .unwrap_err();
+    println!(
+        "   failed: {}; compensated: {}, seats held: {:?}",
+        error.failure(),
+        error.is_compensated(),
+        other_flight.held()
     );
 }

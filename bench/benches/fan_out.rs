@@ -21,14 +21,20 @@ fn main() {
         let t_hand = median_ns(&mut c, &format!("join_all {n}"), || {
             let _ = black_box(runtime.block_on(hand_concurrent(black_box(&x), black_box(n))));
         });
-        figures.add(&format!("fan_out_concurrent_{n}_ratio_vs_join_all"), t_saga / t_hand);
+        figures.add(
+            &format!("fan_out_concurrent_{n}_ratio_vs_join_all"),
+            t_saga / t_hand,
+        );
         let t_saga = median_ns(&mut c, &format!("for {n}"), || {
             let _ = black_box(saga_in_order(black_box(&x), black_box(n)));
         });
         let t_hand = median_ns(&mut c, &format!("loop {n}"), || {
             let _ = black_box(hand_in_order(black_box(&x), black_box(n)));
         });
-        figures.add(&format!("fan_out_in_order_{n}_ratio_vs_loop"), t_saga / t_hand);
+        figures.add(
+            &format!("fan_out_in_order_{n}_ratio_vs_loop"),
+            t_saga / t_hand,
+        );
     }
     c.final_summary();
     figures.print();

@@ -1,10 +1,11 @@
 //! Crash tests of durable async sagas: a process running `saga!`'s durable `async fn`
-//! sagas, with `join!` groups and per-attempt timeouts on their uncertain steps, many in
-//! flight at once on a multi-threaded tokio runtime, is killed with SIGKILL at random
-//! points; recovery (several sagas at once, and killed too) finishes what it left; and
-//! the journal and the test services are checked as for the sync suite
-//! (`crash_recovery.rs`, whose harness this shares: `tests::crash`), every branch of
-//! every group included.
+//! sagas, with `join!` groups, a concurrent fan-out (`join!(for ...)`: the saga
+//! `group`, whose count and items the checks read at their journal positions) and
+//! per-attempt timeouts on their uncertain steps, many in flight at once on a
+//! multi-threaded tokio runtime, is killed with SIGKILL at random points; recovery
+//! (several sagas at once, and killed too) finishes what it left; and the journal and
+//! the test services are checked as for the sync suite (`crash_recovery.rs`, whose
+//! harness this shares: `tests::crash`), every branch of every group included.
 //!
 //! The child process is `tests/src/bin/crash_child_async.rs`. The default run (200
 //! kills) takes a quarter of a minute or so on two cores.

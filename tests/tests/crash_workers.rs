@@ -1,13 +1,13 @@
-//! Crash tests of many workers on one journal: several processes (`crash_worker`)
-//! share one SQLite journal file, each starting durable async sagas (with `join!`
-//! groups and timed uncertain steps) and running an `AsyncWorker`, while the harness,
-//! seeded, kills one with SIGKILL at random points, pauses one with SIGSTOP past its
-//! lease and resumes it (it must be fenced), or shuts one down gracefully. Then: no
-//! saga lost; every saga completed, compensated or stuck as its plan says; no effect
-//! and no compensation applied twice; and no two workers ever ran one saga at once:
-//! the test services record the worker and the epoch of every call, and refuse a call
-//! older than the newest they saw (the fencing token), and the checks read it all
-//! (`tests::crash::check::check_owners`).
+//! Crash tests of many workers on one journal: several processes (`crash_worker`) share
+//! one SQLite journal file, each starting durable async sagas (with `join!` groups, a
+//! concurrent fan-out and timed uncertain steps) and running an `AsyncWorker`, while
+//! the harness, seeded, kills one with SIGKILL at random points, pauses one with
+//! SIGSTOP past its lease and resumes it (it must be fenced), or shuts one down
+//! gracefully. Then: no saga lost; every saga completed, compensated or stuck as its
+//! plan says; no effect and no compensation applied twice; and no two workers ever ran
+//! one saga at once: the test services record the worker and the epoch of every call,
+//! and refuse a call older than the newest they saw (the fencing token), and the checks
+//! read it all (`tests::crash::check::check_owners`).
 //!
 //! The default run (40 kills, 3 workers) takes half a minute or so on two cores.
 //!

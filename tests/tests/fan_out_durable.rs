@@ -284,3 +284,57 @@ async fn a_durable_concurrent_fan_out_resumes_with_its_items_answered_from_the_j
         "only the items not journaled as done ran again"
     );
 }
+
+/// Holds seat `seat` after `seat` × 10 ms; seat 1 is refused.
+#[step(compensate = release_seat)]
+async fn hold(calls: &Mutex<Vec<String>>, seat: u64) -> Result<u64, Error> {
+    tokio::time::sleep(std::time::Duration::from_millis(seat * 10)).await;
+    if seat == 1 {
+        return Err(Error::Refused("seat 1".into()));
+    }
+    calls.lock().unwrap().push(format!("hold {seat}"));
+    Ok(seat)
+}
+
+async fn release_seat(calls: &Mutex<Vec<String>>, _: u64, seat: &u64) -> Result<(), Error> {
+    calls.lock().unwrap().push(format!("release {seat}"));
+    Ok(())
+}
+
+saga! {
+    #![saga(durable)]
+    /// `seats` seats at once.
+    pub async fn hold_all(seats: &u64, calls: &Mutex<Vec<String>>) -> Result<Vec<u64>, DurableError<Error>> {
+        let held = join!(for seat in 0..*seats { hold(calls, seat) });
+        held
+    }
+}
+
+// Found by the async crash suite: a replayed failure stopped the items after it from
+// starting, so an item an earlier run had started (and held) was never undone.
+#[tokio::test]
+async fn a_resumed_concurrent_fan_out_settles_every_item_an_earlier_run_started() {
+    let store = MemoryStore::new();
+    let calls = Mutex::new(Vec::new());
+    // The count (2 records), three starts, seat 0 held, seat 1 refused (7 records); then
+    // the write of seat 2's end fails: the process is gone, seat 2 is held.
+    let error = hold_all(&Crashing::new(&store, 7), Origin::New, &3, &calls)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DurableError::Journal(_)), "{error:?}");
+    let id = store.sagas(&[Status::Running]).unwrap()[0].id;
+    let error = hold_all(&store, Origin::Resume(id), &3, &calls)
+        .await
+        .unwrap_err();
+    let DurableError::Saga(error) = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(error.failure().step().item, Some(1));
+    assert_eq!(store.saga(id).unwrap().status, Status::Compensated);
+    let calls = calls.into_inner().unwrap();
+    assert_eq!(
+        calls,
+        ["hold 0", "hold 2", "hold 2", "release 2", "release 0"],
+        "seat 2, started in the first run, ran again under its key and was released"
+    );
+}

@@ -91,7 +91,7 @@ pub(super) fn ladder(saga: &Saga, at: At, each: &FanOut) -> TokenStream {
         }
     });
     let run_items = if each.concurrent && saga.is_async {
-        concurrent(each, &items, &names, &label)
+        concurrent(saga, each, &items, &names, &label)
     } else {
         in_order(saga.is_async, &items, &names, &label)
     };
@@ -189,10 +189,20 @@ fn in_order(is_async: bool, items: &Ident, names: &Names, label: &syn::Lifetime)
 
 /// The items run concurrently, at most `max_concurrent` at once; once one fails no
 /// other starts, the ones in flight end (or are stopped, with `fail_fast`), and those
-/// that succeeded are compensated concurrently, last first.
-fn concurrent(each: &FanOut, items: &Ident, names: &Names, label: &syn::Lifetime) -> TokenStream {
+/// that succeeded are compensated concurrently, last first. A durable run resumed from
+/// its journal starts every item an earlier run started, failure or not, so that each is
+/// settled.
+fn concurrent(
+    saga: &Saga,
+    each: &FanOut,
+    items: &Ident,
+    names: &Names,
+    label: &syn::Lifetime,
+) -> TokenStream {
     let private = private();
-    let Names { first, k, s, .. } = names;
+    let Names {
+        first, count, k, s, ..
+    } = names;
     let run = hidden("__run");
     let by_ref = hidden("__run_ref");
     let results = hidden("__results");
@@ -203,6 +213,12 @@ fn concurrent(each: &FanOut, items: &Ident, names: &Names, label: &syn::Lifetime
         || quote!(::core::primitive::usize::MAX),
         |limit| quote!(#limit),
     );
+    // A durable run resumed from its journal starts every item an earlier run started,
+    // even after a failure, so that each is settled.
+    let resuming = saga
+        .durable
+        .as_ref()
+        .map(|_| quote!(.resuming(#run.started_items(#first, #count))));
     quote! {
         let #by_ref = &#run;
         let #results = #private::JoinItems::new(
@@ -213,6 +229,7 @@ fn concurrent(each: &FanOut, items: &Ident, names: &Names, label: &syn::Lifetime
             #limit,
             true,
         )
+        #resuming
         .await;
         match #results {
             ::core::result::Result::Ok(#outputs) => #outputs,

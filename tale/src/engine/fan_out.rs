@@ -28,6 +28,9 @@ pub struct JoinItems<I: Iterator<Item = F>, F: Future> {
     in_flight: usize,
     limit: usize,
     stop_on_failure: bool,
+    /// The items that start even after a failure: those an earlier run of a durable
+    /// saga started, which must be settled.
+    resumed: usize,
     failed: bool,
 }
 
@@ -60,8 +63,18 @@ where
             in_flight: 0,
             limit: limit.max(1),
             stop_on_failure,
+            resumed: 0,
             failed: false,
         }
+    }
+
+    /// Starts the first `resumed` futures even once one has failed: the items an earlier
+    /// run of a durable saga started, whose results (answered from its journal) must be
+    /// settled, and their work undone.
+    #[must_use]
+    pub fn resuming(mut self, resumed: usize) -> Self {
+        self.resumed = resumed;
+        self
     }
 
     /// Polls lane `lane`'s future; if it is done, records its result and frees the
@@ -119,7 +132,9 @@ where
                 this.in_flight -= 1;
             }
         }
-        while this.in_flight < this.limit && !(this.failed && this.stop_on_failure) {
+        while this.in_flight < this.limit
+            && (this.results.len() < this.resumed || !(this.failed && this.stop_on_failure))
+        {
             let Some(future) = this.futures.next() else {
                 break;
             };

@@ -125,4 +125,13 @@ where
         let found = self.step(index, &mut step).await?;
         step.check(&mut self.ledger_lock(), index, found)
     }
+
+    /// How many items of the fan-out whose items are steps `first..first + count` an
+    /// earlier run started (in order): a concurrent fan-out resumed from its journal
+    /// starts them all, even after a failure that stops new items, so that what they did
+    /// is settled (answered from the journal, and undone).
+    #[doc(hidden)]
+    pub fn started_items(&self, first: usize, count: usize) -> usize {
+        self.ledger_lock().started_run(first, count)
+    }
 }

@@ -148,6 +148,14 @@ impl Ledger {
     }
 
     /// True once a write failed: nothing more is done.
+    /// How many of the steps `first..first + count` the journal shows started, counting
+    /// from `first` until one it does not.
+    pub(crate) fn started_run(&self, first: usize, count: usize) -> usize {
+        (first..first + count)
+            .take_while(|&index| self.replay.started(index))
+            .count()
+    }
+
     pub(crate) fn is_halted(&self) -> bool {
         self.halted.is_some()
     }

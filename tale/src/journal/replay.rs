@@ -113,6 +113,11 @@ impl Replay {
         self.steps.get(index).cloned().unwrap_or_default()
     }
 
+    /// True if the journal records a start of step `index`.
+    pub(crate) fn started(&self, index: usize) -> bool {
+        self.steps.get(index).is_some_and(|step| step.started)
+    }
+
     /// True if the journal records the saga's end.
     pub(crate) fn finished(&self) -> bool {
         self.finished.is_some()

@@ -1,6 +1,7 @@
 //! The child process of the async crash tests (`tests/tests/crash_recovery_async.rs`):
 //! it runs durable async sagas, written with `saga!`'s durable `async fn` form, with
-//! `join!` groups and per-attempt timeouts on their uncertain steps, on a multi-threaded
+//! `join!` groups, a concurrent fan-out (`join!(for ...)`, in the saga `group`) and
+//! per-attempt timeouts on their uncertain steps, on a multi-threaded
 //! tokio runtime, against the test services of `tests::crash`; the harness kills it with
 //! SIGKILL at random points.
 //!
@@ -10,17 +11,17 @@
 //! ```
 //!
 //! The same contract as `crash_child` (see `tests::crash::harness`), with the same
-//! sagas and plans; each saga's order is recorded by its first call served (its id is
-//! known only to its steps' keys). `recover` resumes the unfinished sagas eight at a
-//! time.
+//! sagas and the saga `group` (plans from `tests::crash::plan::async_plan`); each
+//! saga's order is recorded by its first call served (its id is known only to its
+//! steps' keys). `recover` resumes the unfinished sagas eight at a time.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use tale::journal::{AsyncRecoverer, DurableError, SqliteStore, Status, Store};
-use tests::crash::plan::plan;
-use tests::crash::sagas::{order, transfer, trip};
+use tests::crash::plan::async_plan;
+use tests::crash::sagas::{group, order, transfer, trip};
 use tests::crash::services::Services;
 
 fn open_journal(dir: &Path) -> Result<SqliteStore, String> {
@@ -39,12 +40,14 @@ async fn run(dir: &Path, seed: u64, n: u64, lanes: u64) -> Result<(), String> {
             tokio::spawn(async move {
                 let services = Services::connect(&dir).map_err(|e| e.to_string())?;
                 for i in (lane..n).step_by(usize::try_from(lanes).unwrap_or(1)) {
-                    let (kind, plan) = plan(seed, i);
+                    let (kind, plan) = async_plan(seed, i);
                     let store: &SqliteStore = &store;
+                    let new = tale::journal::Origin::New;
                     let result = match kind {
-                        0 => trip(store, tale::journal::Origin::New, &plan, &services).await,
-                        1 => order(store, tale::journal::Origin::New, &plan, &services).await,
-                        _ => transfer(store, tale::journal::Origin::New, &plan, &services).await,
+                        0 => trip(store, new, &plan, &services).await,
+                        1 => order(store, new, &plan, &services).await,
+                        2 => transfer(store, new, &plan, &services).await,
+                        _ => group(store, new, &plan, &services).await,
                     };
                     match result {
                         Ok(_) | Err(DurableError::Saga(_)) => {}
@@ -86,6 +89,7 @@ async fn recover(dir: &Path) -> Result<(), String> {
         .register("trip", trip)
         .register("order", order)
         .register("transfer", transfer)
+        .register("group", group)
         .concurrency(8);
     let mut failed = Vec::new();
     for recovered in recoverer.recover(&services).await {

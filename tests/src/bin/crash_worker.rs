@@ -1,6 +1,6 @@
 //! The child process of the workers' crash suite (`tests/tests/crash_workers.rs`): one
 //! of several processes sharing one SQLite journal. Each starts its own durable async
-//! sagas (the async suite's, from `tests::crash::sagas`) and runs an `AsyncWorker` that
+//! sagas (the async suite's, from `tests::crash::sagas`, a fan-out among them) and runs an `AsyncWorker` that
 //! claims and finishes the sagas other processes left, on a multi-threaded tokio
 //! runtime; the harness kills it with SIGKILL, pauses it with SIGSTOP past its lease,
 //! or shuts it down gracefully by closing its standard input.
@@ -27,8 +27,8 @@ use tale::journal::{
     SqliteStore, WorkerOptions,
 };
 use tale::{CancelHandle, TokioClock};
-use tests::crash::plan::plan;
-use tests::crash::sagas::{order, transfer, trip};
+use tests::crash::plan::async_plan;
+use tests::crash::sagas::{group, order, transfer, trip};
 use tests::crash::services::Services;
 
 /// What `work` is given.
@@ -98,7 +98,8 @@ async fn work(job: Work) -> Result<(), String> {
             recoverer
                 .register("trip", trip)
                 .register("order", order)
-                .register("transfer", transfer);
+                .register("transfer", transfer)
+                .register("group", group);
             let options = WorkerOptions::new()
                 .batch(8)
                 .poll_interval(Duration::from_millis(10))
@@ -123,13 +124,14 @@ async fn work(job: Work) -> Result<(), String> {
                     if shutdown.is_cancelled() {
                         break;
                     }
-                    let (kind, plan) = plan(seed, i);
+                    let (kind, plan) = async_plan(seed, i);
                     let store: &dyn AsyncStore = &*store;
                     let origin = tale::journal::Origin::New;
                     let result = match kind {
                         0 => trip(store, origin, &plan, &services).await,
                         1 => order(store, origin, &plan, &services).await,
-                        _ => transfer(store, origin, &plan, &services).await,
+                        2 => transfer(store, origin, &plan, &services).await,
+                        _ => group(store, origin, &plan, &services).await,
                     };
                     match result {
                         Ok(_)

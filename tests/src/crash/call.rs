@@ -7,7 +7,7 @@ use std::time::Duration;
 use tale::journal::{IdempotencyKey, Phase, SagaId, idempotency_key};
 use tale::{Describe, Retry, Step};
 
-use super::plan::{Error, Fail, Plan, SAGAS, Service, StepPlan};
+use super::plan::{Error, Fail, Plan, SAGAS, Service, StepPlan, journal_index};
 use super::services::{Receipt, Services, Target};
 
 /// Waits `ms` milliseconds (a slow service).
@@ -34,8 +34,12 @@ pub struct Call<'e> {
     /// Whether the call's pauses block the thread (sync) or are left to the caller
     /// (async, which awaits them).
     pub blocking: bool,
-    /// The step's position.
+    /// The step's position in the plan.
     pub index: usize,
+    /// Its position in the journal, and in its idempotency keys: [`index`](Self::index)
+    /// shifted by the counts of the saga's fan-outs before it
+    /// ([`journal_index`]).
+    pub journal: usize,
     /// The step's name.
     pub name: &'static str,
     /// The service it calls.
@@ -51,7 +55,8 @@ pub struct Call<'e> {
 }
 
 impl<'e> Call<'e> {
-    /// Step `index` of the saga `name` (a row of [`SAGAS`]) of instance `saga`.
+    /// Step `index` of the plan of the saga `name` (a row of [`SAGAS`]) of instance
+    /// `saga`.
     pub fn new(
         services: &'e Services,
         saga: Option<SagaId>,
@@ -69,6 +74,7 @@ impl<'e> Call<'e> {
             services,
             saga,
             index,
+            journal: journal_index(name, index),
             name: step,
             service,
             uncertain,
@@ -80,20 +86,20 @@ impl<'e> Call<'e> {
     }
 
     /// The key tale gave the running call (`current`): it must name this saga, step
-    /// and phase; a call without it is recorded and fails.
+    /// (its journal index) and phase; a call without it is recorded and fails.
     fn key(&self, current: Option<IdempotencyKey>, phase: Phase) -> Result<IdempotencyKey, Error> {
         match current {
             Some(key)
                 if self.saga.is_none_or(|saga| saga == key.saga)
-                    && key.index as usize == self.index
+                    && key.index as usize == self.journal
                     && key.phase == phase =>
             {
                 Ok(key)
             }
             other => {
                 let what = format!(
-                    "{:?} step {} ({phase:?}) ran with key {other:?}",
-                    self.saga, self.index
+                    "{:?} step {} (journal index {}, {phase:?}) ran with key {other:?}",
+                    self.saga, self.index, self.journal
                 );
                 self.services.keyless(&what);
                 Err(Error::Service(what))
@@ -220,7 +226,8 @@ pub struct AsyncCall<'e> {
 }
 
 impl<'e> AsyncCall<'e> {
-    /// Step `index` of the saga `name` (its instance taken from the step's key).
+    /// Step `index` of the plan of the saga `name` (its instance taken from the step's
+    /// key; its journal index, for the key's check, from the saga's fan-outs).
     pub fn new(services: &'e Services, name: &'static str, plan: &Plan, index: usize) -> Self {
         let mut call = Call::new(services, None, name, plan, index);
         call.blocking = false;

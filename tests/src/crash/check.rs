@@ -7,7 +7,7 @@ use std::path::Path;
 use tale::journal::{Record, SagaRow, SqliteStore, Status, Store};
 
 use super::harness::Summary;
-use super::plan::{Fail, Plan, SAGAS, undo_of};
+use super::plan::{Fail, Plan, SAGAS, Slot, fan_outs, journal_index, slot, undo_of, widest_group};
 
 /// An effect, as the services recorded it.
 #[derive(Debug)]
@@ -28,7 +28,8 @@ pub struct Effect {
     pub amount: i64,
 }
 
-/// The text of the idempotency key of `saga`'s step `step` in `phase`.
+/// The text of the idempotency key of `saga`'s step `step` (its journal index) in
+/// `phase`.
 pub fn key(saga: i64, step: usize, phase: &str) -> String {
     format!("saga-{saga}/step-{step}/{phase}")
 }
@@ -160,7 +161,8 @@ impl World {
 
 /// How a suite's sagas run, as far as the checks care.
 pub struct Layout {
-    /// Each saga's groups: the step ranges that run at once (`join!`).
+    /// Each saga's groups: the plan's step ranges that run at once (`join!`, and a
+    /// concurrent fan-out's items).
     pub groups: &'static [(&'static str, &'static [(usize, usize)])],
     /// Whether a saga's order is recorded when it begins (so every saga in the journal
     /// has one), or by its first call served (so a saga killed before has none).
@@ -201,6 +203,12 @@ pub fn last_error(errors: &str) -> serde_json::Value {
 }
 
 /// Checks one saga against its plan, its journal and the effects it left.
+///
+/// Steps are named by their plan index (a row of [`SAGAS`]); the journal, and the
+/// keys of the effects, by their journal index, which is the plan's shifted by the
+/// counts of the saga's fan-outs before it ([`journal_index`]). A fan-out's count has
+/// no plan step, no effect and no compensation: its records must say it was counted
+/// (its output, the number of its items) before any of its items started.
 pub fn check_saga(
     world: &World,
     layout: &Layout,
@@ -221,36 +229,81 @@ pub fn check_saga(
     if plan.steps.len() != shape.len() {
         return fail(format!("a plan of {} steps", plan.steps.len()));
     }
-    let exec = |i: usize| world.effects.get(&key(id, i, "execute"));
-    let comp = |i: usize| world.effects.get(&key(id, i, "compensate"));
+    *summary
+        .by_saga
+        .entry(row.name.clone())
+        .or_default()
+        .entry(row.status.as_str().to_owned())
+        .or_default() += 1;
+    let exec = |i: usize| {
+        world
+            .effects
+            .get(&key(id, journal_index(&row.name, i), "execute"))
+    };
+    let comp = |i: usize| {
+        world
+            .effects
+            .get(&key(id, journal_index(&row.name, i), "compensate"))
+    };
     let planned = plan.steps.iter().position(|s| s.fail != Fail::No);
+    let fan_out_of = |i: usize| {
+        fan_outs(&row.name)
+            .iter()
+            .find(|(start, end)| (*start..*end).contains(&i))
+    };
 
-    // The journal agrees with the effects.
+    // The journal agrees with the effects: each record is of a step of the plan, at
+    // its journal index, or of a fan-out's count.
+    let mut failures: Vec<(usize, &String)> = Vec::new();
+    let mut counted = BTreeSet::new();
     for record in records {
-        match record {
-            Record::StepSucceeded { index, .. } if exec(*index as usize).is_none() => {
-                fail(format!(
-                    "the journal says step {index} succeeded; no effect"
-                ));
-            }
-            Record::CompensationSucceeded { index } if comp(*index as usize).is_none() => {
-                fail(format!(
-                    "the journal says step {index} was compensated; no undo"
-                ));
-            }
-            Record::CompensationFailed { index, .. } if !plan.steps[*index as usize].undo_fails => {
-                fail(format!("the compensation of step {index} failed unplanned"));
-            }
-            _ => {}
+        let Some(index) = record.index() else {
+            continue;
+        };
+        match slot(&row.name, index as usize, shape.len()) {
+            None => fail(format!("a record past the saga's last step: {record:?}")),
+            Some(Slot::Count(items)) => match record {
+                Record::StepStarted { name, .. } if name.starts_with("for ") => {}
+                Record::StepSucceeded { output, .. } if output.parse() == Ok(items) => {
+                    counted.insert(index);
+                }
+                other => fail(format!(
+                    "the count of the fan-out of {items} items at journal index {index}: {other:?}"
+                )),
+            },
+            Some(Slot::Step(i)) => match record {
+                Record::StepStarted { name, .. } => {
+                    if name != shape[i].0 {
+                        fail(format!(
+                            "journal index {index} is step `{name}`; the plan's step {i} is `{}`",
+                            shape[i].0
+                        ));
+                    }
+                    if let Some(&(start, _)) = fan_out_of(i) {
+                        let count = journal_index(&row.name, start) - 1;
+                        if !counted.contains(&(count as u32)) {
+                            fail(format!(
+                                "the fan-out's item {i} started before its count (journal index {count})"
+                            ));
+                        }
+                    }
+                }
+                Record::StepSucceeded { .. } if exec(i).is_none() => {
+                    fail(format!("the journal says step {i} succeeded; no effect"));
+                }
+                Record::StepFailed { errors, .. } => failures.push((i, errors)),
+                Record::CompensationSucceeded { .. } if comp(i).is_none() => {
+                    fail(format!(
+                        "the journal says step {i} was compensated; no undo"
+                    ));
+                }
+                Record::CompensationFailed { .. } if !plan.steps[i].undo_fails => {
+                    fail(format!("the compensation of step {i} failed unplanned"));
+                }
+                _ => {}
+            },
         }
     }
-    let failures: Vec<(usize, &String)> = records
-        .iter()
-        .filter_map(|r| match r {
-            Record::StepFailed { index, errors, .. } => Some((*index as usize, errors)),
-            _ => None,
-        })
-        .collect();
     if failures.len() > 1 {
         fail(format!("{} steps failed", failures.len()));
     }
@@ -460,19 +513,72 @@ pub fn check(world: &World, layout: &Layout, summary: &mut Summary) -> Vec<Strin
         check_saga(world, layout, row, records, summary, &mut bad);
     }
     check_owners(world, summary, &mut bad);
+    summary.fan_outs_resumed = fan_outs_resumed(world);
     bad
+}
+
+/// How many sagas had their fan-out cut short by a kill (or a takeover) and finished by
+/// another run: the services served calls of its items under two claims or more, the
+/// first an item's step.
+pub fn fan_outs_resumed(world: &World) -> u64 {
+    let names: BTreeMap<i64, &str> = world
+        .sagas
+        .iter()
+        .map(|(row, _)| (row.id.0, row.name.as_str()))
+        .collect();
+    // Per saga: the epoch of its first item call (a step), and the newest of its item
+    // calls.
+    let mut spans: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for call in world.calls.iter().filter(|c| c.accepted) {
+        let Some(name) = names.get(&call.saga) else {
+            continue;
+        };
+        let Some((index, phase)) = call
+            .key
+            .split('/')
+            .nth(1)
+            .and_then(|step| step.strip_prefix("step-"))
+            .and_then(|index| index.parse::<usize>().ok())
+            .zip(call.key.rsplit('/').next())
+        else {
+            continue;
+        };
+        let item = match slot(name, index, usize::MAX) {
+            Some(Slot::Step(i)) => fan_outs(name).iter().any(|(s, e)| (*s..*e).contains(&i)),
+            _ => false,
+        };
+        if !item {
+            continue;
+        }
+        match spans.get_mut(&call.saga) {
+            Some((_, newest)) => *newest = (*newest).max(call.epoch),
+            None if phase == "execute" => {
+                spans.insert(call.saga, (call.epoch, call.epoch));
+            }
+            None => {}
+        }
+    }
+    spans
+        .values()
+        .filter(|(first, newest)| first < newest)
+        .count() as u64
 }
 
 /// Checks that no two workers ever ran one saga at once: the calls of a saga, in the
 /// order the services served them, go by epoch (never back to an older owner), each
 /// epoch's calls come from one worker, a stale worker makes at most the calls it had
-/// in flight (two branches of a group) before it stops, and no epoch outruns the
-/// journal's.
+/// in flight (the branches of its widest group, or a concurrent fan-out's items:
+/// [`widest_group`]) before it stops, and no epoch outruns the journal's.
 pub fn check_owners(world: &World, summary: &mut Summary, bad: &mut Vec<String>) {
     let epochs: BTreeMap<i64, u64> = world
         .sagas
         .iter()
         .map(|(row, _)| (row.id.0, row.lease.epoch))
+        .collect();
+    let widths: BTreeMap<i64, usize> = world
+        .sagas
+        .iter()
+        .map(|(row, _)| (row.id.0, widest_group(&row.name)))
         .collect();
     let mut newest: BTreeMap<i64, i64> = BTreeMap::new();
     let mut owner: BTreeMap<(i64, i64), &str> = BTreeMap::new();
@@ -482,7 +588,7 @@ pub fn check_owners(world: &World, summary: &mut Summary, bad: &mut Vec<String>)
             summary.fenced_calls += 1;
             let n = stale.entry((call.saga, call.epoch)).or_default();
             *n += 1;
-            if *n > 2 {
+            if *n as usize > widths.get(&call.saga).copied().unwrap_or(1) {
                 bad.push(format!(
                     "saga {}: a stale worker at epoch {} went on calling ({} refused calls, the last {})",
                     call.saga, call.epoch, n, call.key
@@ -527,7 +633,159 @@ pub fn check_owners(world: &World, summary: &mut Summary, bad: &mut Vec<String>)
 
 #[cfg(test)]
 mod tests {
-    use super::Layout;
+    use super::{Effect, Layout, World, check};
+    use crate::crash::harness::Summary;
+    use tale::journal::{Lease, Record, SagaId, SagaRow, Status};
+
+    /// A `group` saga whose second seat was refused, as a correct runtime leaves it:
+    /// charge at journal index 0, the fan-out's count at 1, its seats at 2..=4.
+    fn refused_seat() -> World {
+        let step = |fail: &str| {
+            format!(
+                r#"{{"amount":5,"busy":0,"busy_after_effect":false,"fail":"{fail}","undo_busy":0,"undo_fails":false,"pause_ms":0}}"#
+            )
+        };
+        let inputs = format!(
+            r#"{{"order":"x","steps":[{},{},{},{},{}]}}"#,
+            step("No"),
+            step("No"),
+            step("Reject"),
+            step("No"),
+            step("No")
+        );
+        let row = SagaRow {
+            id: SagaId(1),
+            name: "group".into(),
+            inputs: inputs.clone(),
+            status: Status::Compensated,
+            current_step: Some(0),
+            current_step_name: Some("charge".into()),
+            attempts: 1,
+            records: 0,
+            last_error: None,
+            fingerprint: None,
+            lease: Lease {
+                epoch: 1,
+                ..Lease::default()
+            },
+            created_at: 0,
+            updated_at: 0,
+        };
+        let started = |index: u32, name: &str| Record::StepStarted {
+            index,
+            name: name.into(),
+        };
+        let succeeded = |index: u32, output: String| Record::StepSucceeded {
+            index,
+            attempts: 1,
+            output,
+        };
+        let receipt = |index: u32| format!(r#"{{"key":"saga-1/step-{index}/execute","amount":5}}"#);
+        let mut records = vec![
+            started(0, "charge"),
+            succeeded(0, receipt(0)),
+            started(1, "for AsyncCall::new"),
+            succeeded(1, "3".into()),
+            started(2, "seat"),
+            started(3, "seat"),
+            started(4, "seat"),
+            succeeded(2, receipt(2)),
+            succeeded(4, receipt(4)),
+            Record::StepFailed {
+                index: 3,
+                errors: r#"[{"Rejected":"seat refused"}]"#.into(),
+                gave_up: tale::GaveUp::Permanent,
+            },
+        ];
+        for index in [4, 2, 0] {
+            records.push(Record::CompensationStarted {
+                index,
+                uncertain: false,
+            });
+            records.push(Record::CompensationSucceeded { index });
+        }
+        records.push(Record::Finished {
+            status: Status::Compensated,
+        });
+        let effect = |index: i64, phase: &str| {
+            let (service, target) = match (index, phase) {
+                (0, "execute") => ("charge", None),
+                (0, _) => ("refund", Some("saga-1/step-0/execute".to_owned())),
+                (_, "execute") => ("reserve", None),
+                _ => ("cancel", Some(format!("saga-1/step-{index}/execute"))),
+            };
+            Effect {
+                key: format!("saga-1/step-{index}/{phase}"),
+                saga: 1,
+                step: index,
+                phase: phase.into(),
+                service: service.into(),
+                target,
+                amount: 5,
+            }
+        };
+        World {
+            sagas: vec![(row, records)],
+            effects: [0, 2, 4]
+                .into_iter()
+                .flat_map(|i| [effect(i, "execute"), effect(i, "compensate")])
+                .map(|e| (e.key.clone(), e))
+                .collect(),
+            orders: [(1, ("group".to_owned(), inputs))].into(),
+            duplicates: vec![],
+            keyless: vec![],
+            calls: vec![],
+            dense_ids: true,
+        }
+    }
+
+    #[test]
+    fn a_fan_outs_count_and_items_are_read_at_their_journal_positions() {
+        let problems = |world: &World| check(world, &Layout::ASYNC, &mut Summary::default());
+        assert_eq!(problems(&refused_seat()), Vec::<String>::new());
+
+        // A replay that never restarts the last seat (in flight when the second was
+        // refused): its reservation stays.
+        let mut forgotten = refused_seat();
+        forgotten.effects.remove("saga-1/step-4/compensate");
+        forgotten.sagas[0].1.retain(|r| {
+            !matches!(
+                r,
+                Record::CompensationStarted { index: 4, .. }
+                    | Record::CompensationSucceeded { index: 4 }
+            )
+        });
+        let forgotten = problems(&forgotten);
+        assert_eq!(forgotten.len(), 1, "{forgotten:?}");
+        assert!(
+            forgotten[0].starts_with("saga 1 (group): step 3 (seat) was not undone"),
+            "{forgotten:?}"
+        );
+
+        let mut miscounted = refused_seat();
+        miscounted.sagas[0].1[3] = Record::StepSucceeded {
+            index: 1,
+            attempts: 1,
+            output: "2".into(),
+        };
+        // Its items then started uncounted, too.
+        let miscounted = problems(&miscounted);
+        assert_eq!(
+            miscounted.first().map(String::as_str),
+            Some(
+                r#"saga 1 (group): the count of the fan-out of 3 items at journal index 1: StepSucceeded { index: 1, attempts: 1, output: "2" }"#
+            ),
+            "{miscounted:?}"
+        );
+
+        // A seat started before the count was journaled.
+        let mut early = refused_seat();
+        early.sagas[0].1.swap(3, 4);
+        assert_eq!(
+            problems(&early),
+            ["saga 1 (group): the fan-out's item 1 started before its count (journal index 1)"]
+        );
+    }
 
     #[test]
     fn a_groups_siblings_count_as_run_before_a_failed_branch() {
@@ -543,5 +801,17 @@ mod tests {
             !Layout::SYNC.before("transfer", 1, 0),
             "no groups in the sync suite"
         );
+        // group: charge, (seat, seat, seat) a concurrent fan-out, insurance
+        assert!(
+            layout.before("group", 3, 1),
+            "an item in flight beside a failed one"
+        );
+        assert!(layout.before("group", 1, 3));
+        assert!(layout.before("group", 0, 2), "the step before the fan-out");
+        assert!(
+            layout.before("group", 3, 4),
+            "the fan-out before the last step"
+        );
+        assert!(!layout.before("group", 4, 3), "the step after the fan-out");
     }
 }

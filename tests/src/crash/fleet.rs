@@ -310,6 +310,11 @@ pub fn run_fleet(fleet: &Fleet) {
         "{} owners (saga, epoch) made calls; {} calls refused as stale (fenced); duplicates suppressed by idempotency keys: {} steps, {} compensations",
         s.owners, s.fenced_calls, s.duplicates_execute, s.duplicates_compensate
     );
+    println!(
+        "by saga: {}; {} fan-outs cut short (a kill, a pause past the lease, a shutdown) and finished by another owner",
+        s.by_saga_text(),
+        s.fan_outs_resumed
+    );
     println!("last workers: {}", stats.join("; "));
     if !bad.is_empty() {
         panic!(

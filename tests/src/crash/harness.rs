@@ -14,6 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::check::{Layout, World, check};
+use super::plan::fan_outs;
 use super::rng::{Rng, env_u64};
 
 const SIGKILL: i32 = 9;
@@ -47,6 +48,11 @@ pub struct Summary {
     pub compensated: u64,
     /// Sagas stuck (a compensation made to fail).
     pub stuck: Vec<i64>,
+    /// Sagas by name, then by how they ended.
+    pub by_saga: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Sagas whose fan-out a kill (or a takeover) cut short, finished by another run
+    /// ([`fan_outs_resumed`](super::check::fan_outs_resumed)).
+    pub fan_outs_resumed: u64,
     /// Uncertain steps failed as crashed.
     pub crashed_uncertain: u64,
     /// Uncertain steps cut short by their per-attempt timeout.
@@ -67,6 +73,19 @@ impl Summary {
     /// Every kill delivered.
     pub fn kills(&self) -> u64 {
         self.kills_running + self.kills_recovering
+    }
+
+    /// [`by_saga`](Self::by_saga), as text: `group 12 (completed 5, compensated 7)`.
+    pub fn by_saga_text(&self) -> String {
+        self.by_saga
+            .iter()
+            .map(|(name, ends)| {
+                let total: u64 = ends.values().sum();
+                let ends: Vec<String> = ends.iter().map(|(end, n)| format!("{end} {n}")).collect();
+                format!("{name} {total} ({})", ends.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -294,6 +313,15 @@ pub fn run_suite(suite: &Suite) {
         s.crashed_uncertain,
         s.timed_out
     );
+    if s.by_saga.keys().any(|name| !fan_outs(name).is_empty()) {
+        println!(
+            "by saga: {}; {} fan-outs cut short by a kill and finished by a recovery",
+            s.by_saga_text(),
+            s.fan_outs_resumed
+        );
+    } else {
+        println!("by saga: {}", s.by_saga_text());
+    }
     println!(
         "unfinished sagas found by recoveries, by their journal's last record: {:?}",
         s.pending

@@ -1,6 +1,6 @@
 //! The durable async sagas of the async crash suites (`crash_child_async`), written with
-//! `saga!`'s durable `async fn` form: `join!` groups and per-attempt timeouts on their
-//! uncertain steps.
+//! `saga!`'s durable `async fn` form: `join!` groups, a concurrent fan-out
+//! (`join!(for ...)`), and per-attempt timeouts on their uncertain steps.
 
 use std::time::Duration;
 
@@ -11,7 +11,8 @@ use super::call::AsyncCall;
 use super::plan::{Error, Plan};
 use super::services::Services;
 
-// The groups below are `tests::crash::plan::ASYNC_GROUPS`, which the checks read.
+// The groups below are `tests::crash::plan::ASYNC_GROUPS`, and the fan-out
+// `tests::crash::plan::FAN_OUTS`, which the checks read.
 
 /// The per-attempt limit of the uncertain steps: the services pause up to 4 ms before
 /// and after an effect, so a few attempts are cut short before it, a few after.
@@ -58,5 +59,17 @@ saga! {
             AsyncCall::new(services, "transfer", plan, 4),
         );
         debit.amount + fee.amount + hold.amount + credit.amount + receipt.amount
+    }
+}
+
+saga! {
+    #![saga(durable, name = "group")]
+    /// charge, then three seats at once (a fan-out: its count, then an item per seat,
+    /// in the journal), then insurance (uncertain, limited).
+    pub async fn group(plan: &Plan, services: &Services) -> Result<i64, DurableError<Error>> {
+        let charge = AsyncCall::new(services, "group", plan, 0);
+        let seats = join!(for seat in 1..4 { AsyncCall::new(services, "group", plan, seat) });
+        let insurance = AsyncCall::new(services, "group", plan, 4).timeout(LIMIT);
+        charge.amount + seats.iter().map(|s| s.amount).sum::<i64>() + insurance.amount
     }
 }

@@ -175,7 +175,7 @@ impl Story {
         self.last_at = self.last_at.max(at);
         match &entry.record {
             Record::StepStarted { index, name } => {
-                self.names.insert(*index, name.clone());
+                self.names.insert(*index, name.to_string());
                 self.start(*index, Phase::Execute, at, false);
             }
             Record::StepSucceeded {

@@ -140,7 +140,7 @@ fn script(store: &dyn Store) -> Vec<(SagaRow, Vec<Record>)> {
                     claim,
                     &Record::StepStarted {
                         index,
-                        name: format!("step{index}"),
+                        name: format!("step{index}").into(),
                     },
                 )
                 .unwrap();
@@ -755,7 +755,7 @@ fn concurrent_appends_from_threads_all_land() {
                                 claim,
                                 &Record::StepStarted {
                                     index,
-                                    name: format!("t{t}s{index}"),
+                                    name: format!("t{t}s{index}").into(),
                                 },
                             )
                             .unwrap();
@@ -922,7 +922,7 @@ fn appends_of_many_threads_share_commits_and_a_refused_one_fails_alone() {
                     .map(|index| {
                         let record = Record::StepStarted {
                             index,
-                            name: format!("step {index}"),
+                            name: format!("step {index}").into(),
                         };
                         store.append(claim, &record)
                     })

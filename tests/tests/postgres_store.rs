@@ -107,7 +107,7 @@ async fn a_terminated_connection_is_an_error_and_the_next_call_reconnects() {
     for index in 1..=3 {
         let record = Record::StepStarted {
             index,
-            name: format!("step {index}"),
+            name: format!("step {index}").into(),
         };
         match store.append(claim, &record).await {
             Ok(()) => written += 1,

@@ -298,9 +298,13 @@ impl Ledger {
             }
             return Before::Run(None);
         }
+        let name = step.static_name().map_or_else(
+            || std::borrow::Cow::Owned(step.name().to_owned()),
+            std::borrow::Cow::Borrowed,
+        );
         Before::Run(Some(Record::StepStarted {
             index: index_u32(index),
-            name: step.name().to_owned(),
+            name,
         }))
     }
 

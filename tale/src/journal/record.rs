@@ -1,5 +1,6 @@
 //! What a journal holds: records of transitions, saga summaries, and its errors.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::{Claim, JournalError, Lease, Millis, WorkerId};
@@ -26,8 +27,9 @@ pub enum Record {
     StepStarted {
         /// The step's position.
         index: u32,
-        /// The step's name.
-        name: String,
+        /// The step's name: borrowed when the code's name is a `&'static str` (a
+        /// `#[step]` function's), so that journaling a step does not copy it.
+        name: Cow<'static, str>,
     },
     /// A step succeeded, with its output.
     StepSucceeded {
@@ -247,7 +249,7 @@ pub struct SagaRow {
     pub current_step: Option<u32>,
     /// The name of that step, if the journal named it since (a step's start names it;
     /// the records of its compensation do not).
-    pub current_step_name: Option<String>,
+    pub current_step_name: Option<Cow<'static, str>>,
     /// How many attempts the current step (or its compensation) has taken, as far as
     /// the journal knows: 0 while its first attempt runs.
     pub attempts: u32,

@@ -78,7 +78,7 @@ impl Replay {
                 Record::StepStarted { index, name } => {
                     let step = &mut replay.steps[*index as usize];
                     step.started = true;
-                    step.name = Some(name.clone());
+                    step.name = Some(name.to_string());
                 }
                 Record::StepSucceeded { index, output, .. } => {
                     replay.steps[*index as usize].output = Some(output.clone());

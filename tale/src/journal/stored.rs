@@ -139,7 +139,7 @@ pub(crate) fn decode(kind: &str, index: Option<i64>, payload: &str) -> Result<Re
     Ok(match kind {
         kind::STEP_STARTED => Record::StepStarted {
             index: index()?,
-            name: string("name")?,
+            name: string("name")?.into(),
         },
         kind::STEP_SUCCEEDED => Record::StepSucceeded {
             index: index()?,

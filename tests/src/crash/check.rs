@@ -671,7 +671,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         };
-        let started = |index: u32, name: &str| Record::StepStarted {
+        let started = |index: u32, name: &'static str| Record::StepStarted {
             index,
             name: name.into(),
         };

@@ -93,7 +93,7 @@ async fn begin(store: &impl AsyncStore, name: &str) -> Claim {
 fn started(index: u32) -> Record {
     Record::StepStarted {
         index,
-        name: format!("step {index}"),
+        name: format!("step {index}").into(),
     }
 }
 

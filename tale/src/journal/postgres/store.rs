@@ -43,7 +43,10 @@ fn decode_saga(row: &Row) -> Result<SagaRow, JournalError> {
             .map_err(db)?
             .map(|i| small(i, "current_step"))
             .transpose()?,
-        current_step_name: row.try_get(5).map_err(db)?,
+        current_step_name: row
+            .try_get::<_, Option<String>>(5)
+            .map_err(db)?
+            .map(std::borrow::Cow::Owned),
         records: unsigned(row.try_get(6).map_err(db)?, "records")?,
         last_error: row.try_get(7).map_err(db)?,
         attempts: small(row.try_get(8).map_err(db)?, "attempts")?,
@@ -98,11 +101,12 @@ async fn write_row(
     let attempts = small(row.attempts, row.id, "attempts")?;
     let epoch = signed(lease.epoch, row.id, "epoch")?;
     let resumptions = small(lease.resumptions, row.id, "resumptions")?;
+    let step_name = row.current_step_name.as_deref();
     let params: [&(dyn ToSql + Sync); 13] = [
         &row.id.0,
         &row.status.as_str(),
         &current_step,
-        &row.current_step_name,
+        &step_name,
         &records,
         &row.last_error,
         &now,

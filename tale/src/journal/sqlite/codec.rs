@@ -2,6 +2,7 @@
 
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
+use std::borrow::Cow;
 
 use super::schema::{SELECT_SAGA, SELECT_SAGA_FOR_WRITE};
 use super::{db, is_damage};
@@ -97,7 +98,7 @@ pub(super) fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalErr
         inputs: required(text(2, "inputs")?, "inputs")?,
         status,
         current_step,
-        current_step_name: text(5, "current_step_name")?,
+        current_step_name: text(5, "current_step_name")?.map(Cow::Owned),
         records: fits(int(6, "records")?, "records", &corrupt)?,
         last_error: text(7, "last_error")?,
         // The bits of the u64, stored as an i64.

@@ -40,7 +40,7 @@ fn write_row(conn: &Connection, row: &SagaRow, now: Millis) -> Result<(), Journa
             row.id.0,
             row.status.as_str(),
             row.current_step,
-            row.current_step_name,
+            row.current_step_name.as_deref(),
             records,
             row.last_error,
             now,

@@ -99,7 +99,11 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
                 let fault = run.compensation_started(step, tries.attempt, uncertain);
                 (fault, run.scope(index))
             };
-            let delay = self.delay(fault.as_ref());
+            // Boxed, as the retry's sleep below: a timer is large, and held in the
+            // state of every saga that could compensate, it would be copied with it
+            // (a runtime moves a future it is handed); only an injected delay or a
+            // retried compensation pays the box.
+            let delay = self.delay(fault.as_ref()).map(Box::pin);
             let caught = {
                 let attempt = async {
                     if let Some(Fault::Fail(error)) = fault {
@@ -128,7 +132,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
                 .settle_compensation(index, &*step, &mut tries, result, uncertain);
             match next {
                 Some(delay) => {
-                    let sleep = self.run.lock().executor.clock.sleep_async(delay);
+                    let sleep = Box::pin(self.run.lock().executor.clock.sleep_async(delay));
                     sleep.await;
                 }
                 None => return outcome,

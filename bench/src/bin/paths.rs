@@ -9,7 +9,9 @@
 //! ```
 //!
 //! `CASE` is `sync_success_N`, `sync_compensated_N` (the last step fails, every other
-//! step is compensated), `async_success_N` or `async_compensated_N`, for N = 10 or 100;
+//! step is compensated), `async_success_N` or `async_compensated_N`, for N = 10 or 100,
+//! or `fan_out_concurrent_1000` / `fan_out_in_order_1000` (`benches/fan_out.rs`: against
+//! `futures::future::join_all` of the same futures, and a loop);
 //! `VARIANT` is `saga` (the `saga!`) or `hand` (the same calls written by hand). The
 //! sagas and baselines are the library's (`saga_N`, `hand_N`, `async_saga_N`, ...), the
 //! ones the criterion benches time; each call is made as those benches make it, its
@@ -19,6 +21,7 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
+use tale_bench::fan_out::{hand_concurrent, hand_in_order, saga_concurrent, saga_in_order};
 use tale_bench::{
     async_hand_10, async_hand_100, async_hand_fallible_10, async_hand_fallible_100, async_saga_10,
     async_saga_100, async_saga_fallible_10, async_saga_fallible_100, current_thread_runtime,
@@ -26,7 +29,7 @@ use tale_bench::{
 };
 
 /// Every case, in the order `bench/callgrind.sh` reports them.
-const CASES: [&str; 8] = [
+const CASES: [&str; 10] = [
     "sync_success_10",
     "sync_success_100",
     "sync_compensated_10",
@@ -35,6 +38,8 @@ const CASES: [&str; 8] = [
     "async_success_100",
     "async_compensated_10",
     "async_compensated_100",
+    "fan_out_concurrent_1000",
+    "fan_out_in_order_1000",
 ];
 
 /// Calls `f` `iterations` times.
@@ -69,6 +74,20 @@ fn run(case: &str, variant: &str, iterations: u64) -> bool {
         ("sync_success_10" | "sync_compensated_10", "hand") => sync!(hand_10),
         ("sync_success_100" | "sync_compensated_100", "saga") => sync!(saga_100),
         ("sync_success_100" | "sync_compensated_100", "hand") => sync!(hand_100),
+        ("fan_out_in_order_1000", "saga") => repeat(iterations, || {
+            let _ = black_box(saga_in_order(black_box(&x), black_box(1000)));
+        }),
+        ("fan_out_in_order_1000", "hand") => repeat(iterations, || {
+            let _ = black_box(hand_in_order(black_box(&x), black_box(1000)));
+        }),
+        ("fan_out_concurrent_1000", "saga" | "hand") => {
+            let runtime = current_thread_runtime();
+            if variant == "saga" {
+                async_!(runtime, saga_concurrent(black_box(&x), black_box(1000)));
+            } else {
+                async_!(runtime, hand_concurrent(black_box(&x), black_box(1000)));
+            }
+        }
         _ if !case.starts_with("async_") || !matches!(variant, "saga" | "hand") => return false,
         _ => {
             let runtime = current_thread_runtime();

@@ -58,9 +58,22 @@ pub(super) fn decode_saga(row: &rusqlite::Row<'_>) -> Result<SagaRow, JournalErr
     let required = |value: Option<String>, column: &str| {
         value.ok_or_else(|| corrupt(format!("`{column}` is NULL")))
     };
-    let status = required(text(3, "status")?, "status")?;
-    let status =
-        Status::from_name(&status).ok_or_else(|| corrupt(format!("unknown status `{status}`")))?;
+    // Read in place: every write reads the status, and a copy of it would be one
+    // allocation a record.
+    let status = match get(3)? {
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .map_err(|_| corrupt("`status` is not UTF-8".to_owned()))
+            .and_then(|name| {
+                Status::from_name(name).ok_or_else(|| corrupt(format!("unknown status `{name}`")))
+            })?,
+        ValueRef::Null => return Err(corrupt("`status` is NULL".to_owned())),
+        other => {
+            return Err(corrupt(format!(
+                "`status` is {:?}, not text",
+                other.data_type()
+            )));
+        }
+    };
     // An integer column, `None` for NULL.
     let int = |i: usize, column: &str| -> Result<Option<i64>, JournalError> {
         match get(i)? {

@@ -11,7 +11,9 @@
 //! `CASE` is `sync_success_N`, `sync_compensated_N` (the last step fails, every other
 //! step is compensated), `async_success_N` or `async_compensated_N`, for N = 10 or 100,
 //! or `fan_out_concurrent_1000` / `fan_out_in_order_1000` (`benches/fan_out.rs`: against
-//! `futures::future::join_all` of the same futures, and a loop);
+//! `futures::future::join_all` of the same futures, and a loop), or `durable_memory_5`
+//! (the journal benches' durable 5-step saga on a `MemoryStore`, against the same five
+//! calls: the journal's own cost, apart from any database);
 //! `VARIANT` is `saga` (the `saga!`) or `hand` (the same calls written by hand). The
 //! sagas and baselines are the library's (`saga_N`, `hand_N`, `async_saga_N`, ...), the
 //! ones the criterion benches time; each call is made as those benches make it, its
@@ -29,7 +31,7 @@ use tale_bench::{
 };
 
 /// Every case, in the order `bench/callgrind.sh` reports them.
-const CASES: [&str; 10] = [
+const CASES: [&str; 11] = [
     "sync_success_10",
     "sync_success_100",
     "sync_compensated_10",
@@ -40,6 +42,7 @@ const CASES: [&str; 10] = [
     "async_compensated_100",
     "fan_out_concurrent_1000",
     "fan_out_in_order_1000",
+    "durable_memory_5",
 ];
 
 /// Calls `f` `iterations` times.
@@ -79,6 +82,19 @@ fn run(case: &str, variant: &str, iterations: u64) -> bool {
         }),
         ("fan_out_in_order_1000", "hand") => repeat(iterations, || {
             let _ = black_box(hand_in_order(black_box(&x), black_box(1000)));
+        }),
+        ("durable_memory_5", "saga") => {
+            let store = tale::journal::MemoryStore::new();
+            repeat(iterations, || {
+                let _ = black_box(tale_bench::durable::five_steps(black_box(&store)));
+            });
+        }
+        ("durable_memory_5", "hand") => repeat(iterations, || {
+            let mut total = 0;
+            for _ in 0..tale_bench::durable::STEPS {
+                total += tale_bench::noop_body(black_box(&x)).unwrap_or(0);
+            }
+            black_box(total);
         }),
         ("fan_out_concurrent_1000", "saga" | "hand") => {
             let runtime = current_thread_runtime();

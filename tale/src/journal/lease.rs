@@ -298,8 +298,20 @@ impl Leases {
     /// When a lease taken or renewed now ends.
     #[must_use]
     pub fn until(&self) -> Millis {
-        self.now()
-            .saturating_add(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX))
+        self.ends(self.now())
+    }
+
+    /// Now, and when a lease taken or renewed now ends, from one reading of the clock
+    /// (every write of a record needs both).
+    #[must_use]
+    pub fn now_and_until(&self) -> (Millis, Millis) {
+        let now = self.now();
+        (now, self.ends(now))
+    }
+
+    /// When a lease taken or renewed at `now` ends.
+    fn ends(&self, now: Millis) -> Millis {
+        now.saturating_add(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX))
     }
 
     /// Notes that this handle holds `claim` (the heartbeat renews it).

@@ -103,7 +103,7 @@ impl Store for MemoryStore {
             inputs: &inputs,
             ..*saga
         };
-        let (now, until) = (self.leases.now(), self.leases.until());
+        let (now, until) = self.leases.now_and_until();
         let row = SagaRow::begun(id, &sealed, self.leases.worker_id(), now, until);
         sagas.push((row, Vec::new()));
         let claim = Claim { saga: id, epoch: 1 };
@@ -112,10 +112,11 @@ impl Store for MemoryStore {
     }
 
     fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
+        let (now, until) = self.leases.now_and_until();
         let finished = self.with(claim.saga, |row, records| {
-            row.append(claim, record, self.leases.until())?;
+            row.append(claim, record, until)?;
             self.payloads.seal_summary(row, record);
-            row.updated_at = self.leases.now();
+            row.updated_at = now;
             records.push(Entry {
                 seq: records.len() as u64 + 1,
                 at: row.updated_at,

@@ -83,9 +83,9 @@ impl SqliteStore {
     ) -> Result<bool, JournalError> {
         let saga = claim.saga;
         let mut row = read_saga_for_write(tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
-        row.append(claim, record, self.leases.until())?;
+        let (now, until) = self.leases.now_and_until();
+        row.append(claim, record, until)?;
         self.payloads.seal_summary(&mut row, record);
-        let now = self.leases.now();
         let (kind, payload) = stored::encode(&self.payloads.seal_record(record));
         let seq = signed(row.records, saga, "count of records")?;
         tx.prepare_cached(

@@ -508,7 +508,11 @@ impl<S, E, M: Threading> Linked for AsyncLink<'_, S, E, M> {
         &self.meta
     }
     fn own(&self) -> Option<&dyn Describe<Error = E>> {
-        self.body.describe()
+        if self.meta.typed {
+            self.body.describe()
+        } else {
+            None
+        }
     }
 }
 

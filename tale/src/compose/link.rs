@@ -288,7 +288,11 @@ impl<S, E> Linked for Link<'_, S, E> {
         &self.meta
     }
     fn own(&self) -> Option<&dyn Describe<Error = E>> {
-        self.body.describe()
+        if self.meta.typed {
+            self.body.describe()
+        } else {
+            None
+        }
     }
 }
 

@@ -21,6 +21,10 @@ pub(crate) struct Meta<E> {
     pub(crate) compensation_retry: Option<Retry<E>>,
     /// Async links and branches only.
     pub(crate) timeout: Option<Timeout<E>>,
+    /// The link holds a typed step, which describes what the rest leaves out: only then
+    /// is it asked (a call through the link's boxed body), so that a closure link pays
+    /// nothing for typed ones.
+    pub(crate) typed: bool,
 }
 
 impl<E> Meta<E> {
@@ -28,7 +32,9 @@ impl<E> Meta<E> {
     pub(crate) fn new(name: Cow<'static, str>, compensated: bool) -> Self {
         Self {
             name: Some(name),
+            kind: Some(StepKind::Compensatable),
             compensated,
+            typed: false,
             ..Self::of_step()
         }
     }
@@ -43,6 +49,7 @@ impl<E> Meta<E> {
             retry: None,
             compensation_retry: None,
             timeout: None,
+            typed: true,
         }
     }
 }

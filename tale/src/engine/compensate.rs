@@ -126,8 +126,10 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
             return self.outcome_unknown(index, &*step);
         }
         if let Ok(Ok(())) = result {
-            let step = StepRef::of(index, step);
-            self.emit(&Event::CompensationSucceeded { step, attempt: 1 });
+            if !self.executor.observer.is_silent() {
+                let step = StepRef::of(index, step);
+                self.emit(&Event::CompensationSucceeded { step, attempt: 1 });
+            }
             return Undone::Succeeded;
         }
         // The first attempt failed: settle it, then retry under the policy.
@@ -159,7 +161,13 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
         S: Step<Error = E>,
         F: FnMut(&mut S) -> Result<(), E>,
     {
-        let fault = self.compensation_started(StepRef::of(index, step), attempt, uncertain);
+        // A silent observer is told nothing (and injects nothing): the step is not asked
+        // to describe itself.
+        let fault = if self.executor.observer.is_silent() {
+            None
+        } else {
+            self.compensation_started(StepRef::of(index, step), attempt, uncertain)
+        };
         let undo = || catch_unwind(AssertUnwindSafe(|| undo(step)));
         match fault {
             // A compensation is not repeated: `Repeat` only applies to steps.

@@ -175,7 +175,14 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         index: usize,
         step: &mut S,
     ) -> Result<S::Output, Unwind<E>> {
-        let fault = self.attempt_started(StepRef::of(index, step), 1);
+        // A silent observer (`()`) is not told anything, so the step is not asked to
+        // describe itself: for a link built at run time, that is a call through its box.
+        let silent = self.executor.observer.is_silent();
+        let fault = if silent {
+            None
+        } else {
+            self.attempt_started(StepRef::of(index, step), 1)
+        };
         let result = match fault {
             // The scope is a temporary, gone before anything that can unwind: with an
             // observer that keeps no spans, nothing of it is left on the success path.
@@ -188,8 +195,10 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
         };
         match result {
             Ok(Ok(output)) => {
-                let step = StepRef::of(index, step);
-                self.emit(&Event::AttemptSucceeded { step, attempt: 1 });
+                if !silent {
+                    let step = StepRef::of(index, step);
+                    self.emit(&Event::AttemptSucceeded { step, attempt: 1 });
+                }
                 Ok(output)
             }
             result => self.after_first_attempt(index, step, result),

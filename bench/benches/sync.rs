@@ -5,26 +5,7 @@
 use std::hint::black_box;
 
 use tale::Executor;
-use tale::compose::{Link, Saga};
-use tale_bench::{Fail, Figures, criterion, hand_10, hand_100, median_ns, saga_10, saga_100};
-
-fn composed(n: usize, fail_last: bool) -> Saga<'static, u64, Fail> {
-    let mut saga = Saga::new("composed");
-    for i in 0..n {
-        let fails = fail_last && i == n - 1;
-        saga.push(
-            Link::new(
-                "noop",
-                move |x: &mut u64| if fails { Err(Fail) } else { Ok(black_box(*x)) },
-            )
-            .compensate(|_, out| {
-                black_box(out);
-                Ok(())
-            }),
-        );
-    }
-    saga
-}
+use tale_bench::{Figures, composed, criterion, hand_10, hand_100, median_ns, saga_10, saga_100};
 
 fn main() {
     let mut c = criterion();

@@ -115,6 +115,27 @@ include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 
 pub mod fan_out;
 
+/// The runtime-composed saga of the `sync` bench and `composed_probe`: `n` no-op closure
+/// links, the last failing if `fail_last`.
+#[must_use]
+pub fn composed(n: usize, fail_last: bool) -> tale::compose::Saga<'static, u64, Fail> {
+    let mut saga = tale::compose::Saga::new("composed");
+    for i in 0..n {
+        let fails = fail_last && i == n - 1;
+        saga.push(
+            tale::compose::Link::new(
+                "noop",
+                move |x: &mut u64| if fails { Err(Fail) } else { Ok(black_box(*x)) },
+            )
+            .compensate(|_, out| {
+                black_box(out);
+                Ok(())
+            }),
+        );
+    }
+    saga
+}
+
 /// A 1000-branch `join!` and its hand-written counterpart, behind the feature
 /// `join-1000` because the saga takes a while to compile.
 #[cfg(feature = "join-1000")]

@@ -9,28 +9,9 @@
 //! ```
 
 use std::hint::black_box;
-use tale::Executor;
-use tale::compose::{Link, Saga};
-use tale_bench::Fail;
 
-/// The saga: `n` no-op links, the last failing if `fail_last`.
-fn composed(n: usize, fail_last: bool) -> Saga<'static, u64, Fail> {
-    let mut saga = Saga::new("composed");
-    for i in 0..n {
-        let fails = fail_last && i == n - 1;
-        saga.push(
-            Link::new(
-                "noop",
-                move |x: &mut u64| if fails { Err(Fail) } else { Ok(black_box(*x)) },
-            )
-            .compensate(|_, out| {
-                black_box(out);
-                Ok(())
-            }),
-        );
-    }
-    saga
-}
+use tale::Executor;
+use tale_bench::composed;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -503,3 +503,42 @@ async fn run_concurrent_steps_takes_step_values_made_from_data() {
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_concurrent_fan_outs_compensations_keep_to_max_concurrent_compensations() {
+    // Undoing takes time here, so two at once would interleave their log lines.
+    #[step(compensate = slow_cancel)]
+    async fn seat(log: &Log, name: &'static str) -> Result<String, Fail> {
+        Ok(name.to_owned())
+    }
+    async fn slow_cancel(log: &Log, name: &'static str, _: &String) -> Result<(), Fail> {
+        log.push(format!("cancel {name} begins"));
+        sleep(Duration::from_secs(1)).await;
+        log.push(format!("cancel {name} ends"));
+        Ok(())
+    }
+    let log = Log::default();
+    let names = ["ada", "bob", "cy"];
+    let start = Instant::now();
+    let error = saga!(async {
+        #![saga(max_concurrent_compensations = 1, executor = Executor::new().with_clock(TokioClock::new()))]
+        let _seats = join!(for &name in &names { seat(&log, name) });
+        confirm(&log, &[], true);
+    })
+    .await
+    .unwrap_err();
+    assert!(error.is_compensated());
+    assert_eq!(start.elapsed(), Duration::from_secs(3), "one at a time");
+    assert_eq!(
+        &log.lines()[1..],
+        [
+            "cancel cy begins",
+            "cancel cy ends",
+            "cancel bob begins",
+            "cancel bob ends",
+            "cancel ada begins",
+            "cancel ada ends"
+        ],
+        "last item first"
+    );
+}

@@ -508,7 +508,7 @@ async fn run_concurrent_steps_takes_step_values_made_from_data() {
 async fn a_concurrent_fan_outs_compensations_keep_to_max_concurrent_compensations() {
     // Undoing takes time here, so two at once would interleave their log lines.
     #[step(compensate = slow_cancel)]
-    async fn seat(log: &Log, name: &'static str) -> Result<String, Fail> {
+    async fn seat(_log: &Log, name: &'static str) -> Result<String, Fail> {
         Ok(name.to_owned())
     }
     async fn slow_cancel(log: &Log, name: &'static str, _: &String) -> Result<(), Fail> {

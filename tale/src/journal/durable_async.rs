@@ -222,7 +222,7 @@ where
             self.run.engine().outcome_unknown(index, &*step);
             return;
         }
-        self.undo(index, step, None).await;
+        self.undo(index, step, None::<&S::Output>).await;
     }
 
     /// Compensates the completed step `index` given its output, unless the journal

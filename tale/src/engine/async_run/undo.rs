@@ -2,12 +2,17 @@
 //! among them), of an uncertain failed step; at most `max_concurrent_compensations` at a
 //! time.
 
-use std::pin::pin;
+use std::borrow::Borrow;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
 
 use super::{AsyncRun, CatchUnwind};
 use crate::clock::AsyncSleep;
-use crate::engine::run::{Tries, Undone, Unwind};
-use crate::observe::{Fault, Observer, Scoped, StepRef};
+use crate::engine::run::{Caught, Tries, Undone, Unwind};
+use crate::observe::{Event, Fault, Observer, Scope, Scoped, StepRef};
 use crate::step::AsyncStep;
 
 impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
@@ -25,7 +30,7 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
             return;
         }
         if step.compensates_without_output() {
-            self.undo(index, step, None).await;
+            self.undo(index, step, None::<&S::Output>).await;
         } else {
             self.run.lock().outcome_unknown(index, &*step);
         }
@@ -43,15 +48,18 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
     /// compensations are joined by the caller; the order it lists them in is the order
     /// they take the permits (`saga!` lists the last branch first,
     /// `run_concurrent_transaction` the first).
-    pub async fn compensate<S: AsyncStep<Error = E>>(
-        &self,
+    pub fn compensate<'a, S: AsyncStep<Error = E>>(
+        &'a self,
         index: usize,
-        step: &mut S,
+        step: &'a mut S,
         output: S::Output,
-    ) {
-        if step.has_compensation() {
-            self.undo(index, step, Some(&output)).await;
-        }
+    ) -> impl Future<Output = ()> + 'a {
+        // Not an `async fn` around `undo`: one state machine instead of two nested,
+        // the check a constant of the step's type.
+        let undo = step
+            .has_compensation()
+            .then(|| self.undo(index, step, Some(output)));
+        Discard { undo }
     }
 
     /// Settles branch `index` of a parallel group after some branch failed: compensates
@@ -74,12 +82,19 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
 
     /// Compensates with `output`, or as an uncertain failed step if `None`, and says
     /// what became of it.
-    pub(crate) async fn undo<S: AsyncStep<Error = E>>(
+    ///
+    /// The first attempt runs inline, as a step's does: with a silent observer it
+    /// takes the run's lock once (the skip check), and nothing is built for a retry.
+    /// A fault to inject, a failure and the retries live in a boxed future, so that
+    /// every saga's state holds a pointer for them, not the whole retry loop (with its
+    /// sleep) for every compensation.
+    pub(crate) async fn undo<S: AsyncStep<Error = E>, B: Borrow<S::Output>>(
         &self,
         index: usize,
         step: &mut S,
-        output: Option<&S::Output>,
+        output: Option<B>,
     ) -> Undone {
+        let output = output.as_ref().map(Borrow::borrow);
         if self.run.lock().skipped(index, &*step) {
             return Undone::Skipped;
         }
@@ -91,39 +106,89 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
             None => None,
         };
         let uncertain = output.is_none();
-        let mut tries = Tries::new();
-        loop {
-            let (fault, scope) = {
+        let mut scope = Scope::none();
+        if !self.silent {
+            let fault = {
                 let mut run = self.run.lock();
-                let step = StepRef::of(index, step);
-                let fault = run.compensation_started(step, tries.attempt, uncertain);
-                (fault, run.scope(index))
+                let fault = run.compensation_started(StepRef::of(index, step), 1, uncertain);
+                scope = run.scope(index);
+                fault
             };
-            // Boxed, as the retry's sleep below: a timer is large, and held in the
-            // state of every saga that could compensate, it would be copied with it
-            // (a runtime moves a future it is handed); only an injected delay or a
-            // retried compensation pays the box.
-            let delay = self.delay(fault.as_ref()).map(Box::pin);
-            let caught = {
-                let attempt = async {
-                    if let Some(Fault::Fail(error)) = fault {
-                        return Some(Err(error));
-                    }
-                    if let Some(delay) = delay {
-                        delay.await;
-                    }
-                    match output {
-                        Some(output) => Some(step.compensate(output).await),
-                        None => step.compensate_uncertain().await,
-                    }
-                };
-                CatchUnwind(pin!(Scoped::new(scope, attempt))).await
+            // A compensation is not repeated: `Repeat` only applies to steps.
+            if let Some(fault @ (Fault::Fail(_) | Fault::Delay(_))) = fault {
+                let first = FirstUndo::Fault(fault, scope);
+                return Box::pin(self.undo_attempts(index, step, output, first)).await;
+            }
+        }
+        let caught = CatchUnwind(pin!(Scoped::new(scope, undo_call(step, output)))).await;
+        match caught {
+            Ok(Some(Ok(()))) => {
+                if !self.silent {
+                    let step = StepRef::of(index, step);
+                    let event = Event::CompensationSucceeded { step, attempt: 1 };
+                    self.run.lock().emit(&event);
+                }
+                Undone::Succeeded
+            }
+            // It said it could be undone without its output, then could not.
+            Ok(None) => self.run.lock().outcome_unknown(index, &*step),
+            Ok(Some(Err(error))) => {
+                let first = FirstUndo::Ran(Ok(Err(error)));
+                Box::pin(self.undo_attempts(index, step, output, first)).await
+            }
+            Err(payload) => {
+                let first = FirstUndo::Ran(Err(payload));
+                Box::pin(self.undo_attempts(index, step, output, first)).await
+            }
+        }
+    }
+
+    /// The attempts of a compensation after its first was started: settles `first`,
+    /// then retries under the step's compensation policy.
+    #[cold]
+    async fn undo_attempts<S: AsyncStep<Error = E>>(
+        &self,
+        index: usize,
+        step: &mut S,
+        output: Option<&S::Output>,
+        first: FirstUndo<E>,
+    ) -> Undone {
+        let uncertain = output.is_none();
+        let mut tries = Tries::new();
+        let mut first = Some(first);
+        loop {
+            let (fault, scope) = match first.take() {
+                Some(FirstUndo::Ran(result)) => (None, Err(result)),
+                Some(FirstUndo::Fault(fault, scope)) => (Some(fault), Ok(scope)),
+                None => {
+                    let mut run = self.run.lock();
+                    let step = StepRef::of(index, step);
+                    let fault = run.compensation_started(step, tries.attempt, uncertain);
+                    (fault, Ok(run.scope(index)))
+                }
             };
-            let result = match caught {
-                Ok(Some(result)) => Ok(result),
-                Err(payload) => Err(payload),
-                // It said it could be undone without its output, then could not.
-                Ok(None) => return self.run.lock().outcome_unknown(index, &*step),
+            let result = match scope {
+                Err(result) => result,
+                Ok(scope) => {
+                    // Boxed, as the retry's sleep below: a timer is large.
+                    let delay = self.delay(fault.as_ref()).map(Box::pin);
+                    let attempt = async {
+                        if let Some(Fault::Fail(error)) = fault {
+                            return Some(Err(error));
+                        }
+                        if let Some(delay) = delay {
+                            delay.await;
+                        }
+                        undo_call(step, output).await
+                    };
+                    let caught = CatchUnwind(pin!(Scoped::new(scope, attempt))).await;
+                    match caught {
+                        Ok(Some(result)) => Ok(result),
+                        Err(payload) => Err(payload),
+                        // It said it could be undone without its output, then could not.
+                        Ok(None) => return self.run.lock().outcome_unknown(index, &*step),
+                    }
+                }
             };
             let outcome = Undone::of(&result);
             let next = self
@@ -138,5 +203,46 @@ impl<'x, E, O: Observer<E>, C: AsyncSleep> AsyncRun<'x, E, O, C> {
                 None => return outcome,
             }
         }
+    }
+}
+
+pin_project! {
+    /// A compensation's future, its outcome dropped; nothing if the step has no
+    /// compensation.
+    struct Discard<F> {
+        #[pin]
+        undo: Option<F>,
+    }
+}
+
+impl<F: Future<Output = Undone>> Future for Discard<F> {
+    type Output = ();
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.project().undo.as_pin_mut() {
+            Some(undo) => undo.poll(cx).map(drop),
+            None => Poll::Ready(()),
+        }
+    }
+}
+
+/// The first attempt of a compensation, when the inline path already started it.
+enum FirstUndo<E> {
+    /// It ran, and did not succeed.
+    Ran(Caught<(), E>),
+    /// It was started, and the observer injected this fault; it runs in this scope.
+    Fault(Fault<E>, Scope),
+}
+
+/// One call of `step`'s compensation: with its output, or for an uncertain outcome
+/// (`None` if it turns out to have no compensation for that).
+async fn undo_call<S: AsyncStep>(
+    step: &mut S,
+    output: Option<&S::Output>,
+) -> Option<Result<(), S::Error>> {
+    match output {
+        Some(output) => Some(step.compensate(output).await),
+        None => step.compensate_uncertain().await,
     }
 }

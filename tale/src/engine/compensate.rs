@@ -64,6 +64,7 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
 
     /// Compensates the completed step `step` (position `index`) given its output, under
     /// its compensation retry policy. Failures are recorded for [`finish`](Self::finish).
+    #[inline]
     pub fn compensate<S: Step<Error = E>>(
         &mut self,
         index: usize,
@@ -75,6 +76,10 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
 
     /// As [`compensate`](Self::compensate), saying what became of the compensation
     /// (`None` for a step without one).
+    ///
+    /// With a silent observer, the first attempt's success is inlined into the caller,
+    /// as a step's is; a failure, the retries and the events live out of line.
+    #[inline]
     pub(crate) fn compensate_step<S: Step<Error = E>>(
         &mut self,
         index: usize,
@@ -85,7 +90,18 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
             return None;
         }
         let known = Cell::new(false);
-        Some(self.undo(index, step, false, &known, |s| s.compensate(&output)))
+        if !self.executor.observer.is_silent() || self.stopped() {
+            return Some(self.undo(index, step, false, &known, |s| s.compensate(&output)));
+        }
+        let result = self
+            .scope(index)
+            .enter(|| catch_unwind(AssertUnwindSafe(|| step.compensate(&output))));
+        Some(match result {
+            Ok(Ok(())) => Undone::Succeeded,
+            result => self.undo_again(index, step, false, &known, result, |s| {
+                s.compensate(&output)
+            }),
+        })
     }
 
     /// The compensation failure of step `index` recorded in this run, if any.
@@ -121,7 +137,7 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
         if self.skipped(index, &*step) {
             return Undone::Skipped;
         }
-        let mut result = self.undo_once(index, step, uncertain, 1, &mut undo);
+        let result = self.undo_once(index, step, uncertain, 1, &mut undo);
         if unknown.get() {
             return self.outcome_unknown(index, &*step);
         }
@@ -132,7 +148,26 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
             }
             return Undone::Succeeded;
         }
-        // The first attempt failed: settle it, then retry under the policy.
+        self.undo_again(index, step, uncertain, unknown, result, undo)
+    }
+
+    /// The attempts of a compensation after its first, `result`, did not succeed:
+    /// settles it, then retries under the step's compensation policy.
+    #[cold]
+    #[inline(never)]
+    fn undo_again<S, F>(
+        &mut self,
+        index: usize,
+        step: &mut S,
+        uncertain: bool,
+        unknown: &Cell<bool>,
+        mut result: Caught<(), E>,
+        mut undo: F,
+    ) -> Undone
+    where
+        S: Step<Error = E>,
+        F: FnMut(&mut S) -> Result<(), E>,
+    {
         let mut tries = Tries::new();
         loop {
             let outcome = Undone::of(&result);
@@ -195,16 +230,23 @@ impl<E, O: Observer<E>, C: Clock> Run<'_, E, O, C> {
 
     /// Records a compensation that will not run because an earlier one failed and the
     /// executor stops at the first failure. Returns true if so.
+    #[inline]
     pub(crate) fn skipped<S: Describe + ?Sized>(&mut self, index: usize, step: &S) -> bool {
         let stopped = self.stopped();
         if stopped {
-            self.emit(&Event::CompensationSkipped {
-                step: StepRef::of(index, step),
-            });
-            self.trouble()
-                .not_compensated
-                .push(NotCompensated::Skipped(StepId::of(index, step)));
+            self.record_skipped(index, step);
         }
         stopped
+    }
+
+    /// Records the compensation of `step` as skipped.
+    #[cold]
+    fn record_skipped<S: Describe + ?Sized>(&mut self, index: usize, step: &S) {
+        self.emit(&Event::CompensationSkipped {
+            step: StepRef::of(index, step),
+        });
+        self.trouble()
+            .not_compensated
+            .push(NotCompensated::Skipped(StepId::of(index, step)));
     }
 }

@@ -272,6 +272,7 @@ impl<'x, E, O: Observer<E>, C: Clock> Run<'x, E, O, C> {
     }
 
     /// True if the executor stops at the first compensation failure and one happened.
+    #[inline]
     pub(crate) fn stopped(&self) -> bool {
         self.trouble.as_ref().is_some_and(|t| t.stopped)
     }

@@ -22,7 +22,18 @@ pub(crate) mod kind {
 
 /// A record's kind and payload (a JSON object), as stored: written straight to text
 /// from borrowed fields (no `serde_json::Value` built in between).
+#[cfg(feature = "postgres")]
 pub(crate) fn encode(record: &Record) -> (&'static str, String) {
+    let mut payload = Vec::new();
+    let kind = encode_into(record, &mut payload);
+    // JSON from `serde_json` is UTF-8.
+    let payload = String::from_utf8(payload).unwrap_or_else(|_| "{}".to_owned());
+    (kind, payload)
+}
+
+/// As `encode`, the payload written into `payload` (cleared first) as UTF-8 JSON text:
+/// a writer that keeps the buffer allocates nothing for it once it has grown.
+pub(crate) fn encode_into(record: &Record, payload: &mut Vec<u8>) -> &'static str {
     #[derive(serde::Serialize)]
     struct Name<'a> {
         name: &'a str,
@@ -55,48 +66,62 @@ pub(crate) fn encode(record: &Record) -> (&'static str, String) {
         note: &'a str,
     }
     // Serializing plain structs of strings, numbers and booleans cannot fail.
-    fn text(value: &impl serde::Serialize) -> String {
-        serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
+    fn write(payload: &mut Vec<u8>, value: &impl serde::Serialize) {
+        if serde_json::to_writer(&mut *payload, value).is_err() {
+            payload.clear();
+            payload.extend_from_slice(b"{}");
+        }
     }
+    payload.clear();
     match record {
-        Record::StepStarted { name, .. } => (kind::STEP_STARTED, text(&Name { name })),
+        Record::StepStarted { name, .. } => {
+            write(payload, &Name { name });
+            kind::STEP_STARTED
+        }
         Record::StepSucceeded {
             attempts, output, ..
-        } => (
-            kind::STEP_SUCCEEDED,
-            text(&Succeeded {
-                attempts: *attempts,
-                output,
-            }),
-        ),
+        } => {
+            let attempts = *attempts;
+            write(payload, &Succeeded { attempts, output });
+            kind::STEP_SUCCEEDED
+        }
         Record::StepFailed {
             errors, gave_up, ..
-        } => (
-            kind::STEP_FAILED,
-            text(&Failed {
-                errors,
-                gave_up: gave_up_name(*gave_up),
-            }),
-        ),
-        Record::CompensationStarted { uncertain, .. } => (
-            kind::COMPENSATION_STARTED,
-            text(&Started {
-                uncertain: *uncertain,
-            }),
-        ),
-        Record::CompensationSucceeded { .. } => (kind::COMPENSATION_SUCCEEDED, "{}".to_owned()),
-        Record::CompensationFailed { errors, .. } => {
-            (kind::COMPENSATION_FAILED, text(&Errors { errors }))
+        } => {
+            let gave_up = gave_up_name(*gave_up);
+            write(payload, &Failed { errors, gave_up });
+            kind::STEP_FAILED
         }
-        Record::Finished { status } => (
-            kind::FINISHED,
-            text(&Finished {
-                status: status.as_str(),
-            }),
-        ),
-        Record::Reopened { by, note } => (kind::REOPENED, text(&Operator { by, note })),
-        Record::Resolved { by, note } => (kind::RESOLVED, text(&Operator { by, note })),
-        Record::Abandoned { by, note } => (kind::ABANDONED, text(&Operator { by, note })),
+        Record::CompensationStarted { uncertain, .. } => {
+            let uncertain = *uncertain;
+            write(payload, &Started { uncertain });
+            kind::COMPENSATION_STARTED
+        }
+        Record::CompensationSucceeded { .. } => {
+            payload.extend_from_slice(b"{}");
+            kind::COMPENSATION_SUCCEEDED
+        }
+        Record::CompensationFailed { errors, .. } => {
+            write(payload, &Errors { errors });
+            kind::COMPENSATION_FAILED
+        }
+        Record::Finished { status } => {
+            let status = status.as_str();
+            write(payload, &Finished { status });
+            kind::FINISHED
+        }
+        Record::Reopened { by, note } => {
+            write(payload, &Operator { by, note });
+            kind::REOPENED
+        }
+        Record::Resolved { by, note } => {
+            write(payload, &Operator { by, note });
+            kind::RESOLVED
+        }
+        Record::Abandoned { by, note } => {
+            write(payload, &Operator { by, note });
+            kind::ABANDONED
+        }
     }
 }
 

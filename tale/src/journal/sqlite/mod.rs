@@ -14,10 +14,12 @@ mod codec;
 mod group;
 mod schema;
 mod store;
+mod summaries;
 
 use super::payload::Payloads;
 use super::{Entry, JournalError, Leases, PayloadCodec, Record, SagaId};
 use codec::read_records;
+use summaries::Summaries;
 
 /// How hard SQLite works to make each record survive a crash: SQLite's
 /// `PRAGMA synchronous`, with the journal in WAL mode.
@@ -143,7 +145,7 @@ impl Durability {
 /// `json(json_extract(payload, '$.output'))` gives them back as JSON.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: Mutex<Db>,
     /// Appends of several threads at once share commits (group commit).
     group: group::Group,
     path: Option<PathBuf>,
@@ -170,25 +172,62 @@ impl std::error::Error for Failure {
     }
 }
 
+/// The connection, and what its writes keep from one to the next: the summaries they
+/// left (`summaries.rs`) and the buffer a record's payload is written into.
+#[derive(Debug)]
+struct Db {
+    conn: Connection,
+    summaries: Summaries,
+    payload: Vec<u8>,
+}
+
+impl std::ops::Deref for Db {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
 /// A write transaction begun and ended by statements prepared once per connection
 /// (rusqlite's `Transaction` prepares `BEGIN` and `COMMIT` anew each time: 6 % of a
-/// durable saga's instructions); rolled back if dropped before it commits.
+/// durable saga's instructions), with the summaries it may read and write; rolled back
+/// if dropped before it commits, the summaries then forgotten.
 pub(crate) struct Tx<'c> {
     conn: &'c Connection,
+    summaries: &'c mut Summaries,
+    payload: &'c mut Vec<u8>,
     open: bool,
 }
 
 impl<'c> Tx<'c> {
     /// Begins an immediate transaction (the write lock taken now).
-    fn immediate(conn: &'c Connection) -> rusqlite::Result<Self> {
+    fn immediate(db: &'c mut Db) -> rusqlite::Result<Self> {
+        let Db {
+            conn,
+            summaries,
+            payload,
+        } = db;
         conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-        Ok(Self { conn, open: true })
+        summaries.check(conn);
+        Ok(Self {
+            conn,
+            summaries,
+            payload,
+            open: true,
+        })
+    }
+
+    /// The connection, the summaries as this transaction has them, and the payload
+    /// buffer.
+    fn parts(&mut self) -> (&Connection, &mut Summaries, &mut Vec<u8>) {
+        (self.conn, self.summaries, self.payload)
     }
 
     /// Commits; on failure the transaction is rolled back when dropped.
     fn commit(mut self) -> rusqlite::Result<()> {
         self.conn.prepare_cached("COMMIT")?.execute([])?;
         self.open = false;
+        self.summaries.committed(self.conn);
         Ok(())
     }
 }
@@ -203,6 +242,7 @@ impl std::ops::Deref for Tx<'_> {
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.open {
+            self.summaries.forget();
             let _ = self.conn.execute_batch("ROLLBACK");
         }
     }
@@ -333,7 +373,11 @@ impl SqliteStore {
         schema::create_or_migrate(&tx, name, &failed)?;
         tx.commit().map_err(&failed)?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Db {
+                conn,
+                summaries: Summaries::default(),
+                payload: Vec::new(),
+            }),
             group: group::Group::default(),
             path,
             leases: Leases::new(),
@@ -374,7 +418,7 @@ impl SqliteStore {
         self.path.as_deref()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Db> {
         // A panic never leaves a transaction open: rusqlite rolls back on drop.
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }

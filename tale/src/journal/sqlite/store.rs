@@ -4,17 +4,22 @@
 //! What the reads and writes decide is [`SagaRow`]'s and [`Lease`](crate::journal::Lease)'s,
 //! as for every store.
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, params};
 
-use super::codec::{decode_saga, read_saga, read_saga_for_write};
+use super::codec::{decode_saga, read_saga};
 use super::group::{Done, Outcome, Request, Write};
 use super::schema::SAGA_COLUMNS;
+use super::summaries::Summaries;
 use super::{SqliteStore, Tx, db};
 use crate::journal::stored;
 use crate::journal::{
     Claim, Claimed, Entry, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status,
     Store,
 };
+
+/// The largest payload buffer a handle keeps between records, in bytes.
+const PAYLOAD_KEPT: usize = 64 * 1024;
 
 /// A count or epoch as SQLite's signed integer.
 fn signed<T: TryInto<i64>>(value: T, saga: SagaId, what: &str) -> Result<i64, JournalError> {
@@ -64,29 +69,61 @@ impl SqliteStore {
         saga: SagaId,
         f: impl FnOnce(&mut SagaRow) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
-        let conn = self.lock();
-        let tx = Tx::immediate(&conn).map_err(db)?;
-        let mut row = read_saga_for_write(&tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
-        let value = f(&mut row)?;
-        write_row(&tx, &row, self.leases.now())?;
+        let mut guard = self.lock();
+        let mut tx = Tx::immediate(&mut guard).map_err(db)?;
+        let (conn, summaries, _) = tx.parts();
+        let row = summaries.row(conn, saga)?;
+        let written = f(row).and_then(|value| {
+            write_row(conn, row, self.leases.now())?;
+            Ok(value)
+        });
+        if written.is_err() {
+            summaries.remove(saga);
+        }
+        let value = written?;
         tx.commit().map_err(db)?;
         Ok(value)
     }
 
     /// Writes `record` under `claim` in `tx`: fenced, summed up, inserted. True if the
-    /// saga finished.
+    /// saga finished. If the write fails, the saga's summary is forgotten: it may have
+    /// been changed for a row that was not written.
     fn write_record(
         &self,
+        tx: &mut Tx<'_>,
+        claim: Claim,
+        record: &Record,
+    ) -> Result<bool, JournalError> {
+        let (conn, summaries, payload) = tx.parts();
+        let written = self.write_record_in(conn, summaries, payload, claim, record);
+        // The buffer is kept for the next record, unless a large output grew it.
+        if payload.capacity() > PAYLOAD_KEPT {
+            *payload = Vec::new();
+        }
+        match written {
+            // A finished saga is written no more (an operator's hand reads it anew).
+            Ok(true) | Err(_) => summaries.remove(claim.saga),
+            Ok(false) => {}
+        }
+        written
+    }
+
+    fn write_record_in(
+        &self,
         tx: &Connection,
+        summaries: &mut Summaries,
+        payload: &mut Vec<u8>,
         claim: Claim,
         record: &Record,
     ) -> Result<bool, JournalError> {
         let saga = claim.saga;
-        let mut row = read_saga_for_write(tx, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+        let row = summaries.row(tx, saga)?;
         let (now, until) = self.leases.now_and_until();
         row.append(claim, record, until)?;
-        self.payloads.seal_summary(&mut row, record);
-        let (kind, payload) = stored::encode(&self.payloads.seal_record(record));
+        self.payloads.seal_summary(row, record);
+        let kind = stored::encode_into(&self.payloads.seal_record(record), payload);
+        // Bound as the text it is (JSON from `serde_json` is UTF-8).
+        let payload = ToSqlOutput::Borrowed(ValueRef::Text(payload));
         let seq = signed(row.records, saga, "count of records")?;
         tx.prepare_cached(
             "INSERT INTO records (saga_id, seq, kind, step_index, payload, created_at) \
@@ -98,7 +135,7 @@ impl SqliteStore {
         .map_err(db)?;
         // After the insert, any failure leaves half a write: a database error, so that
         // group commit rolls the group back (see `write_group`).
-        write_row(tx, &row, now).map_err(|e| match e {
+        write_row(tx, row, now).map_err(|e| match e {
             JournalError::Database(_) => e,
             other => JournalError::Database(other.to_string().into()),
         })?;
@@ -106,7 +143,7 @@ impl SqliteStore {
     }
 
     /// Writes `write` in `tx`.
-    fn write_one(&self, tx: &Connection, write: Write<'_>) -> Outcome {
+    fn write_one(&self, tx: &mut Tx<'_>, write: Write<'_>) -> Outcome {
         match write {
             Write::Append(claim, record) => {
                 self.write_record(tx, claim, record).map(Done::Appended)
@@ -115,9 +152,10 @@ impl SqliteStore {
         }
     }
 
-    /// Inserts the saga `saga` begins, owned by this handle's worker, in `tx`.
-    fn insert_saga(&self, tx: &Connection, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
-        let now = self.leases.now();
+    /// Inserts the saga `saga` begins, owned by this handle's worker, in `tx`, and keeps
+    /// its summary for the saga's first record.
+    fn insert_saga(&self, tx: &mut Tx<'_>, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
+        let (now, until) = self.leases.now_and_until();
         // SQLite's integers are signed: the fingerprint's bits are stored as an i64.
         #[allow(clippy::cast_possible_wrap)]
         let fingerprint = saga.fingerprint.map(|f| f as i64);
@@ -135,14 +173,20 @@ impl SqliteStore {
                 now,
                 fingerprint,
                 self.leases.worker_id().as_str(),
-                self.leases.until(),
+                until,
             ])
         })
         .map_err(db)?;
-        Ok(Claim {
-            saga: SagaId(tx.last_insert_rowid()),
-            epoch: 1,
-        })
+        let id = SagaId(tx.last_insert_rowid());
+        // A write's view of the row: its name and inputs are not read back.
+        let written = NewSaga {
+            name: "",
+            inputs: "",
+            ..*saga
+        };
+        let row = SagaRow::begun(id, &written, self.leases.worker_id(), now, until);
+        tx.parts().1.insert(row);
+        Ok(Claim { saga: id, epoch: 1 })
     }
 
     /// One commit of group commit (`group.rs`): the leader's write, if it has one, and
@@ -161,8 +205,8 @@ impl SqliteStore {
                 queued.iter().map(|_| failed()).collect(),
             )
         };
-        let conn = self.lock();
-        let tx = match Tx::immediate(&conn) {
+        let mut guard = self.lock();
+        let mut tx = match Tx::immediate(&mut guard) {
             Ok(tx) => tx,
             Err(e) => return everyone(&e),
         };
@@ -177,7 +221,7 @@ impl SqliteStore {
             if broken {
                 return Err(JournalError::Database("not written".into()));
             }
-            let outcome = self.write_one(&tx, write);
+            let outcome = self.write_one(&mut tx, write);
             broken = matches!(outcome, Err(JournalError::Database(_)));
             outcome
         };
@@ -193,13 +237,13 @@ impl SqliteStore {
         if count == 1 {
             return (mine, theirs);
         }
-        let alone = |write: Write<'_>| -> Outcome {
-            let tx = Tx::immediate(&conn).map_err(db)?;
-            let done = self.write_one(&tx, write)?;
+        let mut alone = |write: Write<'_>| -> Outcome {
+            let mut tx = Tx::immediate(&mut guard).map_err(db)?;
+            let done = self.write_one(&mut tx, write)?;
             tx.commit().map_err(db)?;
             Ok(done)
         };
-        let mine = own.map(alone);
+        let mine = own.map(&mut alone);
         let theirs = queued.iter().map(|r| alone(r.write())).collect();
         (mine, theirs)
     }
@@ -213,11 +257,7 @@ impl SqliteStore {
     }
 
     /// The running sagas a claim at `now` may take, oldest first, at most `limit`.
-    fn claimable(
-        tx: &Transaction<'_>,
-        now: Millis,
-        limit: usize,
-    ) -> Result<Vec<SagaRow>, JournalError> {
+    fn claimable(tx: &Connection, now: Millis, limit: usize) -> Result<Vec<SagaRow>, JournalError> {
         let mut stmt = tx
             .prepare(&format!(
                 "SELECT {SAGA_COLUMNS} FROM sagas WHERE status = ?1 \
@@ -321,13 +361,12 @@ impl Store for SqliteStore {
     }
 
     fn claim(&self, limit: usize) -> Result<Vec<Claimed>, JournalError> {
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let mut guard = self.lock();
+        let mut tx = Tx::immediate(&mut guard).map_err(db)?;
         let now = self.leases.now();
         let mut claimed = Vec::new();
-        for mut row in Self::claimable(&tx, now, limit)? {
+        let (conn, summaries, _) = tx.parts();
+        for mut row in Self::claimable(conn, now, limit)? {
             // The query's rule, checked again by the one every store applies.
             if !row.claimable(now) {
                 continue;
@@ -335,7 +374,9 @@ impl Store for SqliteStore {
             let claim = row
                 .lease
                 .take(row.id, self.leases.worker_id(), self.leases.until());
-            write_row(&tx, &row, now)?;
+            // Changed here from the full row: the summary kept (if any) is not it.
+            summaries.remove(row.id);
+            write_row(conn, &row, now)?;
             claimed.push(Claimed { row, claim });
         }
         tx.commit().map_err(db)?;

@@ -134,6 +134,8 @@
 //! owner's call (one already on its way when the worker paused) also checks the
 //! [`fencing_token()`]: the saga's epoch, which only grows.
 
+#[cfg(feature = "tokio")]
+mod blocking;
 #[cfg(feature = "testing")]
 pub mod conformance;
 mod durable;
@@ -158,6 +160,8 @@ mod stored;
 mod worker;
 
 pub use crate::engine::Unwind;
+#[cfg(feature = "tokio")]
+pub use blocking::BlockingPool;
 pub use durable::{DurableRun, Origin};
 pub use durable_async::DurableAsyncRun;
 pub use error::{DurableError, Interrupted, JournalError};

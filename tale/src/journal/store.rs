@@ -227,7 +227,9 @@ pub trait AsyncStore: Send + Sync {
 
 /// Every [`Store`] serves async sagas too, inline: its calls are made on the task that
 /// awaits them. A store whose database is reached over the network implements
-/// [`AsyncStore`] itself instead (and not `Store`).
+/// [`AsyncStore`] itself instead (and not `Store`). For many async sagas in flight on
+/// one SQLite journal, serve it on tokio's blocking pool instead (`BlockingPool`,
+/// feature `tokio`), so that their writes share commits.
 impl<S: Store + Send + Sync + ?Sized> AsyncStore for S {
     fn leases(&self) -> &Leases {
         Store::leases(self)

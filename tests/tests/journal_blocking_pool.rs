@@ -1,0 +1,186 @@
+//! `BlockingPool`: a sync store served to async sagas on tokio's blocking pool. It keeps
+//! the store contract (the conformance suite through it), the writes of many tasks in
+//! flight share the SQLite store's commits, a stale owner is still fenced, and a store
+//! call that panics on its pool thread is an error, not a panic of the saga's task.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tale::journal::{
+    AsyncStore, BlockingPool, Claim, Claimed, Durability, Entry, JournalError, Leases, MemoryStore,
+    Millis, NewSaga, Record, SagaId, SagaRow, SqliteStore, Status, Store, conformance,
+};
+
+/// A directory of its own under the test target's temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "journal-blocking-pool-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_store_on_the_blocking_pool_conforms() {
+    let dir = TempDir::new();
+    let mut n = 0;
+    let root = dir.0.clone();
+    conformance::check_async(|| {
+        n += 1;
+        let path = root.join(format!("journal-{n}.db"));
+        async move {
+            move |leases: Leases| {
+                let store = SqliteStore::open(&path).unwrap().with_leases(leases);
+                async move { BlockingPool::new(Arc::new(store)) }
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_of_many_tasks_share_commits_and_a_stale_owner_is_fenced() {
+    let dir = TempDir::new();
+    let path = dir.0.join("group.db");
+    let sqlite = Arc::new(SqliteStore::open_with(&path, Durability::Full).unwrap());
+    let store = BlockingPool::new(Arc::clone(&sqlite));
+    let mut claims = Vec::new();
+    for _ in 0..16 {
+        claims.push(store.begin(&NewSaga::new("trip", "{}")).await.unwrap());
+    }
+    // One saga is taken over by another handle: its first owner is fenced.
+    let stale = claims[0];
+    let other = SqliteStore::open(&path).unwrap();
+    Store::take_over(&other, stale.saga).unwrap();
+    let tasks: Vec<_> = claims
+        .iter()
+        .map(|&claim| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut results = Vec::new();
+                for index in 0..40_u32 {
+                    let record = Record::StepStarted {
+                        index,
+                        name: "step".into(),
+                    };
+                    results.push(store.append(claim, &record).await);
+                }
+                results
+            })
+        })
+        .collect();
+    for (n, task) in tasks.into_iter().enumerate() {
+        let results = task.await.unwrap();
+        if n == 0 {
+            assert!(
+                results
+                    .iter()
+                    .all(|r| matches!(r, Err(JournalError::LeaseLost { .. }))),
+                "{results:?}"
+            );
+        } else {
+            assert!(results.iter().all(Result::is_ok), "{results:?}");
+        }
+    }
+    for (n, claim) in claims.iter().enumerate() {
+        let expected = if n == 0 { 0 } else { 40 };
+        assert_eq!(store.records(claim.saga).await.unwrap().len(), expected);
+        assert_eq!(
+            store.saga(claim.saga).await.unwrap().records,
+            expected as u64
+        );
+    }
+    // Served inline, each task's write would hold its runtime thread to the end of its
+    // commit: at most two writes (the runtime's threads) could ever meet.
+    let (commits, writes) = sqlite.group_commit_stats();
+    assert_eq!(writes, 16 + 16 * 40);
+    assert!(
+        commits * 2 < writes,
+        "{commits} commits for {writes} writes: the tasks' writes were not grouped"
+    );
+}
+
+/// A memory store whose appends panic for one step index.
+struct Panicky {
+    inner: MemoryStore,
+    panics_at: u32,
+}
+
+impl Store for Panicky {
+    fn leases(&self) -> &Leases {
+        Store::leases(&self.inner)
+    }
+    fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
+        Store::begin(&self.inner, saga)
+    }
+    fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
+        assert_ne!(record.index(), Some(self.panics_at), "the store's bug");
+        Store::append(&self.inner, claim, record)
+    }
+    fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
+        Store::records(&self.inner, saga)
+    }
+    fn history(&self, saga: SagaId) -> Result<Vec<Entry>, JournalError> {
+        Store::history(&self.inner, saga)
+    }
+    fn saga(&self, saga: SagaId) -> Result<SagaRow, JournalError> {
+        Store::saga(&self.inner, saga)
+    }
+    fn sagas(&self, statuses: &[Status]) -> Result<Vec<SagaRow>, JournalError> {
+        Store::sagas(&self.inner, statuses)
+    }
+    fn set_status(&self, saga: SagaId, status: Status) -> Result<(), JournalError> {
+        Store::set_status(&self.inner, saga, status)
+    }
+    fn claim(&self, limit: usize) -> Result<Vec<Claimed>, JournalError> {
+        Store::claim(&self.inner, limit)
+    }
+    fn take_over(&self, saga: SagaId) -> Result<Claim, JournalError> {
+        Store::take_over(&self.inner, saga)
+    }
+    fn renew(&self, claim: Claim) -> Result<(), JournalError> {
+        Store::renew(&self.inner, claim)
+    }
+    fn release(&self, claim: Claim, retry_at: Option<Millis>) -> Result<(), JournalError> {
+        Store::release(&self.inner, claim, retry_at)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_call_that_panics_on_the_pool_is_an_error() {
+    let store = BlockingPool::new(Arc::new(Panicky {
+        inner: MemoryStore::new(),
+        panics_at: 1,
+    }));
+    let claim = store.begin(&NewSaga::new("trip", "{}")).await.unwrap();
+    let started = |index| Record::StepStarted {
+        index,
+        name: "step".into(),
+    };
+    store.append(claim, &started(0)).await.unwrap();
+    match store.append(claim, &started(1)).await {
+        Err(JournalError::Database(e)) => {
+            assert!(e.to_string().contains("did not finish"), "{e}");
+        }
+        other => panic!("a panicking store call gave {other:?}"),
+    }
+    // The journal holds what was written before, and the store still serves.
+    assert_eq!(store.records(claim.saga).await.unwrap(), [started(0)]);
+    store.append(claim, &started(2)).await.unwrap();
+    assert_eq!(store.saga(claim.saga).await.unwrap().records, 2);
+}

@@ -254,9 +254,13 @@ mod tests {
                 r#"{"by":"ana","note":"by hand"}"#,
             ),
         ];
+        let mut buffer = b"left over from the last record".to_vec();
         for (record, payload) in cases {
-            let (kind, text) = encode(&record);
+            let kind = encode_into(&record, &mut buffer);
+            let text = std::str::from_utf8(&buffer).unwrap().to_owned();
             assert_eq!(text, payload);
+            #[cfg(feature = "postgres")]
+            assert_eq!(encode(&record), (kind, text.clone()));
             assert_eq!(
                 decode(kind, record.index().map(i64::from), &text),
                 Ok(record)

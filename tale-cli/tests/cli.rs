@@ -255,21 +255,21 @@ fn show_tells_a_sagas_story_as_a_timeline() {
         &journal,
         &["show", "3"],
         expect![[r#"
-            saga #3 book_trip · stuck · began 2026-12-02 08:26:40Z · took 60ms
+            saga #3 book_trip · stuck · began 2026-12-02 08:26:40Z · took 55ms
             inputs  {"customer":"cy","hotel_full":true}
             now     the compensation of step 1 book_flight failed for good: {"Refused":"the airline is down"}
 
             #  STEP         PHASE       ATT  START  TOOK  RESULT                                                      KEY
-            0  charge       execute       1  +10ms  5ms   ok 102                                                      saga-3/step-0/execute
-            1  book_flight  execute       1  +20ms  5ms   ok seat 14C for cy                                          saga-3/step-1/execute
-            2  book_hotel   execute       1  +30ms  5ms   failed: {"Full":"the hotel in Lisbon"} (AttemptsExhausted)  saga-3/step-2/execute
-            1  book_flight  compensate    1  +40ms  5ms   failed: {"Refused":"the airline is down"}                   saga-3/step-1/compensate
-            0  charge       compensate    -  +50ms  5ms   undone                                                      saga-3/step-0/compensate
+            0  charge       execute       1  +5ms   5ms   ok 102                                                      saga-3/step-0/execute
+            1  book_flight  execute       1  +15ms  5ms   ok seat 14C for cy                                          saga-3/step-1/execute
+            2  book_hotel   execute       1  +25ms  5ms   failed: {"Full":"the hotel in Lisbon"} (AttemptsExhausted)  saga-3/step-2/execute
+            1  book_flight  compensate    1  +35ms  5ms   failed: {"Refused":"the airline is down"}                   saga-3/step-1/compensate
+            0  charge       compensate    -  +45ms  5ms   undone                                                      saga-3/step-0/compensate
 
-                           0                                            60ms
-            0 charge               ████                            ▒▒▒▒
-            1 book_flight                  ████            ▓▓▓▓
-            2 book_hotel                           ▓▓▓▓
+                           0                                            55ms
+            0 charge           ████                               ▒▒▒▒
+            1 book_flight               ████             ▓▓▓▓
+            2 book_hotel                        ▓▓▓▓▓
                            █ execute  ▒ compensate  ▓ failed
         "#]],
     );
@@ -283,8 +283,8 @@ fn show_tells_a_sagas_story_as_a_timeline() {
             owner   worker-1 (epoch 1, lease ended 2026-12-02 08:27:10Z)
 
             #  STEP         PHASE    ATT  START  TOOK  RESULT        KEY
-            0  charge       execute    1  +10ms  5ms   ok 102        saga-4/step-0/execute
-            1  book_flight  execute    -  +20ms  …     not finished  saga-4/step-1/execute
+            0  charge       execute    1  +5ms   5ms   ok 102        saga-4/step-0/execute
+            1  book_flight  execute    -  +15ms  …     not finished  saga-4/step-1/execute
 
                            0                                         59m 59s
             0 charge       █
@@ -439,22 +439,22 @@ fn a_stuck_saga_is_reopened_finished_by_a_recovery_and_another_resolved() {
         &journal,
         &["show", "3"],
         expect![[r#"
-            saga #3 book_trip · compensated · began 2026-12-02 08:26:40Z · took 110ms
+            saga #3 book_trip · compensated · began 2026-12-02 08:26:40Z · took 100ms
             inputs  {"customer":"cy","hotel_full":true}
             now     step 2 book_hotel failed: {"Full":"the hotel in Lisbon"}; undone
 
-            #  STEP         PHASE       ATT  START   TOOK  RESULT                                                      KEY
-            0  charge       execute       1  +10ms   5ms   ok 102                                                      saga-3/step-0/execute
-            1  book_flight  execute       1  +20ms   5ms   ok seat 14C for cy                                          saga-3/step-1/execute
-            2  book_hotel   execute       1  +30ms   5ms   failed: {"Full":"the hotel in Lisbon"} (AttemptsExhausted)  saga-3/step-2/execute
-            1  book_flight  compensate    1  +40ms   5ms   failed: {"Refused":"the airline is down"}                   saga-3/step-1/compensate
-            0  charge       compensate    -  +50ms   5ms   undone                                                      saga-3/step-0/compensate
-            1  book_flight  compensate    -  +100ms  5ms   undone                                                      saga-3/step-1/compensate
+            #  STEP         PHASE       ATT  START  TOOK  RESULT                                                      KEY
+            0  charge       execute       1  +5ms   5ms   ok 102                                                      saga-3/step-0/execute
+            1  book_flight  execute       1  +15ms  5ms   ok seat 14C for cy                                          saga-3/step-1/execute
+            2  book_hotel   execute       1  +25ms  5ms   failed: {"Full":"the hotel in Lisbon"} (AttemptsExhausted)  saga-3/step-2/execute
+            1  book_flight  compensate    1  +35ms  5ms   failed: {"Refused":"the airline is down"}                   saga-3/step-1/compensate
+            0  charge       compensate    -  +45ms  5ms   undone                                                      saga-3/step-0/compensate
+            1  book_flight  compensate    -  +90ms  5ms   undone                                                      saga-3/step-1/compensate
 
-                           0                                           110ms
-            0 charge           ██               ▒▒▒
-            1 book_flight          ██       ▓▓                        ▒▒
-            2 book_hotel                ▓▓
+                           0                                           100ms
+            0 charge         ██                 ▒▒▒
+            1 book_flight         ██       ▓▓▓                        ▒▒
+            2 book_hotel               ▓▓
                            █ execute  ▒ compensate  ▓ failed
 
             2026-12-02 09:26:40Z  ana reopened: the airline is back

@@ -23,7 +23,7 @@ use crate::paths::private;
 ///     (&Probe::new(&g.1)).tale_kind().in_group(p0); let p2 = p0;
 ///     let (g0, g1) = join2(run.branch(0, &mut g.0), run.branch(1, &mut g.1)).await;
 ///     // (more branches: a balanced tree of `join2`, so types nest log2(n) deep)
-///     if g0.is_ok() & g1.is_ok() {
+///     if matches!(g0, Ok(_)) & matches!(g1, Ok(_)) {   // no borrow of a result
 ///         let (f, h): (_, _) = (succeeded(g0), succeeded(g1));
 ///         let u = { rest... };                   // success leaves with `break`
 ///         let ((), ()) = join2(run.compensate(1, &mut g.1, h),
@@ -43,7 +43,11 @@ use crate::paths::private;
 /// `max_concurrent_compensations = 1` they run in reverse order. Each join is one value
 /// holding its futures in place, and the step values are one tuple: rustc's cost for an
 /// async block grows with the square of the locals live across an await, so a group
-/// adds a handful of them, not several per branch.
+/// adds a handful of them, not several per branch. The results are tested with
+/// `matches!`, not `is_ok`: a borrowed local keeps its storage, and so a place in the
+/// state machine, until its scope ends, across every later await (at 1000 branches
+/// that made the layout pass cubic in the branch count); a result only matched and
+/// moved holds none once moved.
 pub(super) fn ladder(saga: &Saga, at: At, branches: &[SagaStep]) -> TokenStream {
     let private = private();
     let first = at.step;
@@ -102,7 +106,7 @@ pub(super) fn ladder(saga: &Saga, at: At, branches: &[SagaStep]) -> TokenStream 
         let mut #group = (#(#values,)*);
         #(#checks)*
         let #pattern = #joined.await;
-        if #(#results.is_ok())&* {
+        if #(::core::matches!(#results, ::core::result::Result::Ok(_)))&* {
             #bind
             #on_success
         } else {

@@ -43,7 +43,9 @@ fn expansion() {
                             __run.branch(2, &mut __tale_g1.1),
                         )
                         .await;
-                    if __g1.is_ok() & __g2.is_ok() {
+                    if ::core::matches!(__g1, ::core::result::Result::Ok(_))
+                        & ::core::matches!(__g2, ::core::result::Result::Ok(_))
+                    {
                         #[allow(clippy::let_unit_value)]
                         let (flight, hotel): (_, _) = (
                             ::tale::__private::succeeded(__g1),

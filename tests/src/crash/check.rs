@@ -256,6 +256,7 @@ pub fn check_saga(
     // its journal index, or of a fan-out's count.
     let mut failures: Vec<(usize, &String)> = Vec::new();
     let mut counted = BTreeSet::new();
+    let mut started = BTreeSet::new();
     for record in records {
         let Some(index) = record.index() else {
             continue;
@@ -273,6 +274,7 @@ pub fn check_saga(
             },
             Some(Slot::Step(i)) => match record {
                 Record::StepStarted { name, .. } => {
+                    started.insert(i);
                     if name != shape[i].0 {
                         fail(format!(
                             "journal index {index} is step `{name}`; the plan's step {i} is `{}`",
@@ -376,6 +378,20 @@ pub fn check_saga(
                     if e.is_some() || c.is_some() {
                         fail(format!(
                             "step {i} ({name}) after the failure left {e:?} {c:?}"
+                        ));
+                    }
+                    continue;
+                }
+                // A concurrent fan-out starts its items in order and none once one
+                // failed for good: a later item of the failed one's fan-out may never
+                // have started (then the journal has no start of it, and it left
+                // nothing to undo).
+                let same_fan_out =
+                    fan_out_of(i).is_some_and(|&(start, end)| (start..end).contains(&f));
+                if i > f && same_fan_out && !started.contains(&i) {
+                    if e.is_some() || c.is_some() {
+                        fail(format!(
+                            "step {i} ({name}), an item never started, left {e:?} {c:?}"
                         ));
                     }
                     continue;
@@ -760,6 +776,26 @@ mod tests {
         assert!(
             forgotten[0].starts_with("saga 1 (group): step 3 (seat) was not undone"),
             "{forgotten:?}"
+        );
+
+        // The last seat never started (the second was refused first): nothing of it
+        // in the journal, nothing to undo. And one that acted without its start
+        // journaled (log-before-act broken) is caught.
+        let mut never = refused_seat();
+        never
+            .effects
+            .retain(|key, _| !key.starts_with("saga-1/step-4/"));
+        never.sagas[0].1.retain(|r| r.index() != Some(4));
+        assert_eq!(problems(&never), Vec::<String>::new());
+        let mut unjournaled = refused_seat();
+        unjournaled.effects.remove("saga-1/step-4/compensate");
+        unjournaled.sagas[0].1.retain(|r| r.index() != Some(4));
+        let unjournaled = problems(&unjournaled);
+        assert_eq!(unjournaled.len(), 1, "{unjournaled:?}");
+        assert!(
+            unjournaled[0]
+                .starts_with("saga 1 (group): step 3 (seat), an item never started, left"),
+            "{unjournaled:?}"
         );
 
         let mut miscounted = refused_seat();

@@ -3,6 +3,7 @@
 
 pub mod crash;
 pub mod pg;
+pub mod temp;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 

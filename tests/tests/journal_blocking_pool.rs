@@ -3,43 +3,19 @@
 //! flight share the SQLite store's commits, a stale owner is still fenced, and a store
 //! call that panics on its pool thread is an error, not a panic of the saga's task.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use tale::journal::{
     AsyncStore, BlockingPool, Claim, Claimed, Durability, Entry, JournalError, Leases, MemoryStore,
     Millis, NewSaga, Record, SagaId, SagaRow, SqliteStore, Status, Store, conformance,
 };
-
-/// A directory of its own under the test target's temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "journal-blocking-pool-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use tests::temp::TempDir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_store_on_the_blocking_pool_conforms() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-blocking-pool");
     let mut n = 0;
-    let root = dir.0.clone();
+    let root = dir.path().to_owned();
     conformance::check_async(|| {
         n += 1;
         let path = root.join(format!("journal-{n}.db"));
@@ -55,8 +31,8 @@ async fn a_sqlite_store_on_the_blocking_pool_conforms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appends_of_many_tasks_share_commits_and_a_stale_owner_is_fenced() {
-    let dir = TempDir::new();
-    let path = dir.0.join("group.db");
+    let dir = TempDir::new("tale-journal-blocking-pool");
+    let path = dir.file("group.db");
     let sqlite = Arc::new(SqliteStore::open_with(&path, Durability::Full).unwrap());
     let store = BlockingPool::new(Arc::clone(&sqlite));
     let mut claims = Vec::new();

@@ -2,39 +2,13 @@
 //! reopening, concurrency, and every kind of bad file giving a clear error.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+
+use tests::temp::TempDir;
 
 use tale::journal::{
     Claim, Durability, JournalError, Lease, Leases, MemoryStore, NewSaga, Record, SagaId, SagaRow,
     SqliteStore, Status, Store, WorkerId,
 };
-
-/// A directory of its own under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "tale-journal-sqlite-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn every_variant() -> Vec<Record> {
     vec![
@@ -107,7 +81,7 @@ fn every_variant() -> Vec<Record> {
 
 #[test]
 fn every_record_variant_round_trips() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let store = SqliteStore::open(dir.file("j.db")).unwrap();
     let claim = store
         .begin(&NewSaga::new("trip", r#"{"to": "Lisbon"}"#))
@@ -326,7 +300,7 @@ fn sagas_filters_by_status_and_set_status() {
 
 #[test]
 fn reopening_keeps_everything() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("j.db");
     let (sagas, records) = {
         let store = SqliteStore::open_with(&path, Durability::Normal).unwrap();
@@ -355,7 +329,7 @@ fn reopening_keeps_everything() {
 
 #[test]
 fn the_file_is_a_wal_journal_with_tale_markers() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("j.db");
     drop(SqliteStore::open(&path).unwrap());
     let raw = rusqlite::Connection::open(&path).unwrap();
@@ -377,7 +351,7 @@ fn the_file_is_a_wal_journal_with_tale_markers() {
 /// opened: its sagas read as before, with no fingerprint, and new ones get theirs.
 #[test]
 fn a_schema_1_journal_is_migrated() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("v1.db");
     {
         let raw = rusqlite::Connection::open(&path).unwrap();
@@ -452,7 +426,7 @@ fn database_error(result: Result<SqliteStore, JournalError>) -> String {
 
 #[test]
 fn a_file_of_random_bytes_is_not_a_database() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("random.db");
     // A fixed xorshift stream: reproducible "random" bytes.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -474,7 +448,7 @@ fn a_file_of_random_bytes_is_not_a_database() {
 
 #[test]
 fn a_short_text_file_is_not_a_database() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("notes.txt");
     std::fs::write(&path, "hello, I am not a database\n".repeat(50)).unwrap();
     let message = database_error(SqliteStore::open(&path));
@@ -500,7 +474,7 @@ fn written_journal(dir: &TempDir) -> PathBuf {
 
 #[test]
 fn a_truncated_database_gives_a_clear_error() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = written_journal(&dir);
     let len = std::fs::metadata(&path).unwrap().len();
     assert!(len > 8 * 4096, "the journal is only {len} bytes");
@@ -520,7 +494,7 @@ fn a_truncated_database_gives_a_clear_error() {
 
 #[test]
 fn a_foreign_database_is_refused_and_left_untouched() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("app.db");
     {
         let raw = rusqlite::Connection::open(&path).unwrap();
@@ -564,7 +538,7 @@ fn a_foreign_database_is_refused_and_left_untouched() {
 
 #[test]
 fn an_empty_file_becomes_a_journal() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("empty.db");
     std::fs::write(&path, b"").unwrap();
     let store = SqliteStore::open(&path).unwrap();
@@ -573,7 +547,7 @@ fn an_empty_file_becomes_a_journal() {
 
 #[test]
 fn a_newer_schema_is_refused() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("j.db");
     {
         let store = SqliteStore::open(&path).unwrap();
@@ -691,7 +665,7 @@ fn corrupt_records_give_the_readable_prefix_and_a_clear_error() {
         ),
     ];
     for (sql, seq, reason) in cases {
-        let dir = TempDir::new();
+        let dir = TempDir::new("tale-journal-sqlite");
         let (store, claim) = damaged(&dir, sql);
         let saga = claim.saga;
         assert_corrupt(&store, saga, *seq, reason);
@@ -711,7 +685,7 @@ fn corrupt_records_give_the_readable_prefix_and_a_clear_error() {
 
 #[test]
 fn an_unknown_status_in_a_summary_is_corrupt() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let (store, claim) = damaged(&dir, "UPDATE sagas SET status = 'on_fire' WHERE id = ?1");
     let saga = claim.saga;
     for result in [
@@ -740,7 +714,7 @@ fn an_unknown_status_in_a_summary_is_corrupt() {
 
 #[test]
 fn concurrent_appends_from_threads_all_land() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let store = SqliteStore::open_with(dir.file("j.db"), Durability::Normal).unwrap();
     const PER_THREAD: u32 = 50;
     let sagas: Vec<SagaId> = std::thread::scope(|scope| {
@@ -783,7 +757,7 @@ fn concurrent_appends_from_threads_all_land() {
 /// (Both write under the claim the saga began with: the fence is the epoch.)
 #[test]
 fn two_connections_on_one_file_interleave_safely() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("j.db");
     let first = SqliteStore::open_with(&path, Durability::Normal).unwrap();
     let claim = first.begin(&NewSaga::new("shared", "{}")).unwrap();
@@ -817,14 +791,14 @@ fn two_connections_on_one_file_interleave_safely() {
 
 #[test]
 fn an_unopenable_path_gives_a_database_error() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let message = database_error(SqliteStore::open(dir.file("no/such/dir/j.db")));
     assert!(message.contains("j.db"), "{message}");
 }
 
 #[test]
 fn a_reopened_record_round_trips_and_reopens_the_saga() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let store = SqliteStore::open(dir.file("j.db")).unwrap();
     let claim = store.begin(&NewSaga::new("trip", "{}")).unwrap();
     let saga = claim.saga;
@@ -868,7 +842,7 @@ fn a_new_journal_file_is_readable_by_its_owner_only() {
 
 #[test]
 fn the_overview_view_shows_one_line_per_saga() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("journal.db");
     let store = SqliteStore::open(&path).unwrap();
     let claim = store.begin(&NewSaga::new("trip", "{}")).unwrap();
@@ -899,7 +873,7 @@ fn the_overview_view_shows_one_line_per_saga() {
 
 #[test]
 fn appends_of_many_threads_share_commits_and_a_refused_one_fails_alone() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite");
     let path = dir.file("group.db");
     let store = std::sync::Arc::new(
         SqliteStore::open_with(&path, tale::journal::Durability::Full).unwrap(),

@@ -7,43 +7,25 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use tale::journal::{
     Claim, JournalError, Leases, NewSaga, Record, SagaId, SqliteStore, Status, Store, WorkerId,
 };
-
-/// A directory of its own under the system's temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "tale-journal-sqlite-cache-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn journal(&self) -> PathBuf {
-        self.0.join("journal.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use tests::temp::TempDir;
 
 fn store(path: &PathBuf, worker: &str) -> SqliteStore {
     SqliteStore::open(path)
         .unwrap()
         .with_leases(Leases::new().worker(WorkerId::named(worker)))
+}
+
+/// Two handles, workers `a` and `b`, on one new journal file (two connections, as two
+/// processes would have).
+fn two_handles() -> (TempDir, SqliteStore, SqliteStore) {
+    let dir = TempDir::new("tale-journal-sqlite-cache");
+    let path = dir.file("journal.db");
+    let (a, b) = (store(&path, "a"), store(&path, "b"));
+    (dir, a, b)
 }
 
 fn started(index: u32) -> Record {
@@ -75,8 +57,7 @@ fn agrees(store: &SqliteStore, saga: SagaId) -> usize {
 
 #[test]
 fn a_stale_owner_is_refused_after_another_handle_takes_the_saga_over() {
-    let dir = TempDir::new();
-    let (a, b) = (store(&dir.journal(), "a"), store(&dir.journal(), "b"));
+    let (_dir, a, b) = two_handles();
     let claim = a.begin(&NewSaga::new("trip", "{}")).unwrap();
     // a's summary of the saga is warm: it wrote it twice.
     a.append(claim, &started(0)).unwrap();
@@ -108,8 +89,7 @@ fn a_stale_owner_is_refused_after_another_handle_takes_the_saga_over() {
 
 #[test]
 fn records_another_handle_wrote_in_between_are_counted() {
-    let dir = TempDir::new();
-    let (a, b) = (store(&dir.journal(), "a"), store(&dir.journal(), "b"));
+    let (_dir, a, b) = two_handles();
     let claim = a.begin(&NewSaga::new("trip", "{}")).unwrap();
     a.append(claim, &started(0)).unwrap();
     // b writes under a's claim (the epoch is what fences, not the handle).
@@ -125,8 +105,7 @@ fn records_another_handle_wrote_in_between_are_counted() {
 
 #[test]
 fn a_status_another_handle_set_in_between_is_kept() {
-    let dir = TempDir::new();
-    let (a, b) = (store(&dir.journal(), "a"), store(&dir.journal(), "b"));
+    let (_dir, a, b) = two_handles();
     let claim = a.begin(&NewSaga::new("trip", "{}")).unwrap();
     a.append(claim, &started(0)).unwrap();
     b.set_status(claim.saga, Status::Parked).unwrap();
@@ -141,8 +120,7 @@ fn a_status_another_handle_set_in_between_is_kept() {
 
 #[test]
 fn a_lease_another_handle_gave_back_is_renewed_by_the_next_write() {
-    let dir = TempDir::new();
-    let (a, b) = (store(&dir.journal(), "a"), store(&dir.journal(), "b"));
+    let (_dir, a, b) = two_handles();
     let claim = a.begin(&NewSaga::new("trip", "{}")).unwrap();
     a.append(claim, &started(0)).unwrap();
     b.release(claim, Some(i64::MAX)).unwrap();
@@ -156,8 +134,8 @@ fn a_lease_another_handle_gave_back_is_renewed_by_the_next_write() {
 
 #[test]
 fn this_handles_own_operator_writes_are_seen_by_its_next_write() {
-    let dir = TempDir::new();
-    let a = store(&dir.journal(), "a");
+    let dir = TempDir::new("tale-journal-sqlite-cache");
+    let a = store(&dir.file("journal.db"), "a");
     let claim = a.begin(&NewSaga::new("trip", "{}")).unwrap();
     a.append(claim, &started(0)).unwrap();
     a.set_status(claim.saga, Status::Parked).unwrap();
@@ -194,11 +172,11 @@ fn arm_trigger(path: &PathBuf) {
 
 #[test]
 fn a_write_rolled_back_is_forgotten() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("tale-journal-sqlite-cache");
     // Created, armed, then opened: the handle's connection sees no change afterwards.
-    drop(store(&dir.journal(), "setup"));
-    arm_trigger(&dir.journal());
-    let a = store(&dir.journal(), "a");
+    drop(store(&dir.file("journal.db"), "setup"));
+    arm_trigger(&dir.file("journal.db"));
+    let a = store(&dir.file("journal.db"), "a");
     let claim = a.begin(&NewSaga::new("trip", "{}")).unwrap();
     a.append(claim, &started(0)).unwrap();
     assert!(matches!(
@@ -215,11 +193,11 @@ fn a_write_rolled_back_is_forgotten() {
 
 #[test]
 fn grouped_writes_with_failures_and_another_writer_keep_every_summary_true() {
-    let dir = TempDir::new();
-    drop(store(&dir.journal(), "setup"));
-    arm_trigger(&dir.journal());
-    let a = Arc::new(store(&dir.journal(), "a"));
-    let b = store(&dir.journal(), "b");
+    let dir = TempDir::new("tale-journal-sqlite-cache");
+    drop(store(&dir.file("journal.db"), "setup"));
+    arm_trigger(&dir.file("journal.db"));
+    let a = Arc::new(store(&dir.file("journal.db"), "a"));
+    let b = store(&dir.file("journal.db"), "b");
     let threads: Vec<_> = (0..8_u32)
         .map(|t| {
             let a = Arc::clone(&a);

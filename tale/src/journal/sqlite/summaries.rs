@@ -9,10 +9,12 @@
 //! process); a write transaction reads it once it holds the write lock, and if it is
 //! not the version this handle's own last commit left, every summary is forgotten and
 //! read anew. A transaction rolled back, or a write that failed half way, forgets them
-//! too. A summary is a write's view of the row (its name and inputs left empty), in the
-//! stored form (its last error sealed), exactly what the row holds.
+//! too. A summary is a write's view of the row: the columns a write decides and writes
+//! back, as stored (its last error sealed); its name and inputs are left empty, and its
+//! `updated_at` is not kept up to date (a write stamps its own time).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::ffi::c_uint;
 
 use rusqlite::{Connection, FileControl, MAIN_DB};
@@ -78,13 +80,16 @@ impl Summaries {
         saga: SagaId,
     ) -> Result<&mut SagaRow, JournalError> {
         if !self.rows.contains_key(&saga) {
-            let row = read_saga_for_write(conn, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
             self.make_room();
-            self.rows.insert(saga, row);
         }
-        self.rows
-            .get_mut(&saga)
-            .ok_or(JournalError::UnknownSaga(saga))
+        match self.rows.entry(saga) {
+            Entry::Occupied(kept) => Ok(kept.into_mut()),
+            Entry::Vacant(slot) => {
+                let row =
+                    read_saga_for_write(conn, saga)?.ok_or(JournalError::UnknownSaga(saga))?;
+                Ok(slot.insert(row))
+            }
+        }
     }
 
     fn make_room(&mut self) {

@@ -4,8 +4,9 @@ dependency cache, and reports the build times, their ratio, and the size of the
 expansion. Run from anywhere: `python3 bench/compile/compile_cost.py`.
 
 `python3 bench/compile/compile_cost.py --join 200` instead times `cargo check` of a
-crate holding one async `saga!` whose `join!` has that many branches (1000 takes
-minutes); `python3 bench/compile/compile_cost.py --fan-out 1000` times the same crate
+crate holding one async `saga!` whose `join!` has that many branches, and
+`--join-then-step 200` the same with a step after the group (its outputs then live
+across an await); `python3 bench/compile/compile_cost.py --fan-out 1000` times the same crate
 with a `join!(for _ in 0..1000 { ... })` instead, whose code does not depend on the
 count.
 
@@ -53,7 +54,7 @@ def hand_crate():
     return "\n".join(lines) + "\n"
 
 
-def join_crate(n):
+def join_crate(n, then_step=False):
     names = ", ".join(f"o{i}" if i in (0, n - 1) else "_" for i in range(n))
     steps = ", ".join("noop(x)" for _ in range(n))
     return "\n".join([
@@ -62,7 +63,9 @@ def join_crate(n):
         "async fn undo(x: &u64, out: &u64) -> Result<(), Fail> { undo_body(x, out) }",
         "pub async fn run(x: &u64) -> Result<u64, tale::SagaError<Fail>> {",
         "    tale::saga!(async {", f"        let ({names}) = join!({steps});",
-        f"        o0 + o{n - 1}", "    }).await", "}"]) + "\n"
+        *(["        let last = noop(&o0);", f"        o0 + o{n - 1} + last"] if then_step
+          else [f"        o0 + o{n - 1}"]),
+        "    }).await", "}"]) + "\n"
 
 
 def fan_out_crate(n):
@@ -116,11 +119,13 @@ def expanded_lines(dir, target):
 def main():
     work = pathlib.Path(tempfile.mkdtemp(prefix="tale-compile-cost-"))
     try:
-        if len(sys.argv) == 3 and sys.argv[1] == "--join":
+        if len(sys.argv) == 3 and sys.argv[1] in ("--join", "--join-then-step"):
             n = int(sys.argv[2])
-            make(work / "join", "join_crate", join_crate(n), True)
+            then_step = sys.argv[1] == "--join-then-step"
+            make(work / "join", "join_crate", join_crate(n, then_step), True)
             t = check_time(work / "join", work / "target")
-            print(f"figure check_join_{n}_branches_s: {t:.2f}")
+            name = "join_then_step" if then_step else "join"
+            print(f"figure check_{name}_{n}_branches_s: {t:.2f}")
             return
         if len(sys.argv) == 3 and sys.argv[1] == "--fan-out":
             n = int(sys.argv[2])

@@ -148,6 +148,37 @@ async fn a_failure_after_the_group_compensates_both_branches_then_the_rest() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn discarded_branch_outputs_reach_their_own_compensations() {
+    let log = Log::default();
+    let error = saga!(
+        async {
+            #![saga(executor = Executor::new().with_clock(TokioClock::new()))]
+            let (_, hotel, _) = join!(
+                book(&log, "flight", 0, false),
+                book(&log, "hotel", 0, false),
+                book(&log, "car", 0, false)
+            );
+            confirm(&log, hotel != "hotel-1");
+            confirm(&log, true);
+        }
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_compensated());
+    let lines = log.lines();
+    let cancelled: Vec<_> = lines.iter().filter(|l| l.starts_with("cancel")).collect();
+    assert_eq!(
+        cancelled,
+        [
+            "cancel car car-1",
+            "cancel hotel hotel-1",
+            "cancel flight flight-1"
+        ],
+        "{lines:?}"
+    );
+}
+
 impl From<tale::Cancelled> for Fail {
     fn from(_: tale::Cancelled) -> Self {
         Fail("cancelled")

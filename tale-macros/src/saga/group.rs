@@ -7,47 +7,57 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::expand::{At, on_success, rest, runtime_index};
-use super::model::{Saga, SagaStep};
+use super::model::{Binding, Saga, SagaStep};
 use super::names::{binding_parts, group_local, hidden, step_place};
 use super::value::{Branch, kind_check, value};
 use crate::paths::private;
 
 /// ```text
-/// let (f, h) = join!(book_flight(&o), book_hotel(&o));  rest...
+/// let (f, _, h) = join!(book_flight(&o), book_car(&o), book_hotel(&o));  rest...
 /// ```
 /// becomes, in an async saga,
 /// ```text
 /// {
-///     let mut g = (book_flight(&o), book_hotel(&o));   // all built first, one local
+///     let mut g = (book_flight(&o), book_car(&o), book_hotel(&o)); // all built first
 ///     (&Probe::new(&g.0)).tale_kind().in_group(p0);    // the branches' kind checks
-///     (&Probe::new(&g.1)).tale_kind().in_group(p0); let p2 = p0;
-///     let (g0, g1) = join2(run.branch(0, &mut g.0), run.branch(1, &mut g.1)).await;
-///     // (more branches: a balanced tree of `join2`, so types nest log2(n) deep)
-///     if matches!(g0, Ok(_)) & matches!(g1, Ok(_)) {   // no borrow of a result
-///         let (f, h): (_, _) = (succeeded(g0), succeeded(g1));
+///     ...; let p3 = p0;
+///     let gs = join2(run.branch(0, &mut g.0),          // a balanced tree of `join2`,
+///                    join2(run.branch(1, &mut g.1),    // so types nest log2(n) deep
+///                          run.branch(2, &mut g.2))).await;
+///     if matches!(gs.0, Ok(_)) & matches!(gs.1.0, Ok(_)) & matches!(gs.1.1, Ok(_)) {
+///         let (f, h, d): (_, _, (_,)) = {
+///             let (g0, (g1, g2)) = { gs };
+///             (succeeded(g0), succeeded(g2), (succeeded(g1),))
+///         };
 ///         let u = { rest... };                   // success leaves with `break`
-///         let ((), ()) = join2(run.compensate(1, &mut g.1, h),
-///                              run.compensate(0, &mut g.0, f)).await;
+///         let ((), ((), ())) = join2(run.compensate(2, &mut g.2, h),
+///             join2(run.compensate(1, &mut g.1, d.0), run.compensate(0, &mut g.0, f))).await;
 ///         u
 ///     } else {                                   // some branch failed: undo the others
-///         let (g1, g0) = join2(run.settle_branch(1, &mut g.1, g1),
-///                              run.settle_branch(0, &mut g.0, g0)).await;
+///         let (g2, (g1, g0)) = {
+///             let (g0, (g1, g2)) = { gs };
+///             join2(run.settle_branch(2, &mut g.2, g2), join2(...(1, g1), ...(0, g0)))
+///         }.await;
 ///         let mut failed = GroupFailure::new();
-///         failed.add_settled(0, g0); failed.add_settled(1, g1);
+///         failed.add_settled(0, g0); failed.add_settled(1, g1); failed.add_settled(2, g2);
 ///         failed.into_unwind()                   // the first failure, the others as siblings
 ///     }
 /// }
 /// ```
 /// The branches' compensations run concurrently, in one join (one await, whatever the
 /// number of branches), listed last branch first: under
-/// `max_concurrent_compensations = 1` they run in reverse order. Each join is one value
-/// holding its futures in place, and the step values are one tuple: rustc's cost for an
-/// async block grows with the square of the locals live across an await, so a group
-/// adds a handful of them, not several per branch. The results are tested with
-/// `matches!`, not `is_ok`: a borrowed local keeps its storage, and so a place in the
-/// state machine, until its scope ends, across every later await (at 1000 branches
-/// that made the layout pass cubic in the branch count); a result only matched and
-/// moved holds none once moved.
+/// `max_concurrent_compensations = 1` they run in reverse order.
+///
+/// rustc's layout of an async block costs the square of the locals live across an
+/// await (its `StorageConflictVisitor`), so a group keeps that count constant, not one
+/// or more per branch: the step values are one tuple, each join one value, the
+/// discarded outputs one tuple. The joined results stay one value, tested in place by
+/// `matches!` (a borrowed local keeps its storage, and so a place in the state
+/// machine, to the end of its scope), and are taken apart only inside a block that
+/// ends before the next await: the moves out of them, one per branch with a call
+/// between, give each a drop flag, and a flag whose local is still in scope at an
+/// await is saved across it (at 1000 branches, 1000 flags made `cargo check` take
+/// 74 s; 13 s without).
 pub(super) fn ladder(saga: &Saga, at: At, branches: &[SagaStep]) -> TokenStream {
     let private = private();
     let first = at.step;
@@ -85,7 +95,10 @@ pub(super) fn ladder(saga: &Saga, at: At, branches: &[SagaStep]) -> TokenStream 
         .collect();
     let results_tokens: Vec<TokenStream> = results.iter().map(|g| quote!(#g)).collect();
     let (joined, pattern) = balanced(&joined, &results_tokens);
-    let (bind, carried) = bindings(range.clone(), branches, &results);
+    let joined_results = hidden("__gs");
+    let unpack = quote!(let #pattern = { #joined_results };);
+    let joined_places = places_in_tree(quote!(#joined_results), branches.len());
+    let (bind, carried) = bindings(range.clone(), branches, &results, &unpack);
     let indices: Vec<TokenStream> = range.clone().map(|i| runtime_index(saga, i)).collect();
     let undo = undo_all(&indices, &places, &carried);
     let on_success = on_success(saga, rest(saga, at.next(saga)), &undo);
@@ -105,12 +118,15 @@ pub(super) fn ladder(saga: &Saga, at: At, branches: &[SagaStep]) -> TokenStream 
     quote! {{
         let mut #group = (#(#values,)*);
         #(#checks)*
-        let #pattern = #joined.await;
-        if #(::core::matches!(#results, ::core::result::Result::Ok(_)))&* {
+        let #joined_results = #joined.await;
+        if #(::core::matches!(#joined_places, ::core::result::Result::Ok(_)))&* {
             #bind
             #on_success
         } else {
-            let #settled_pattern = #settle_all.await;
+            let #settled_pattern = {
+                #unpack
+                #settle_all
+            }.await;
             let mut #failed = #private::GroupFailure::new();
             #(#add)*
             #failed.into_unwind()
@@ -135,27 +151,58 @@ fn balanced(branches: &[TokenStream], results: &[TokenStream]) -> (TokenStream, 
     )
 }
 
+/// The places of the branches' results in the output of [`balanced`]'s join of
+/// `len` branches held by `joined`: `joined.0.0`, `joined.0.1`, `joined.1` for three.
+fn places_in_tree(joined: TokenStream, len: usize) -> Vec<TokenStream> {
+    if len == 1 {
+        return vec![joined];
+    }
+    let mid = len / 2;
+    let (left, right) = (syn::Index::from(0), syn::Index::from(1));
+    let mut places = places_in_tree(quote!(#joined.#left), mid);
+    places.extend(places_in_tree(quote!(#joined.#right), len - mid));
+    places
+}
+
 /// The statement binding every branch's output to the user's names, from the
-/// branches' results (all `Ok`), and those names (hidden ones for discarded outputs).
-/// One `let` with a tuple pattern, not one per branch: each `let` opens a scope, and a
-/// 1000-branch group nested that deep overflows LLVM's stack emitting debug info.
+/// branches' results (all `Ok`), and where each output is then found (for its
+/// compensation). One `let` with a tuple pattern, not one per branch: each `let` opens
+/// a scope, and a 1000-branch group nested that deep overflows LLVM's stack emitting
+/// debug info. The discarded outputs (`_`) are one hidden tuple, not a local each: they
+/// are live across every later await, and rustc's layout of an async block grows with
+/// the square of such locals.
 fn bindings(
     range: Range<usize>,
     branches: &[SagaStep],
     results: &[Ident],
+    unpack: &TokenStream,
 ) -> (TokenStream, Vec<TokenStream>) {
     let private = private();
-    let (mut patterns, mut types, mut carried) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, step) in range.zip(branches) {
-        let (pattern, ty, name) = binding_parts(i, &step.binding);
-        patterns.push(pattern);
-        types.push(ty);
-        carried.push(name);
+    let discarded = format_ident!("__tale_d{}", range.start, span = Span::mixed_site());
+    let (mut patterns, mut types, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut discarded_values, mut carried) = (Vec::new(), Vec::new());
+    for ((i, step), result) in range.zip(branches).zip(results) {
+        let value = quote!(#private::succeeded(#result));
+        if let Binding::Discard = step.binding {
+            let field = syn::Index::from(discarded_values.len());
+            carried.push(quote!(#discarded.#field));
+            discarded_values.push(value);
+        } else {
+            let (pattern, ty, name) = binding_parts(i, &step.binding);
+            patterns.push(pattern);
+            types.push(ty);
+            values.push(value);
+            carried.push(name);
+        }
     }
+    let discarded_types = discarded_values.iter().map(|_| quote!(_));
     // A branch's output may be `()`.
     let bind = quote! {
         #[allow(clippy::let_unit_value)]
-        let (#(#patterns,)*): (#(#types,)*) = (#(#private::succeeded(#results),)*);
+        let (#(#patterns,)* #discarded): (#(#types,)* (#(#discarded_types,)*)) = {
+            #unpack
+            (#(#values,)* (#(#discarded_values,)*))
+        };
     };
     (bind, carried)
 }

@@ -38,19 +38,23 @@ fn expansion() {
                         .tale_kind()
                         .in_group(__tale_p1);
                     let __tale_p3 = __tale_p1;
-                    let (__g1, __g2) = ::tale::__private::join2(
+                    let __gs = ::tale::__private::join2(
                             __run.branch(1, &mut __tale_g1.0),
                             __run.branch(2, &mut __tale_g1.1),
                         )
                         .await;
-                    if ::core::matches!(__g1, ::core::result::Result::Ok(_))
-                        & ::core::matches!(__g2, ::core::result::Result::Ok(_))
+                    if ::core::matches!(__gs.0, ::core::result::Result::Ok(_))
+                        & ::core::matches!(__gs.1, ::core::result::Result::Ok(_))
                     {
                         #[allow(clippy::let_unit_value)]
-                        let (flight, hotel): (_, _) = (
-                            ::tale::__private::succeeded(__g1),
-                            ::tale::__private::succeeded(__g2),
-                        );
+                        let (flight, hotel, __tale_d1): (_, _, ()) = {
+                            let (__g1, __g2) = { __gs };
+                            (
+                                ::tale::__private::succeeded(__g1),
+                                ::tale::__private::succeeded(__g2),
+                                (),
+                            )
+                        };
                         let __u = '__tale_l3: {
                             let mut __tale_s3 = confirm(&flight, &hotel);
                             let __tale_p4 = (&::tale::__private::Probe::new(&__tale_s3))
@@ -78,10 +82,13 @@ fn expansion() {
                             .await;
                         __u
                     } else {
-                        let (__g2, __g1) = ::tale::__private::join2(
+                        let (__g2, __g1) = {
+                            let (__g1, __g2) = { __gs };
+                            ::tale::__private::join2(
                                 __run.settle_branch(2, &mut __tale_g1.1, __g2),
                                 __run.settle_branch(1, &mut __tale_g1.0, __g1),
                             )
+                        }
                             .await;
                         let mut __failed = ::tale::__private::GroupFailure::new();
                         __failed.add_settled(1, __g1);

@@ -169,6 +169,18 @@ struct Lead<'g> {
 
 impl Drop for Lead<'_> {
     fn drop(&mut self) {
+        // The baton first: the first caller queued meanwhile leads the next commit (the
+        // queue stays `leading`, so that nobody else starts one in between), and writes
+        // it while this thread wakes the callers of this one, one wake-up each.
+        {
+            let mut q = self.group.lock();
+            q.commits += 1;
+            q.writes += (self.batch.len() + usize::from(self.own)) as u64;
+            match q.waiting.first() {
+                Some(next) => next.slot.set(Turn::Lead),
+                None => q.leading = false,
+            }
+        }
         let mut results = std::mem::take(&mut self.results).into_iter();
         for request in &self.batch {
             let outcome = results.next().unwrap_or_else(|| {
@@ -177,15 +189,6 @@ impl Drop for Lead<'_> {
                 ))
             });
             request.slot.set(Turn::Done(outcome));
-        }
-        let mut q = self.group.lock();
-        q.commits += 1;
-        q.writes += (self.batch.len() + usize::from(self.own)) as u64;
-        // The baton: the first caller queued meanwhile leads the next commit (the
-        // queue stays `leading`, so that nobody else starts one in between).
-        match q.waiting.first() {
-            Some(next) => next.slot.set(Turn::Lead),
-            None => q.leading = false,
         }
     }
 }

@@ -164,6 +164,11 @@ fn sagas_per_second(rounds: usize, sagas: usize, mut round: impl FnMut(usize) ->
     rates[rates.len() / 2]
 }
 
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tale-bench-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -225,16 +230,27 @@ fn main() {
                 let store = SqliteStore::open_with(path, sync).expect("journal");
                 run_async(&runtime, Arc::new(store), sagas, in_flight)
             });
+            let mut groups = Vec::new();
             let pooled = sagas_per_second(5, sagas, |round| {
                 let path = dir.join(format!("pooled-{in_flight}-{round}.db"));
-                let store = SqliteStore::open_with(path, sync).expect("journal");
-                run_async(
-                    &runtime,
-                    Arc::new(BlockingPool::new(Arc::new(store))),
-                    sagas,
-                    in_flight,
-                )
+                let store = Arc::new(SqliteStore::open_with(path, sync).expect("journal"));
+                let pool = Arc::new(BlockingPool::new(Arc::clone(&store)));
+                let elapsed = run_async(&runtime, pool, sagas, in_flight);
+                let (commits, writes) = store.group_commit_stats();
+                groups.push(writes as f64 / commits.max(1) as f64);
+                elapsed
             });
+            let group = median(&mut groups);
+            let pooled_raw = sagas_per_second(5, sagas, |round| {
+                let path = dir.join(format!("pooled-raw-{in_flight}-{round}.db"));
+                let mut conn = raw_connection(&path, sync);
+                let start = Instant::now();
+                raw_grouped(&mut conn, sagas, (group.round() as usize).max(1));
+                start.elapsed()
+            });
+            let name = format!("journal_async_{label}_{in_flight}_in_flight_pooled");
+            figures.add(&format!("{name}_writes_per_commit"), group);
+            figures.add(&format!("{name}_ratio_vs_raw"), pooled / pooled_raw);
             figures.add(
                 &format!("journal_async_{label}_{in_flight}_in_flight_inline_sagas_per_second"),
                 inline,
@@ -282,8 +298,7 @@ fn main() {
                 groups.push(group);
                 elapsed
             });
-            groups.sort_by(f64::total_cmp);
-            let group = groups[groups.len() / 2];
+            let group = median(&mut groups);
             let size = (group.round() as usize).max(1);
             let raw_rate = sagas_per_second(3, sagas, |round| {
                 let path = dir.join(format!("raw-{threads}-{round}.db"));

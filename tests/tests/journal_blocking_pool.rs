@@ -149,7 +149,7 @@ async fn a_store_call_that_panics_on_the_pool_is_an_error() {
         name: "step".into(),
     };
     store.append(claim, &started(0)).await.unwrap();
-    match store.append(claim, &started(1)).await {
+    match within(store.append(claim, &started(1))).await {
         Err(JournalError::Database(e)) => {
             assert!(e.to_string().contains("did not finish"), "{e}");
         }
@@ -157,6 +157,67 @@ async fn a_store_call_that_panics_on_the_pool_is_an_error() {
     }
     // The journal holds what was written before, and the store still serves.
     assert_eq!(store.records(claim.saga).await.unwrap(), [started(0)]);
-    store.append(claim, &started(2)).await.unwrap();
+    within(store.append(claim, &started(2))).await.unwrap();
     assert_eq!(store.saga(claim.saga).await.unwrap().records, 2);
+}
+
+/// `future`'s output, or a panic if it waits 10 s: a write whose writer is gone
+/// would wait forever.
+async fn within<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(10), future)
+        .await
+        .expect("the write waited for a writer that is gone")
+}
+
+#[test]
+fn a_writer_the_runtime_drops_unrun_leaves_no_write_waiting() {
+    let store = BlockingPool::new(Arc::new(MemoryStore::new()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let handle = runtime.handle().clone();
+    drop(runtime);
+    // The runtime is gone: the thread that would write is never run. (Its timers are
+    // gone too: the write is awaited on a thread of its own, for a bounded wait.)
+    let (sent, outcome) = std::sync::mpsc::channel();
+    let pool = store.clone();
+    std::thread::spawn(move || {
+        let _ = sent.send(handle.block_on(pool.begin(&NewSaga::new("trip", "{}"))));
+    });
+    let outcome = outcome.recv_timeout(std::time::Duration::from_secs(10));
+    match outcome.expect("the write waited for a writer that never ran") {
+        Err(JournalError::Database(e)) => assert!(e.to_string().contains("did not finish"), "{e}"),
+        other => panic!("a write whose writer never ran gave {other:?}"),
+    }
+    // The queue was left with no writer: the next runtime's write starts one.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let saga = NewSaga::new("trip", "{}");
+    let claim = runtime.block_on(within(store.begin(&saga))).unwrap();
+    assert_eq!(
+        runtime.block_on(store.saga(claim.saga)).unwrap().name,
+        "trip"
+    );
+}
+
+#[test]
+fn a_call_outside_a_tokio_runtime_is_an_error() {
+    let store = BlockingPool::new(Arc::new(MemoryStore::new()));
+    let saga = NewSaga::new("trip", "{}");
+    let mut begin = store.begin(&saga);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match begin.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(Err(JournalError::Database(e))) => {
+            assert!(e.to_string().contains("tokio runtime"), "{e}");
+        }
+        other => panic!("a write outside a runtime gave {other:?}"),
+    }
+    let statuses = [];
+    let mut read = store.sagas(&statuses);
+    assert!(matches!(
+        read.as_mut().poll(&mut cx),
+        std::task::Poll::Ready(Err(JournalError::Database(_)))
+    ));
 }

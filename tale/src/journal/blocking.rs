@@ -1,31 +1,37 @@
-//! [`BlockingPool`]: a sync [`Store`] served to async sagas on tokio's blocking pool, so
-//! that the writes of many sagas in flight meet in the store's group commit.
+//! [`BlockingPool`]: a sync [`Store`] served to async sagas on tokio's blocking pool,
+//! their writes handed to one thread that commits those ready together.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use tokio::sync::oneshot;
+
+use super::store::OwnedWrite;
 use super::{
     AsyncStore, Claim, Claimed, Entry, JournalError, Leases, Millis, NewSaga, Record, SagaId,
-    SagaRow, Status, Store,
+    SagaRow, Status, Store, Write, Written,
 };
 use crate::compose::BoxFuture;
 
 /// A [`Store`] whose calls async sagas make on tokio's blocking pool
-/// (`tokio::task::spawn_blocking`), each on a thread of its own, instead of inline on the
-/// task that polls them.
+/// (`tokio::task::spawn_blocking`) instead of inline on the task that polls them, and
+/// whose writes (beginnings and appends) of the sagas in flight share commits.
 ///
 /// Every `Store` is an [`AsyncStore`] already, served inline: a SQLite write is short and
 /// local, and one saga in flight runs fastest so. But a write served inline holds its
 /// runtime thread until it is durable, so a runtime makes at most one write per thread
-/// at a time and [`SqliteStore`](super::SqliteStore)'s group commit has nothing to
-/// group. Through the pool, the writes of the sagas in flight wait together, and those
-/// ready at once share one commit (one fsync at [`Durability::Full`](super::Durability)):
-/// with 16 async sagas in flight at `Full`, about 3.6 times the sagas per second of the
-/// same store served inline (`cargo bench -p tale-bench --bench journal`). With one saga
-/// in flight it is slower than inline (the hop to the pool costs more than the write).
+/// at a time. Through the pool, a write is queued and its task waits; one thread of the
+/// pool takes every write queued, hands them to the store together
+/// ([`Store::write_many`]: one transaction, one fsync at
+/// [`Durability::Full`](super::Durability), for a [`SqliteStore`](super::SqliteStore)),
+/// answers each task, and takes the next writes queued meanwhile, until none is left.
+/// Each saga still waits for its own write to be durable before its next action. The
+/// other calls (reads, claims, leases) run on the pool each on a thread of its own.
+/// With one saga in flight it is slower than inline (the hop to the pool costs more
+/// than the write); `cargo bench -p tale-bench --bench journal` measures both.
 ///
 /// Each call copies what it borrows (a record, a saga's name and inputs) to move it to
 /// the pool. A call whose thread panics, or that the runtime drops while shutting down,
-/// gives [`JournalError::Database`].
+/// gives [`JournalError::Database`]; so does a call made outside a tokio runtime.
 ///
 /// Needs a tokio runtime, as `spawn_blocking` does (feature `tokio`).
 ///
@@ -44,6 +50,22 @@ use crate::compose::BoxFuture;
 #[derive(Debug)]
 pub struct BlockingPool<S> {
     store: Arc<S>,
+    writes: Arc<Mutex<Writes>>,
+}
+
+/// The writes queued for the pool's writing thread.
+#[derive(Debug, Default)]
+struct Writes {
+    queued: Vec<Queued>,
+    /// A thread is writing (or about to): it takes what is queued before it stops.
+    writing: bool,
+}
+
+/// A queued write and where its task waits for the outcome.
+#[derive(Debug)]
+struct Queued {
+    write: OwnedWrite,
+    answer: oneshot::Sender<Result<Written, JournalError>>,
 }
 
 impl<S> BlockingPool<S> {
@@ -51,7 +73,10 @@ impl<S> BlockingPool<S> {
     /// be used directly.
     #[must_use]
     pub fn new(store: Arc<S>) -> Self {
-        Self { store }
+        Self {
+            store,
+            writes: Arc::default(),
+        }
     }
 
     /// The store served.
@@ -62,9 +87,65 @@ impl<S> BlockingPool<S> {
 }
 
 impl<S> Clone for BlockingPool<S> {
+    /// Another handle on the same store and the same queue of writes.
     fn clone(&self) -> Self {
         Self {
             store: Arc::clone(&self.store),
+            writes: Arc::clone(&self.writes),
+        }
+    }
+}
+
+fn lock(writes: &Mutex<Writes>) -> MutexGuard<'_, Writes> {
+    writes.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The writing thread's hold on the queue: however the thread ends (its store
+/// panicked, or the runtime dropped it before it ran), the queue is left with no
+/// writer, and what is still queued is answered with an error (its senders dropped),
+/// so that no task waits for a writer that is gone and the next write starts one.
+struct Writer<S> {
+    store: Arc<S>,
+    writes: Arc<Mutex<Writes>>,
+    /// It ran to its end and left the queue with no writer itself.
+    done: bool,
+}
+
+impl<S: Store> Writer<S> {
+    /// Writes what is queued, in batches, until nothing is.
+    fn run(mut self) {
+        loop {
+            let batch = {
+                let mut writes = lock(&self.writes);
+                if writes.queued.is_empty() {
+                    writes.writing = false;
+                    self.done = true;
+                    return;
+                }
+                std::mem::take(&mut writes.queued)
+            };
+            let borrowed: Vec<Write<'_>> = batch.iter().map(|q| q.write.borrow()).collect();
+            let mut outcomes = self.store.write_many(&borrowed).into_iter();
+            drop(borrowed);
+            for queued in batch {
+                let outcome = outcomes.next().unwrap_or_else(|| {
+                    Err(JournalError::Database(
+                        "the store gave no outcome for this write".into(),
+                    ))
+                });
+                // A task that stopped waiting (its saga dropped) needs no answer.
+                let _ = queued.answer.send(outcome);
+            }
+        }
+    }
+}
+
+impl<S> Drop for Writer<S> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut writes = lock(&self.writes);
+            writes.writing = false;
+            writes.queued.clear();
         }
     }
 }
@@ -77,7 +158,8 @@ impl<S: Store + Send + Sync + 'static> BlockingPool<S> {
     ) -> BoxFuture<'a, Result<T, JournalError>> {
         let store = Arc::clone(&self.store);
         Box::pin(async move {
-            match tokio::task::spawn_blocking(move || f(&store)).await {
+            let runtime = tokio::runtime::Handle::try_current().map_err(no_runtime)?;
+            match runtime.spawn_blocking(move || f(&store)).await {
                 Ok(result) => result,
                 Err(e) => Err(JournalError::Database(
                     format!("a journal call on the blocking pool did not finish: {e}").into(),
@@ -85,6 +167,35 @@ impl<S: Store + Send + Sync + 'static> BlockingPool<S> {
             }
         })
     }
+
+    /// Queues `write` for the writing thread, starting one if none is writing, and
+    /// waits for its outcome.
+    async fn write(&self, write: OwnedWrite) -> Result<Written, JournalError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(no_runtime)?;
+        let (answer, outcome) = oneshot::channel();
+        let start = {
+            let mut writes = lock(&self.writes);
+            writes.queued.push(Queued { write, answer });
+            !std::mem::replace(&mut writes.writing, true)
+        };
+        if start {
+            let writer = Writer {
+                store: Arc::clone(&self.store),
+                writes: Arc::clone(&self.writes),
+                done: false,
+            };
+            drop(runtime.spawn_blocking(move || writer.run()));
+        }
+        outcome.await.unwrap_or_else(|_| {
+            Err(JournalError::Database(
+                "the write on the blocking pool did not finish".into(),
+            ))
+        })
+    }
+}
+
+fn no_runtime(e: tokio::runtime::TryCurrentError) -> JournalError {
+    JournalError::Database(format!("BlockingPool needs a tokio runtime: {e}").into())
 }
 
 impl<S: Store + Send + Sync + 'static> AsyncStore for BlockingPool<S> {
@@ -93,17 +204,14 @@ impl<S: Store + Send + Sync + 'static> AsyncStore for BlockingPool<S> {
     }
 
     fn begin<'a>(&'a self, saga: &'a NewSaga<'a>) -> BoxFuture<'a, Result<Claim, JournalError>> {
-        let (name, inputs, fingerprint) = (
-            saga.name.to_owned(),
-            saga.inputs.to_owned(),
-            saga.fingerprint,
-        );
-        self.call(move |s| {
-            s.begin(&NewSaga {
-                name: &name,
-                inputs: &inputs,
-                fingerprint,
-            })
+        let write = OwnedWrite::of(Write::Begin(*saga));
+        Box::pin(async move {
+            match self.write(write).await? {
+                Written::Begun(claim) => Ok(claim),
+                Written::Appended => Err(JournalError::Database(
+                    "a begin came back as an append".into(),
+                )),
+            }
         })
     }
 
@@ -112,8 +220,8 @@ impl<S: Store + Send + Sync + 'static> AsyncStore for BlockingPool<S> {
         claim: Claim,
         record: &'a Record,
     ) -> BoxFuture<'a, Result<(), JournalError>> {
-        let record = record.clone();
-        self.call(move |s| s.append(claim, &record))
+        let write = OwnedWrite::of(Write::Append(claim, record));
+        Box::pin(async move { self.write(write).await.map(|_| ()) })
     }
 
     fn records(&self, saga: SagaId) -> BoxFuture<'_, Result<Vec<Record>, JournalError>> {

@@ -178,5 +178,5 @@ pub use record::{Entry, NewSaga, Record, SagaId, SagaRow, Status};
 pub use recover::{Recovered, Recoverer};
 pub use recover_async::{AsyncRecoverer, AsyncSagaFn};
 pub use sqlite::{Durability, SqliteStore};
-pub use store::{AsyncStore, Claimed, Store};
+pub use store::{AsyncStore, Claimed, Store, Write, Written};
 pub use worker::{AsyncWorker, Worker, WorkerOptions, WorkerStats};

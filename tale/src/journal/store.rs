@@ -13,6 +13,63 @@ pub struct Claimed {
     pub claim: Claim,
 }
 
+/// One write of [`Store::write_many`]: a saga begun, or a record appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write<'a> {
+    /// A saga begun, as [`Store::begin`] begins it.
+    Begin(NewSaga<'a>),
+    /// A record appended under a claim, as [`Store::append`] appends it.
+    Append(Claim, &'a Record),
+}
+
+/// What a write of [`Store::write_many`] came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// The saga began, under this claim.
+    Begun(Claim),
+    /// The record is appended.
+    Appended,
+}
+
+/// A write, owned: for a caller that hands it to another thread and waits.
+#[derive(Debug)]
+pub(crate) enum OwnedWrite {
+    Begin {
+        name: String,
+        inputs: String,
+        fingerprint: Option<u64>,
+    },
+    Append(Claim, Record),
+}
+
+impl OwnedWrite {
+    pub(crate) fn of(write: Write<'_>) -> Self {
+        match write {
+            Write::Append(claim, record) => OwnedWrite::Append(claim, record.clone()),
+            Write::Begin(saga) => OwnedWrite::Begin {
+                name: saga.name.to_owned(),
+                inputs: saga.inputs.to_owned(),
+                fingerprint: saga.fingerprint,
+            },
+        }
+    }
+
+    pub(crate) fn borrow(&self) -> Write<'_> {
+        match self {
+            OwnedWrite::Append(claim, record) => Write::Append(*claim, record),
+            OwnedWrite::Begin {
+                name,
+                inputs,
+                fingerprint,
+            } => Write::Begin(NewSaga {
+                name,
+                inputs,
+                fingerprint: *fingerprint,
+            }),
+        }
+    }
+}
+
 /// A database that keeps saga journals, shared by any number of workers.
 ///
 /// Every method is atomic. [`append`](Store::append) returns only once the record is
@@ -134,6 +191,39 @@ pub trait Store {
     ///
     /// [`JournalError::LeaseLost`] if the saga changed hands, or the database's failure.
     fn release(&self, claim: Claim, retry_at: Option<Millis>) -> Result<(), JournalError>;
+
+    /// Makes `writes` (beginnings and appends, of any sagas) as [`begin`](Self::begin)
+    /// and [`append`](Self::append) would one by one, in order, and gives each its own
+    /// outcome; every write that succeeded is durable when this returns. A store may
+    /// commit them together: [`SqliteStore`](super::SqliteStore) makes them one
+    /// transaction (one fsync at [`Durability::Full`](super::Durability::Full)), a
+    /// write refused by its fencing check failing alone. `BlockingPool` (feature
+    /// `tokio`) hands it the writes of the async sagas in flight. The default makes
+    /// them one at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tale::journal::{MemoryStore, NewSaga, Store, Write, Written};
+    ///
+    /// let store = MemoryStore::new();
+    /// let done = store.write_many(&[
+    ///     Write::Begin(NewSaga::new("trip", "{}")),
+    ///     Write::Begin(NewSaga::new("refund", "{}")),
+    /// ]);
+    /// assert!(matches!(done[..], [Ok(Written::Begun(_)), Ok(Written::Begun(_))]));
+    /// ```
+    fn write_many(&self, writes: &[Write<'_>]) -> Vec<Result<Written, JournalError>> {
+        writes
+            .iter()
+            .map(|write| match *write {
+                Write::Begin(saga) => self.begin(&saga).map(Written::Begun),
+                Write::Append(claim, record) => {
+                    self.append(claim, record).map(|()| Written::Appended)
+                }
+            })
+            .collect()
+    }
 }
 
 impl<S: Store + ?Sized> Store for &S {
@@ -172,6 +262,9 @@ impl<S: Store + ?Sized> Store for &S {
     }
     fn release(&self, claim: Claim, retry_at: Option<Millis>) -> Result<(), JournalError> {
         (**self).release(claim, retry_at)
+    }
+    fn write_many(&self, writes: &[Write<'_>]) -> Vec<Result<Written, JournalError>> {
+        (**self).write_many(writes)
     }
 }
 
@@ -229,7 +322,7 @@ pub trait AsyncStore: Send + Sync {
 /// awaits them. A store whose database is reached over the network implements
 /// [`AsyncStore`] itself instead (and not `Store`). For many async sagas in flight on
 /// one SQLite journal, serve it on tokio's blocking pool instead (`BlockingPool`,
-/// feature `tokio`), so that their writes share commits.
+/// feature `tokio`), so that their writes share commits ([`Store::write_many`]).
 impl<S: Store + Send + Sync + ?Sized> AsyncStore for S {
     fn leases(&self) -> &Leases {
         Store::leases(self)

@@ -2,7 +2,8 @@
 //! contract of [`Store`] as tests, for every store to pass: [`MemoryStore`], the SQLite
 //! store, and yours.
 //!
-//! [`check`] runs every case on fresh journals that `fresh` opens; each case opens
+//! [`check`] runs every case on fresh journals that `fresh` opens ([`check_async`]
+//! every case but [`Store::write_many`]'s, which async stores do not have); each case opens
 //! several handles on its journal (several workers), all reading one injected clock, so
 //! nothing waits. A case that fails panics with its name and what it saw.
 //!
@@ -33,6 +34,7 @@
 //!
 //! [`MemoryStore`]: super::MemoryStore
 
+mod batch;
 mod operator;
 
 use std::collections::BTreeSet;
@@ -162,6 +164,12 @@ where
         let open = fresh();
         std::future::ready(move |leases| std::future::ready(open(leases)))
     }));
+    let name = "writes made together each get their own outcome";
+    let run = std::panic::AssertUnwindSafe(|| batch::writes_together(fresh()));
+    if let Err(payload) = std::panic::catch_unwind(run) {
+        let message = super::recover_async::panic_message(&*payload);
+        panic!("store conformance: {name}: {message}");
+    }
 }
 
 /// Runs every case of the suite on an [`AsyncStore`] (a store whose calls wait on the

@@ -13,65 +13,31 @@
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use crate::journal::{Claim, JournalError, NewSaga, Record};
-
-/// A write, as its caller holds it.
-#[derive(Clone, Copy)]
-pub(super) enum Write<'a> {
-    /// A record appended under a claim.
-    Append(Claim, &'a Record),
-    /// A saga begun.
-    Begin(NewSaga<'a>),
-}
-
-/// A write, queued: owned, since its caller only waits.
-enum Owned {
-    Append(Claim, Record),
-    Begin {
-        name: String,
-        inputs: String,
-        fingerprint: Option<u64>,
-    },
-}
-
-impl Owned {
-    fn of(write: Write<'_>) -> Self {
-        match write {
-            Write::Append(claim, record) => Owned::Append(claim, record.clone()),
-            Write::Begin(saga) => Owned::Begin {
-                name: saga.name.to_owned(),
-                inputs: saga.inputs.to_owned(),
-                fingerprint: saga.fingerprint,
-            },
-        }
-    }
-
-    fn borrow(&self) -> Write<'_> {
-        match self {
-            Owned::Append(claim, record) => Write::Append(*claim, record),
-            Owned::Begin {
-                name,
-                inputs,
-                fingerprint,
-            } => Write::Begin(NewSaga {
-                name,
-                inputs,
-                fingerprint: *fingerprint,
-            }),
-        }
-    }
-}
+use crate::journal::store::OwnedWrite;
+use crate::journal::{Claim, JournalError, Write};
 
 /// A queued write and where its caller waits.
 pub(super) struct Request {
     slot: Arc<Slot>,
-    write: Owned,
+    write: OwnedWrite,
 }
 
-impl Request {
+/// A write of a commit besides the leader's: a queued caller's, or one of
+/// [`Store::write_many`](crate::journal::Store::write_many)'s.
+pub(super) trait Queued {
     /// The write.
-    pub(super) fn write(&self) -> Write<'_> {
+    fn write(&self) -> Write<'_>;
+}
+
+impl Queued for Request {
+    fn write(&self) -> Write<'_> {
         self.write.borrow()
+    }
+}
+
+impl Queued for Write<'_> {
+    fn write(&self) -> Write<'_> {
+        *self
     }
 }
 
@@ -214,7 +180,7 @@ impl Group {
         let slot = Arc::new(Slot::default());
         q.waiting.push(Request {
             slot: Arc::clone(&slot),
-            write: Owned::of(own),
+            write: OwnedWrite::of(own),
         });
         drop(q);
         loop {
@@ -246,6 +212,14 @@ impl Group {
         lead.results = theirs;
         drop(lead);
         mine
+    }
+
+    /// Counts a commit of `writes` writes made without the queue
+    /// ([`Store::write_many`](crate::journal::Store::write_many)'s).
+    pub(super) fn count(&self, writes: usize) {
+        let mut q = self.lock();
+        q.commits += 1;
+        q.writes += writes as u64;
     }
 
     /// Commits and writes so far.

@@ -8,14 +8,14 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, params};
 
 use super::codec::{decode_saga, read_saga};
-use super::group::{Done, Outcome, Request, Write};
+use super::group::{Done, Outcome, Queued, Request};
 use super::schema::SAGA_COLUMNS;
 use super::summaries::Summaries;
 use super::{SqliteStore, Tx, db};
 use crate::journal::stored;
 use crate::journal::{
     Claim, Claimed, Entry, JournalError, Leases, Millis, NewSaga, Record, SagaId, SagaRow, Status,
-    Store,
+    Store, Write, Written,
 };
 
 /// The largest payload buffer a handle keeps between records, in bytes.
@@ -192,10 +192,10 @@ impl SqliteStore {
     /// One commit of group commit (`group.rs`): the leader's write, if it has one, and
     /// the queued ones, in one transaction; a refused write fails alone (see below). If
     /// the transaction cannot begin or commit, every write fails.
-    fn write_group(
+    fn write_group<Q: Queued>(
         &self,
         own: Option<Write<'_>>,
-        queued: &[Request],
+        queued: &[Q],
     ) -> (Option<Outcome>, Vec<Outcome>) {
         let count = queued.len() + usize::from(own.is_some());
         let everyone = |error: &dyn std::fmt::Display| {
@@ -248,6 +248,26 @@ impl SqliteStore {
         (mine, theirs)
     }
 
+    /// A write's outcome as its caller gets it: the handle holds the claim of a saga
+    /// begun, and lets go of one whose saga finished.
+    fn settle(&self, write: Write<'_>, outcome: Outcome) -> Result<Written, JournalError> {
+        match (write, outcome?) {
+            (Write::Begin(_), Done::Begun(claim)) => {
+                self.leases.hold(claim);
+                Ok(Written::Begun(claim))
+            }
+            (Write::Append(claim, _), Done::Appended(finished)) => {
+                if finished {
+                    self.leases.let_go(claim);
+                }
+                Ok(Written::Appended)
+            }
+            _ => Err(JournalError::Database(
+                "a write came back as another kind of write".into(),
+            )),
+        }
+    }
+
     /// Commits made by this handle's beginnings and appends, and the writes they carried
     /// (refused ones included): the size of its groups, for the benchmarks.
     #[doc(hidden)]
@@ -284,12 +304,10 @@ impl Store for SqliteStore {
 
     fn begin(&self, saga: &NewSaga<'_>) -> Result<Claim, JournalError> {
         let commit = |own: Option<Write<'_>>, queued: &[Request]| self.write_group(own, queued);
-        match self.group.write(Write::Begin(*saga), &commit)? {
-            Done::Begun(claim) => {
-                self.leases.hold(claim);
-                Ok(claim)
-            }
-            Done::Appended(_) => Err(JournalError::Database(
+        let write = Write::Begin(*saga);
+        match self.settle(write, self.group.write(write, &commit))? {
+            Written::Begun(claim) => Ok(claim),
+            Written::Appended => Err(JournalError::Database(
                 "a begin came back as an append".into(),
             )),
         }
@@ -297,17 +315,9 @@ impl Store for SqliteStore {
 
     fn append(&self, claim: Claim, record: &Record) -> Result<(), JournalError> {
         let commit = |own: Option<Write<'_>>, queued: &[Request]| self.write_group(own, queued);
-        match self.group.write(Write::Append(claim, record), &commit)? {
-            Done::Appended(finished) => {
-                if finished {
-                    self.leases.let_go(claim);
-                }
-                Ok(())
-            }
-            Done::Begun(_) => Err(JournalError::Database(
-                "an append came back as a begin".into(),
-            )),
-        }
+        let write = Write::Append(claim, record);
+        self.settle(write, self.group.write(write, &commit))
+            .map(|_| ())
     }
 
     fn records(&self, saga: SagaId) -> Result<Vec<Record>, JournalError> {
@@ -419,5 +429,17 @@ impl Store for SqliteStore {
         // Given back, or lost: either way no longer this handle's.
         self.leases.let_go(claim);
         released
+    }
+
+    /// One transaction for all of `writes` (see [`Store::write_many`]), as a commit of
+    /// group commit makes it.
+    fn write_many(&self, writes: &[Write<'_>]) -> Vec<Result<Written, JournalError>> {
+        let (_, outcomes) = self.write_group(None, writes);
+        self.group.count(writes.len());
+        writes
+            .iter()
+            .zip(outcomes)
+            .map(|(write, outcome)| self.settle(*write, outcome))
+            .collect()
     }
 }

@@ -2,7 +2,9 @@
 //! sagas, with `join!` groups, a concurrent fan-out (`join!(for ...)`: the saga
 //! `group`, whose count and items the checks read at their journal positions) and
 //! per-attempt timeouts on their uncertain steps, many in flight at once on a
-//! multi-threaded tokio runtime, is killed with SIGKILL at random points; recovery
+//! multi-threaded tokio runtime (half of them writing inline, half through a
+//! `BlockingPool`, whose writing thread groups their writes), is killed with SIGKILL
+//! at random points; recovery
 //! (several sagas at once, and killed too) finishes what it left; and the journal and
 //! the test services are checked as for the sync suite (`crash_recovery.rs`, whose
 //! harness this shares: `tests::crash`), every branch of every group included.

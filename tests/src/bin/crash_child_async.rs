@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tale::journal::{AsyncRecoverer, DurableError, SqliteStore, Status, Store};
+use tale::journal::{AsyncRecoverer, BlockingPool, DurableError, SqliteStore, Status, Store};
 use tests::crash::plan::async_plan;
 use tests::crash::sagas::{group, order, transfer, trip};
 use tests::crash::services::Services;
@@ -29,19 +29,22 @@ fn open_journal(dir: &Path) -> Result<SqliteStore, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Starts `n` sagas, spread over `lanes` tasks.
+/// Starts `n` sagas, spread over `lanes` tasks: the even lanes write through a
+/// `BlockingPool` (their writes grouped by its writing thread), the odd ones inline.
 async fn run(dir: &Path, seed: u64, n: u64, lanes: u64) -> Result<(), String> {
     let store = Arc::new(open_journal(dir)?);
+    let pool = BlockingPool::new(Arc::clone(&store));
     drop(Services::create(dir).map_err(|e| e.to_string())?);
     let tasks: Vec<_> = (0..lanes)
         .map(|lane| {
-            let store = Arc::clone(&store);
+            let (store, pool) = (Arc::clone(&store), pool.clone());
             let dir = dir.to_owned();
             tokio::spawn(async move {
                 let services = Services::connect(&dir).map_err(|e| e.to_string())?;
                 for i in (lane..n).step_by(usize::try_from(lanes).unwrap_or(1)) {
                     let (kind, plan) = async_plan(seed, i);
-                    let store: &SqliteStore = &store;
+                    let store: &dyn tale::journal::AsyncStore =
+                        if lane % 2 == 0 { &pool } else { &*store };
                     let new = tale::journal::Origin::New;
                     let result = match kind {
                         0 => trip(store, new, &plan, &services).await,

@@ -143,9 +143,13 @@ impl<S: Store> Writer<S> {
 impl<S> Drop for Writer<S> {
     fn drop(&mut self) {
         if !self.done {
-            let mut writes = lock(&self.writes);
-            writes.writing = false;
-            writes.queued.clear();
+            let unanswered = {
+                let mut writes = lock(&self.writes);
+                writes.writing = false;
+                std::mem::take(&mut writes.queued)
+            };
+            // Their tasks are woken with the error once the lock is free.
+            drop(unanswered);
         }
     }
 }

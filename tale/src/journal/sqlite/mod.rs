@@ -82,6 +82,14 @@ impl Durability {
 /// [`append`](super::Store::append) is one transaction that writes the record and updates the
 /// saga's summary, so the summary never disagrees with the records.
 ///
+/// Writes ready at once share a commit (group commit; one fsync at
+/// [`Durability::Full`]): the beginnings and appends that threads make on one handle
+/// while a commit is in progress go into the next one, and
+/// [`write_many`](super::Store::write_many) makes its writes one transaction; each
+/// caller still returns only once its own write is committed, and a write refused by
+/// its fencing check fails alone. Async sagas reach it through `BlockingPool`
+/// (feature `tokio`), which hands the writes of the sagas in flight to `write_many`.
+///
 /// Opening checks the file: an empty or new file becomes a journal (a new file is created
 /// readable and writable by its owner only: it holds the sagas' inputs and outputs); a journal of an
 /// older schema is migrated (inside the opening transaction, under the write lock); a newer schema gives [`JournalError::NewerSchema`]; a SQLite

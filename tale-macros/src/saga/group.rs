@@ -142,7 +142,7 @@ fn balanced(branches: &[TokenStream], results: &[TokenStream]) -> (TokenStream, 
         return (branch.clone(), result.clone());
     }
     let private = private();
-    let mid = branches.len() / 2;
+    let mid = left_of(branches.len());
     let (left, left_pattern) = balanced(&branches[..mid], &results[..mid]);
     let (right, right_pattern) = balanced(&branches[mid..], &results[mid..]);
     (
@@ -151,13 +151,19 @@ fn balanced(branches: &[TokenStream], results: &[TokenStream]) -> (TokenStream, 
     )
 }
 
+/// How many of `len` branches (two or more) [`balanced`] joins on the left: the tree's
+/// one shape, which [`places_in_tree`] follows.
+fn left_of(len: usize) -> usize {
+    len / 2
+}
+
 /// The places of the branches' results in the output of [`balanced`]'s join of
-/// `len` branches held by `joined`: `joined.0.0`, `joined.0.1`, `joined.1` for three.
+/// `len` branches held by `joined`: `joined.0`, `joined.1.0`, `joined.1.1` for three.
 fn places_in_tree(joined: TokenStream, len: usize) -> Vec<TokenStream> {
     if len == 1 {
         return vec![joined];
     }
-    let mid = len / 2;
+    let mid = left_of(len);
     let (left, right) = (syn::Index::from(0), syn::Index::from(1));
     let mut places = places_in_tree(quote!(#joined.#left), mid);
     places.extend(places_in_tree(quote!(#joined.#right), len - mid));

@@ -56,14 +56,14 @@ pub struct BlockingPool<S> {
 /// The writes queued for the pool's writing thread.
 #[derive(Debug, Default)]
 struct Writes {
-    queued: Vec<Queued>,
+    queued: Vec<Pending>,
     /// A thread is writing (or about to): it takes what is queued before it stops.
     writing: bool,
 }
 
 /// A queued write and where its task waits for the outcome.
 #[derive(Debug)]
-struct Queued {
+struct Pending {
     write: OwnedWrite,
     answer: oneshot::Sender<Result<Written, JournalError>>,
 }
@@ -124,17 +124,17 @@ impl<S: Store> Writer<S> {
                 }
                 std::mem::take(&mut writes.queued)
             };
-            let borrowed: Vec<Write<'_>> = batch.iter().map(|q| q.write.borrow()).collect();
+            let borrowed: Vec<Write<'_>> = batch.iter().map(|p| p.write.borrow()).collect();
             let mut outcomes = self.store.write_many(&borrowed).into_iter();
             drop(borrowed);
-            for queued in batch {
+            for pending in batch {
                 let outcome = outcomes.next().unwrap_or_else(|| {
                     Err(JournalError::Database(
                         "the store gave no outcome for this write".into(),
                     ))
                 });
                 // A task that stopped waiting (its saga dropped) needs no answer.
-                let _ = queued.answer.send(outcome);
+                let _ = pending.answer.send(outcome);
             }
         }
     }
@@ -179,7 +179,7 @@ impl<S: Store + Send + Sync + 'static> BlockingPool<S> {
         let (answer, outcome) = oneshot::channel();
         let start = {
             let mut writes = lock(&self.writes);
-            writes.queued.push(Queued { write, answer });
+            writes.queued.push(Pending { write, answer });
             !std::mem::replace(&mut writes.writing, true)
         };
         if start {

@@ -434,6 +434,9 @@ impl Store for SqliteStore {
     /// One transaction for all of `writes` (see [`Store::write_many`]), as a commit of
     /// group commit makes it.
     fn write_many(&self, writes: &[Write<'_>]) -> Vec<Result<Written, JournalError>> {
+        if writes.is_empty() {
+            return Vec::new();
+        }
         let (_, outcomes) = self.write_group(None, writes);
         self.group.count(writes.len());
         writes
